@@ -1,0 +1,534 @@
+#!/usr/bin/python3
+"""Golden test vectors for Retort, computed by PyTorch in float64.
+
+What this is for: the Java tests in src/test/java read the JSON fixtures written here
+(src/test/resources/golden/*.json, through dev.retort.testing.Golden) and compare Retort's
+layers and losses -- forward values and gradients -- against PyTorch as the reference.
+
+Re-run it from the repository root with Debian's python3-torch (PyTorch 1.13, CPU):
+
+    /usr/bin/python3 src/test/python/make_golden.py
+
+It is deterministic: fixed seeds, one thread, float64 throughout, so two runs write
+byte-identical files. Inputs are drawn in float64 and rounded to float32
+(`randn(...).float().double()`), so a float32 engine reads exactly the same inputs; outputs and
+gradients are float64. Gradients use a fixed random upstream gradient `grad_output` (stored):
+the backward pass is of `(out * grad_output).sum()`; scalar losses use `loss.backward()`.
+
+Format of every file:
+    {"generator": "...", "torch": "<version>", "cases": [
+        {"name": "...", "params": {...},
+         "tensors": {"<name>": {"shape": [...], "data": [flat row-major float64 ...]}}}, ...]}
+
+The script also checks the analytic gradient formulas of docs/kd-modes.md (modes `temperature`
+and `hinton`) against autograd and fails loudly when they disagree by 1e-10 or more.
+"""
+
+import json
+import os
+import sys
+
+import torch
+import torch.nn.functional as F
+
+GENERATOR = "src/test/python/make_golden.py"
+OUT_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "resources", "golden")
+MAX_FILE_BYTES = 300_000
+
+torch.set_num_threads(1)
+torch.use_deterministic_algorithms(True)
+torch.set_default_dtype(torch.float64)
+
+
+# ---------------------------------------------------------------------------------------------
+# Helpers
+# ---------------------------------------------------------------------------------------------
+
+class Rng:
+    """One seeded generator per case, so adding or reordering cases never changes the others."""
+
+    def __init__(self, seed):
+        self.g = torch.Generator().manual_seed(seed)
+
+    def randn(self, *shape, scale=1.0, shift=0.0):
+        """float64 normal draws, scaled and shifted, then rounded to float32."""
+        z = torch.randn(*shape, generator=self.g, dtype=torch.float64)
+        return (z * scale + shift).float().double()
+
+    def uniform(self, lo, hi, *shape):
+        u = torch.rand(*shape, generator=self.g, dtype=torch.float64)
+        return (lo + (hi - lo) * u).float().double()
+
+    def randint(self, high, *shape):
+        return torch.randint(0, high, shape, generator=self.g)
+
+
+def leaf(t):
+    return t.detach().clone().requires_grad_(True)
+
+
+def tensor_entry(t):
+    t = t.detach()
+    if t.dtype != torch.float64:
+        t = t.double()
+    data = [float(v) for v in t.reshape(-1).tolist()]
+    for v in data:
+        if v != v or v in (float("inf"), float("-inf")):
+            raise AssertionError("non-finite value in a golden tensor")
+    return {"shape": list(t.shape), "data": data}
+
+
+# Tensors a float32 engine reads as inputs: they must be exactly representable in float32.
+INPUT_NAMES = {"input", "weight", "bias", "running_mean", "running_var", "grad_output", "logits",
+               "target", "student", "teacher"}
+
+
+def case(name, params, **tensors):
+    for k, v in tensors.items():
+        if k in INPUT_NAMES:
+            v = v.detach().double()
+            if not torch.equal(v.float().double(), v):
+                raise AssertionError(f"{name}: input '{k}' is not exactly representable in float32")
+    return {"name": name, "params": params,
+            "tensors": {k: tensor_entry(v) for k, v in tensors.items()}}
+
+
+def fmt(v):
+    """JSON text of a value; floats with repr precision (shortest round-trip)."""
+    if isinstance(v, bool) or v is None:
+        return json.dumps(v)
+    if isinstance(v, float):
+        r = repr(v)
+        if r in ("nan", "inf", "-inf"):
+            raise AssertionError("non-finite number")
+        return r
+    if isinstance(v, int):
+        return str(v)
+    if isinstance(v, str):
+        return json.dumps(v, ensure_ascii=True)
+    if isinstance(v, list):
+        return "[" + ", ".join(fmt(x) for x in v) + "]"
+    if isinstance(v, dict):
+        return "{" + ", ".join(fmt(k) + ": " + fmt(x) for k, x in v.items()) + "}"
+    raise TypeError(type(v))
+
+
+def write_fixture(file, cases):
+    names = [c["name"] for c in cases]
+    if len(set(names)) != len(names):
+        raise AssertionError(f"{file}: duplicate case names")
+    lines = ["{", f'  "generator": {fmt(GENERATOR)},', f'  "torch": {fmt(torch.__version__)},',
+             '  "cases": [']
+    for i, c in enumerate(cases):
+        lines.append(f'    {{"name": {fmt(c["name"])}, "params": {fmt(c["params"])}, "tensors": {{')
+        items = list(c["tensors"].items())
+        for j, (k, t) in enumerate(items):
+            comma = "," if j + 1 < len(items) else ""
+            lines.append(f'      {fmt(k)}: {fmt(t)}{comma}')
+        lines.append("    }}" + ("," if i + 1 < len(cases) else ""))
+    lines.append("  ]")
+    lines.append("}")
+    text = "\n".join(lines) + "\n"
+    json.loads(text)  # must be valid JSON
+    if len(text) > MAX_FILE_BYTES:
+        raise AssertionError(f"{file}: {len(text)} bytes, over {MAX_FILE_BYTES}")
+    path = os.path.join(OUT_DIR, file)
+    with open(path, "w", encoding="ascii", newline="\n") as f:
+        f.write(text)
+    print(f"wrote {os.path.normpath(path)}: {len(cases)} cases, {len(text)} bytes")
+
+
+def backward_with(out, grad_out):
+    (out * grad_out).sum().backward()
+
+
+def check(condition, message):
+    """Like assert, but not removed by python -O."""
+    if not bool(condition):
+        raise AssertionError(message)
+
+
+def assert_close(name, analytic, autograd, tol=1e-10):
+    diff = (analytic - autograd).abs().max().item()
+    if not diff < tol:
+        raise AssertionError(f"{name}: analytic gradient differs from autograd by {diff:.3e}")
+
+
+# ---------------------------------------------------------------------------------------------
+# conv2d
+# ---------------------------------------------------------------------------------------------
+
+def conv2d_cases():
+    specs = [
+        # name, N, C, H, W, K, kh, kw, stride, padding, bias
+        ("conv3x3_pad1", 2, 3, 5, 6, 4, 3, 3, 1, 1, True),
+        ("conv3x3_stride2_pad1", 2, 3, 7, 8, 5, 3, 3, 2, 1, True),
+        ("conv1x1", 2, 5, 4, 3, 3, 1, 1, 1, 0, True),
+        ("conv5x3_pad2_on_7x9", 2, 2, 7, 9, 3, 5, 3, 1, 2, True),
+        ("conv3x3_batch1_single_channel", 1, 1, 6, 5, 2, 3, 3, 1, 0, True),
+        ("conv3x3_pad1_nobias", 2, 3, 5, 5, 4, 3, 3, 1, 1, False),
+        ("conv3x3_stride2x1_pad1x0", 2, 2, 7, 6, 3, 3, 3, [2, 1], [1, 0], True),
+        ("conv2x2_stride2_odd_input", 3, 2, 7, 5, 3, 2, 2, 2, 0, True),
+        ("conv3x3_pad2_stride3", 1, 3, 8, 7, 2, 3, 3, 3, 2, True),
+    ]
+    out = []
+    for seed, (name, n, c, h, w, k, kh, kw, stride, padding, bias) in enumerate(specs, start=100):
+        rng = Rng(seed)
+        x = leaf(rng.randn(n, c, h, w))
+        wt = leaf(rng.randn(k, c, kh, kw, scale=0.5))
+        b = leaf(rng.randn(k)) if bias else None
+        y = F.conv2d(x, wt, b, stride=stride, padding=padding)
+        g = rng.randn(*y.shape)
+        backward_with(y, g)
+        params = {"stride": stride, "padding": padding, "bias": bias}
+        tensors = {"input": x, "weight": wt}
+        if bias:
+            tensors["bias"] = b
+        tensors.update(output=y, grad_output=g, grad_input=x.grad, grad_weight=wt.grad)
+        if bias:
+            tensors["grad_bias"] = b.grad
+        out.append(case(name, params, **tensors))
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# linear
+# ---------------------------------------------------------------------------------------------
+
+def linear_cases():
+    specs = [("linear_4x7_to_5", 4, 7, 5), ("linear_batch1", 1, 6, 3), ("linear_in1", 3, 1, 4)]
+    out = []
+    for seed, (name, n, fin, fout) in enumerate(specs, start=200):
+        rng = Rng(seed)
+        x = leaf(rng.randn(n, fin))
+        wt = leaf(rng.randn(fout, fin, scale=0.5))
+        b = leaf(rng.randn(fout))
+        y = F.linear(x, wt, b)
+        g = rng.randn(*y.shape)
+        backward_with(y, g)
+        out.append(case(name, {"bias": True}, input=x, weight=wt, bias=b, output=y, grad_output=g,
+                        grad_input=x.grad, grad_weight=wt.grad, grad_bias=b.grad))
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# batchnorm2d
+# ---------------------------------------------------------------------------------------------
+
+def batchnorm_cases():
+    eps, momentum = 1e-5, 0.1
+    out = []
+    train_specs = [("bn_train_2x3x4x5", 2, 3, 4, 5), ("bn_train_batch1_3x3", 1, 4, 3, 3),
+                   ("bn_train_5x2x1x1", 5, 2, 1, 1)]
+    for seed, (name, n, c, h, w) in enumerate(train_specs, start=300):
+        rng = Rng(seed)
+        x = leaf(rng.randn(n, c, h, w, scale=2.0, shift=0.5))
+        gamma = leaf(rng.uniform(0.5, 1.5, c))
+        beta = leaf(rng.randn(c, scale=0.1))
+        rm0 = rng.randn(c, scale=0.1)
+        rv0 = rng.uniform(0.5, 1.5, c)
+        rm, rv = rm0.clone(), rv0.clone()
+        y = F.batch_norm(x, rm, rv, gamma, beta, training=True, momentum=momentum, eps=eps)
+        g = rng.randn(*y.shape)
+        backward_with(y, g)
+        # Check PyTorch's running-stat update against the documented rule (unbiased variance).
+        m = n * h * w
+        xd = x.detach()
+        mean = xd.mean((0, 2, 3))
+        var_unbiased = xd.var((0, 2, 3), unbiased=True)
+        assert_close(name + " running_mean", (1 - momentum) * rm0 + momentum * mean, rm, 1e-14)
+        assert_close(name + " running_var", (1 - momentum) * rv0 + momentum * var_unbiased, rv, 1e-13)
+        check(m > 1, "one value per channel: running_var would be undefined")
+        out.append(case(name, {"training": True, "eps": eps, "momentum": momentum},
+                        input=x, weight=gamma, bias=beta, running_mean=rm0, running_var=rv0,
+                        output=y, grad_output=g, grad_input=x.grad, grad_weight=gamma.grad,
+                        grad_bias=beta.grad, running_mean_after=rm, running_var_after=rv))
+    rng = Rng(310)
+    n, c, h, w = 2, 3, 4, 3
+    x = leaf(rng.randn(n, c, h, w))
+    gamma = leaf(rng.uniform(0.5, 1.5, c))
+    beta = leaf(rng.randn(c, scale=0.1))
+    rm0 = rng.randn(c, scale=0.3)
+    rv0 = rng.uniform(0.5, 1.5, c)
+    rm, rv = rm0.clone(), rv0.clone()
+    y = F.batch_norm(x, rm, rv, gamma, beta, training=False, momentum=momentum, eps=eps)
+    g = rng.randn(*y.shape)
+    backward_with(y, g)
+    check(torch.equal(rm, rm0) and torch.equal(rv, rv0), "eval mode changed the running stats")
+    out.append(case("bn_eval_2x3x4x3", {"training": False, "eps": eps, "momentum": momentum},
+                    input=x, weight=gamma, bias=beta, running_mean=rm0, running_var=rv0,
+                    output=y, grad_output=g, grad_input=x.grad, grad_weight=gamma.grad,
+                    grad_bias=beta.grad))
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# pooling
+# ---------------------------------------------------------------------------------------------
+
+def pooling_cases():
+    geoms = [
+        # tag, kernel, stride, padding, (N, C, H, W)
+        ("k2s2", 2, 2, 0, (2, 3, 6, 8)),
+        ("k2s2_odd", 2, 2, 0, (1, 2, 7, 5)),
+        ("k3s2p1", 3, 2, 1, (2, 2, 7, 6)),
+        ("k3s1", 3, 1, 0, (2, 2, 5, 6)),
+    ]
+    out = []
+    seed = 400
+    for op in ("max_pool2d", "avg_pool2d"):
+        for tag, k, s, p, shape in geoms:
+            rng = Rng(seed)
+            seed += 1
+            xv = rng.randn(*shape)
+            if op == "max_pool2d":
+                check(xv.unique().numel() == xv.numel(), "ties in a max-pool input")
+            x = leaf(xv)
+            if op == "max_pool2d":
+                y = F.max_pool2d(x, k, s, p)
+                params = {"op": op, "kernel": k, "stride": s, "padding": p, "ceil_mode": False}
+            else:
+                y = F.avg_pool2d(x, k, s, p, ceil_mode=False, count_include_pad=True)
+                params = {"op": op, "kernel": k, "stride": s, "padding": p, "ceil_mode": False,
+                          "count_include_pad": True}
+            g = rng.randn(*y.shape)
+            backward_with(y, g)
+            out.append(case(f"{op}_{tag}", params, input=x, output=y, grad_output=g,
+                            grad_input=x.grad))
+    for tag, shape in (("2x3x5x7", (2, 3, 5, 7)), ("1x4x1x1", (1, 4, 1, 1))):
+        rng = Rng(seed)
+        seed += 1
+        x = leaf(rng.randn(*shape))
+        y = x.mean((2, 3))
+        g = rng.randn(*y.shape)
+        backward_with(y, g)
+        out.append(case(f"global_avg_pool_{tag}", {"op": "global_avg_pool"}, input=x, output=y,
+                        grad_output=g, grad_input=x.grad))
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# softmax / log_softmax with temperature
+# ---------------------------------------------------------------------------------------------
+
+def scaled_logits(rng, b, c, magnitude):
+    """Logits whose largest magnitude is `magnitude`, rounded to float32."""
+    z = torch.randn(b, c, generator=rng.g, dtype=torch.float64)
+    return (z / z.abs().max() * magnitude).float().double()
+
+
+def softmax_cases():
+    out = []
+    seed = 500
+    for op in ("softmax", "log_softmax"):
+        fn = F.softmax if op == "softmax" else F.log_softmax
+        for temp in (0.05, 1.0, 4.0, 100.0):
+            for c in (1, 3, 10, 37):
+                rng = Rng(seed)
+                seed += 1
+                z = leaf(rng.randn(4, c, scale=3.0))
+                y = fn(z / temp, dim=-1)
+                g = rng.randn(*y.shape)
+                backward_with(y, g)
+                out.append(case(f"{op}_T{temp:g}_C{c}", {"op": op, "temperature": temp},
+                                input=z, output=y, grad_output=g, grad_input=z.grad))
+        for temp in (0.05, 100.0):
+            rng = Rng(seed)
+            seed += 1
+            zv = scaled_logits(rng, 3, 10, 1e4)
+            zv[2] = 7.0  # a row of equal logits
+            z = leaf(zv)
+            y = fn(z / temp, dim=-1)
+            g = rng.randn(*y.shape)
+            backward_with(y, g)
+            out.append(case(f"{op}_T{temp:g}_C10_huge_and_equal_logits",
+                            {"op": op, "temperature": temp},
+                            input=z, output=y, grad_output=g, grad_input=z.grad))
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# losses
+# ---------------------------------------------------------------------------------------------
+
+def kl_batchmean(s, t, ts, tt):
+    """batchmean KL(softmax(t/tt) || softmax(s/ts)), no T^2 factor."""
+    loss = F.kl_div(F.log_softmax(s / ts, -1), F.log_softmax(t / tt, -1),
+                    reduction="batchmean", log_target=True)
+    # Cross-check against the definition in kd-modes.md: sum over classes, mean over rows.
+    log_pt = F.log_softmax(t.detach() / tt, -1)
+    log_ps = F.log_softmax(s.detach() / ts, -1)
+    direct = (log_pt.exp() * (log_pt - log_ps)).sum(-1).mean()
+    assert_close("kl_div definition", direct, loss.detach(), 1e-12 * max(1.0, abs(direct.item())))
+    return loss
+
+
+def smoothed_onehot(y, c, eps):
+    return (1 - eps) * F.one_hot(y, c).double() + eps / c
+
+
+def cross_entropy_cases(seed0):
+    out = []
+    seed = seed0
+    for eps in (0.0, 0.1):
+        for b, c in ((4, 3), (5, 10), (3, 1), (1, 7)):
+            rng = Rng(seed)
+            seed += 1
+            s = leaf(rng.randn(b, c, scale=2.0))
+            y = rng.randint(c, b)
+            loss = F.cross_entropy(s, y, label_smoothing=eps, reduction="mean")
+            loss.backward()
+            # (softmax - smoothed target) / B is the documented gradient.
+            analytic = (F.softmax(s.detach(), -1) - smoothed_onehot(y, c, eps)) / b
+            assert_close("cross_entropy", analytic, s.grad)
+            out.append(case(f"cross_entropy_eps{eps:g}_B{b}_C{c}",
+                            {"loss": "cross_entropy", "label_smoothing": eps, "reduction": "mean"},
+                            logits=s, target=y, loss=loss, grad_logits=s.grad))
+    return out
+
+
+def kl_div_cases(seed0):
+    out = []
+    seed = seed0
+    for ts, tt in ((1.0, 1.0), (4.0, 4.0), (2.0, 8.0), (0.5, 0.5)):
+        for c in (1, 3, 10):
+            rng = Rng(seed)
+            seed += 1
+            s = leaf(rng.randn(4, c, scale=2.0))
+            t = rng.randn(4, c, scale=2.0)
+            loss = kl_batchmean(s, t, ts, tt)
+            loss.backward()
+            out.append(case(f"kl_div_Ts{ts:g}_Tt{tt:g}_C{c}",
+                            {"loss": "kl_div", "t_student": ts, "t_teacher": tt,
+                             "reduction": "batchmean"},
+                            student=s, teacher=t, loss=loss, grad_student=s.grad))
+    for temp in (0.05, 100.0):
+        for c in (3, 10):
+            rng = Rng(seed)
+            seed += 1
+            sv = scaled_logits(rng, 4, c, 1e4)
+            tv = scaled_logits(rng, 4, c, 1e4)
+            sv[3] = -42.0  # equal student logits in the last row
+            s = leaf(sv)
+            loss = kl_batchmean(s, tv, temp, temp)
+            check(torch.isfinite(loss), "kl_div overflowed")
+            loss.backward()
+            check(torch.isfinite(s.grad).all(), "kl_div gradient overflowed")
+            out.append(case(f"kl_div_huge_logits_T{temp:g}_C{c}",
+                            {"loss": "kl_div", "t_student": temp, "t_teacher": temp,
+                             "reduction": "batchmean"},
+                            student=s, teacher=tv, loss=loss, grad_student=s.grad))
+    return out
+
+
+def mse_cases(seed0):
+    out = []
+    for i, shape in enumerate(((4, 5), (2, 3, 3, 2), (1,))):
+        rng = Rng(seed0 + i)
+        x = leaf(rng.randn(*shape))
+        target = rng.randn(*shape)
+        loss = F.mse_loss(x, target, reduction="mean")
+        loss.backward()
+        name = "mse_" + "x".join(str(d) for d in shape)
+        out.append(case(name, {"loss": "mse", "reduction": "mean"},
+                        input=x, target=target, loss=loss, grad_input=x.grad))
+    return out
+
+
+def kd_temperature_cases(seed0):
+    out = []
+    seed = seed0
+    specs = [(4.0, 4.0, 10, 1.0), (1.0, 1.0, 3, 1.0), (2.0, 8.0, 10, 1.0), (0.5, 0.5, 7, 1.0),
+             (4.0, 4.0, 1, 1.0), (0.05, 0.05, 10, 1e4), (100.0, 100.0, 10, 1e4)]
+    for ts, tt, c, magnitude in specs:
+        rng = Rng(seed)
+        seed += 1
+        b = 5
+        if magnitude == 1.0:
+            sv, tv = rng.randn(b, c, scale=2.0), rng.randn(b, c, scale=2.0)
+        else:
+            sv, tv = scaled_logits(rng, b, c, magnitude), scaled_logits(rng, b, c, magnitude)
+        kappa = ts * ts
+        s = leaf(sv)
+        loss = kappa * kl_batchmean(s, tv, ts, tt)
+        check(torch.isfinite(loss), "kd_temperature loss overflowed")
+        loss.backward()
+        # kd-modes.md: dL/ds_b = (kappa / B) (p_s,b - p_t,b) / T_s
+        p_s = F.softmax(sv / ts, -1)
+        p_t = F.softmax(tv / tt, -1)
+        analytic = (kappa / b) * (p_s - p_t) / ts
+        name = f"kd_temperature_Ts{ts:g}_Tt{tt:g}_C{c}" + ("_huge_logits" if magnitude != 1.0 else "")
+        assert_close(name, analytic, s.grad)
+        out.append(case(name, {"loss": "kd_temperature", "t_student": ts, "t_teacher": tt,
+                               "kappa": kappa},
+                        student=s, teacher=tv, loss=loss, grad_student=s.grad))
+    return out
+
+
+def kd_hinton_cases(seed0):
+    out = []
+    seed = seed0
+    specs = [
+        # name suffix, T, alpha, eps, teacher_targets, B, C
+        ("default_T4_a0.1", 4.0, 0.1, 0.0, "soft", 5, 10),
+        ("T4_a0.1_eps0.1", 4.0, 0.1, 0.1, "soft", 5, 10),
+        ("T2_a0.5_C3", 2.0, 0.5, 0.0, "soft", 4, 3),
+        ("T1_a0.9_C1", 1.0, 0.9, 0.0, "soft", 3, 1),
+        ("hard_teacher_a0.1", 4.0, 0.1, 0.0, "hard", 5, 10),
+        ("hard_teacher_a0.5_C3", 4.0, 0.5, 0.0, "hard", 4, 3),
+    ]
+    for suffix, temp, alpha, eps, mode, b, c in specs:
+        rng = Rng(seed)
+        seed += 1
+        sv = rng.randn(b, c, scale=2.0)
+        tv = rng.randn(b, c, scale=2.0)
+        y = rng.randint(c, b)
+        s = leaf(sv)
+        loss_ce = F.cross_entropy(s, y, label_smoothing=eps, reduction="mean")
+        params = {"loss": "kd_hinton", "temperature": temp, "alpha": alpha,
+                  "label_smoothing": eps, "teacher_targets": mode}
+        target = smoothed_onehot(y, c, eps)
+        if mode == "soft":
+            loss_kl = kl_batchmean(s, tv, temp, temp)
+            loss = alpha * loss_ce + (1 - alpha) * temp * temp * loss_kl
+            loss.backward()
+            analytic = (alpha / b) * (F.softmax(sv, -1) - target) \
+                + ((1 - alpha) * temp / b) * (F.softmax(sv / temp, -1) - F.softmax(tv / temp, -1))
+            extra = {"loss_ce": loss_ce, "loss_kl": loss_kl}
+        else:
+            t_arg = tv.argmax(-1)
+            loss_teacher_ce = F.cross_entropy(s, t_arg, reduction="mean")
+            loss = alpha * loss_ce + (1 - alpha) * loss_teacher_ce
+            loss.backward()
+            analytic = (alpha / b) * (F.softmax(sv, -1) - target) \
+                + ((1 - alpha) / b) * (F.softmax(sv, -1) - F.one_hot(t_arg, c).double())
+            extra = {"loss_ce": loss_ce, "loss_teacher_ce": loss_teacher_ce}
+        name = "kd_hinton_" + suffix
+        assert_close(name, analytic, s.grad)
+        out.append(case(name, params, student=s, teacher=tv, target=y, loss=loss,
+                        **extra, grad_student=s.grad))
+    return out
+
+
+def losses_cases():
+    return (cross_entropy_cases(600) + kl_div_cases(620) + mse_cases(650)
+            + kd_temperature_cases(660) + kd_hinton_cases(680))
+
+
+def main():
+    os.makedirs(OUT_DIR, exist_ok=True)
+    write_fixture("conv2d.json", conv2d_cases())
+    write_fixture("linear.json", linear_cases())
+    write_fixture("batchnorm2d.json", batchnorm_cases())
+    write_fixture("pooling.json", pooling_cases())
+    write_fixture("softmax.json", softmax_cases())
+    write_fixture("losses.json", losses_cases())
+    print("all analytic gradient checks passed")
+
+
+if __name__ == "__main__":
+    try:
+        main()
+    except AssertionError as e:
+        print(f"make_golden.py: FAILED: {e}", file=sys.stderr)
+        sys.exit(1)
