@@ -1,0 +1,28 @@
+package dev.retort.backend;
+
+/** Where a tensor's storage lives. */
+public enum Device {
+    CPU("cpu"),
+    CUDA("cuda");
+
+    private final String label;
+
+    Device(String label) {
+        this.label = label;
+    }
+
+    /** Parses "cpu" or "cuda" as users type them on the command line. */
+    public static Device parse(String name) {
+        for (Device d : values()) {
+            if (d.label.equalsIgnoreCase(name)) {
+                return d;
+            }
+        }
+        throw new IllegalArgumentException("unknown device '" + name + "': expected cpu or cuda");
+    }
+
+    @Override
+    public String toString() {
+        return label;
+    }
+}

@@ -1,0 +1,24 @@
+package dev.retort.backend;
+
+/** Window, stride and padding of a 2-D pooling. */
+public record PoolSpec(int kernelH, int kernelW, int strideH, int strideW, int padH, int padW) {
+    public PoolSpec {
+        if (kernelH < 1 || kernelW < 1 || strideH < 1 || strideW < 1 || padH < 0 || padW < 0) {
+            throw new IllegalArgumentException("pool2d: kernel and stride must be at least 1 and padding not negative,"
+                    + " got kernel (" + kernelH + ", " + kernelW + "), stride (" + strideH + ", " + strideW
+                    + "), padding (" + padH + ", " + padW + ")");
+        }
+        if (2 * padH > kernelH || 2 * padW > kernelW) {
+            throw new IllegalArgumentException("pool2d: padding (" + padH + ", " + padW
+                    + ") must be at most half the kernel (" + kernelH + ", " + kernelW + "), as in PyTorch");
+        }
+    }
+
+    public int outHeight(int height) {
+        return (height + 2 * padH - kernelH) / strideH + 1;
+    }
+
+    public int outWidth(int width) {
+        return (width + 2 * padW - kernelW) / strideW + 1;
+    }
+}
