@@ -1,0 +1,21 @@
+package dev.retort.cli;
+
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+/** The {@code retort} command line: parses and wires, nothing more. */
+@Command(name = "retort", mixinStandardHelpOptions = true, versionProvider = Main.VersionProvider.class,
+        description = "Train image classifiers and distill teachers into students.",
+        subcommands = {DemoCommand.class, CommandLine.HelpCommand.class})
+public final class Main {
+    public static void main(String[] args) {
+        System.exit(new CommandLine(new Main()).execute(args));
+    }
+
+    static final class VersionProvider implements CommandLine.IVersionProvider {
+        @Override
+        public String[] getVersion() {
+            return new String[] {"retort " + dev.retort.Version.VERSION};
+        }
+    }
+}

@@ -1,0 +1,104 @@
+package dev.retort.nn;
+
+import dev.retort.backend.PoolSpec;
+import dev.retort.tensor.Functional;
+import dev.retort.tensor.Tensor;
+
+/** The parameter-free layers: activations, pooling, reshaping and dropout. */
+public final class Layers {
+    private Layers() {}
+
+    public static final class ReLU extends Module {
+        @Override
+        public Tensor forward(Tensor input) {
+            return input.relu();
+        }
+    }
+
+    public static final class MaxPool2d extends Module {
+        private final PoolSpec spec;
+
+        public MaxPool2d(int kernel, int stride, int padding) {
+            this.spec = new PoolSpec(kernel, kernel, stride, stride, padding, padding);
+        }
+
+        public MaxPool2d(int kernel) {
+            this(kernel, kernel, 0);
+        }
+
+        @Override
+        public Tensor forward(Tensor input) {
+            return Functional.maxPool2d(input, spec);
+        }
+
+        @Override
+        public String toString() {
+            return "MaxPool2d(" + spec.kernelH() + ", stride " + spec.strideH() + ")";
+        }
+    }
+
+    public static final class AvgPool2d extends Module {
+        private final PoolSpec spec;
+
+        public AvgPool2d(int kernel, int stride, int padding) {
+            this.spec = new PoolSpec(kernel, kernel, stride, stride, padding, padding);
+        }
+
+        @Override
+        public Tensor forward(Tensor input) {
+            return Functional.avgPool2d(input, spec);
+        }
+
+        @Override
+        public String toString() {
+            return "AvgPool2d(" + spec.kernelH() + ", stride " + spec.strideH() + ")";
+        }
+    }
+
+    /** Mean over H and W: [N, C, H, W] → [N, C] (PyTorch's AdaptiveAvgPool2d(1) followed by flatten). */
+    public static final class GlobalAvgPool2d extends Module {
+        @Override
+        public Tensor forward(Tensor input) {
+            return Functional.globalAvgPool2d(input);
+        }
+    }
+
+    /** Merges every dimension after the batch into one. */
+    public static final class Flatten extends Module {
+        @Override
+        public Tensor forward(Tensor input) {
+            return input.flatten(1);
+        }
+    }
+
+    /**
+     * Inverted dropout. Each call draws a fresh mask from (seed, call number), so a run replays
+     * exactly from the same seed.
+     */
+    public static final class Dropout extends Module {
+        private final double p;
+        private final long seed;
+        private long calls;
+
+        public Dropout(double p, long seed) {
+            if (!(p >= 0 && p < 1)) {
+                throw new IllegalArgumentException("Dropout: probability must be in [0, 1), got " + p);
+            }
+            this.p = p;
+            this.seed = seed;
+        }
+
+        @Override
+        public Tensor forward(Tensor input) {
+            if (!isTraining()) {
+                return input;
+            }
+            return Functional.dropout(input, p, true, dev.retort.backend.CounterRng.mix(seed + calls++));
+        }
+
+        @Override
+        public String toString() {
+            return "Dropout(" + p + ")";
+        }
+    }
+}

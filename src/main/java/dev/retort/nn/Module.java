@@ -1,0 +1,180 @@
+package dev.retort.nn;
+
+import dev.retort.backend.Backends;
+import dev.retort.backend.Device;
+import dev.retort.backend.NdArray;
+import dev.retort.backend.Shapes;
+import dev.retort.tensor.Tensor;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * A layer or a network: named parameters, buffers and child modules, a training flag, and a state
+ * dict whose names and layouts are PyTorch's ({@code 0.weight}, {@code features.3.running_mean}).
+ * Parameters and buffers outlive every {@link dev.retort.tensor.Scope}; {@link #close()} frees them.
+ */
+public abstract class Module implements AutoCloseable {
+    private final Map<String, Tensor> parameters = new LinkedHashMap<>();
+    private final Map<String, Tensor> buffers = new LinkedHashMap<>();
+    private final Map<String, Module> children = new LinkedHashMap<>();
+    private boolean training = true;
+
+    public abstract Tensor forward(Tensor input);
+
+    /** A persistent FLOAT32 CPU tensor registered as a parameter that requires a gradient. */
+    protected final Tensor addParameter(String name, float[] values, int... shape) {
+        Tensor t = persistent(values, shape).requiresGrad(true);
+        parameters.put(name, t);
+        return t;
+    }
+
+    /** A persistent tensor registered as state that is saved but not trained (running statistics). */
+    protected final Tensor addBuffer(String name, float[] values, int... shape) {
+        Tensor t = persistent(values, shape);
+        buffers.put(name, t);
+        return t;
+    }
+
+    private static Tensor persistent(float[] values, int... shape) {
+        if (values.length != Shapes.size(shape)) {
+            throw new IllegalArgumentException("parameter: " + values.length + " values for shape "
+                    + Shapes.format(shape));
+        }
+        return Tensor.wrapPersistent(Backends.of(Device.CPU).fromHost(values, shape));
+    }
+
+    protected final <M extends Module> M addModule(String name, M module) {
+        children.put(name, module);
+        return module;
+    }
+
+    /** Direct children in registration order. */
+    public final Map<String, Module> children() {
+        return Collections.unmodifiableMap(children);
+    }
+
+    /** Every parameter of this module and its descendants, by dotted name. */
+    public final Map<String, Tensor> namedParameters() {
+        Map<String, Tensor> out = new LinkedHashMap<>();
+        collect("", out, false);
+        return out;
+    }
+
+    public final List<Tensor> parameters() {
+        return new ArrayList<>(namedParameters().values());
+    }
+
+    /** Parameters and buffers by dotted name: what a checkpoint holds. */
+    public final Map<String, Tensor> stateDict() {
+        Map<String, Tensor> out = new LinkedHashMap<>();
+        collect("", out, true);
+        return out;
+    }
+
+    private void collect(String prefix, Map<String, Tensor> out, boolean withBuffers) {
+        for (var e : parameters.entrySet()) {
+            out.put(prefix + e.getKey(), e.getValue());
+        }
+        if (withBuffers) {
+            for (var e : buffers.entrySet()) {
+                out.put(prefix + e.getKey(), e.getValue());
+            }
+        }
+        for (var e : children.entrySet()) {
+            e.getValue().collect(prefix + e.getKey() + ".", out, withBuffers);
+        }
+    }
+
+    /**
+     * Copies values into the state, by name. Every key must exist with the same shape, and every
+     * state entry must be given: a mismatch names the key (and shapes) and changes nothing.
+     */
+    public final void loadStateDict(Map<String, Tensor> values) {
+        Map<String, Tensor> state = stateDict();
+        List<String> missing = new ArrayList<>();
+        for (String key : state.keySet()) {
+            if (!values.containsKey(key)) {
+                missing.add(key);
+            }
+        }
+        List<String> unexpected = new ArrayList<>();
+        for (String key : values.keySet()) {
+            if (!state.containsKey(key)) {
+                unexpected.add(key);
+            }
+        }
+        if (!missing.isEmpty() || !unexpected.isEmpty()) {
+            throw new IllegalArgumentException("loadStateDict: " + (missing.isEmpty() ? "" : "missing keys " + missing)
+                    + (missing.isEmpty() || unexpected.isEmpty() ? "" : "; ")
+                    + (unexpected.isEmpty() ? "" : "unexpected keys " + unexpected));
+        }
+        for (var e : state.entrySet()) {
+            int[] have = e.getValue().shape();
+            int[] given = values.get(e.getKey()).shape();
+            if (!Arrays.equals(have, given)) {
+                throw new IllegalArgumentException("loadStateDict: '" + e.getKey() + "' has shape "
+                        + Shapes.format(given) + ", the module expects " + Shapes.format(have));
+            }
+        }
+        for (var e : state.entrySet()) {
+            NdArray target = e.getValue().data();
+            e.getValue().backend().copy(values.get(e.getKey()).data(), target);
+        }
+    }
+
+    public final boolean isTraining() {
+        return training;
+    }
+
+    /** Switches this module and its descendants to training (dropout on, batch statistics). */
+    public Module train() {
+        setTraining(true);
+        return this;
+    }
+
+    /** Switches this module and its descendants to evaluation (dropout off, running statistics). */
+    public Module eval() {
+        setTraining(false);
+        return this;
+    }
+
+    private void setTraining(boolean value) {
+        training = value;
+        for (Module child : children.values()) {
+            child.setTraining(value);
+        }
+    }
+
+    public final void zeroGrad() {
+        for (Tensor p : parameters()) {
+            p.zeroGrad();
+        }
+    }
+
+    /** Number of trainable scalars. */
+    public final long parameterCount() {
+        long n = 0;
+        for (Tensor p : parameters()) {
+            n += p.size();
+        }
+        return n;
+    }
+
+    /** Frees every parameter, gradient and buffer. */
+    @Override
+    public void close() {
+        for (Tensor t : stateDict().values()) {
+            t.close();
+        }
+    }
+
+    /** A one-line description such as {@code Linear(784 → 10)}; containers list their children. */
+    @Override
+    public String toString() {
+        return getClass().getSimpleName();
+    }
+}
