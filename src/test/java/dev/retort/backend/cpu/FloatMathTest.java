@@ -1,0 +1,222 @@
+package dev.retort.backend.cpu;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Random;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/** Pins both {@link FloatMath} implementations' GEMM to a naive double-precision reference. */
+class FloatMathTest {
+
+    private static final int[] SIZES = {0, 1, 2, 3, 5, 7, 17, 31, 33, 65, 100, 129};
+    private static final double TOLERANCE = 1e-5;
+
+    static Stream<FloatMath> implementations() {
+        return Stream.of(FloatMathProvider.scalar(), FloatMathProvider.vector());
+    }
+
+    static Stream<Arguments> implementationsAndTransposes() {
+        List<Arguments> cases = new ArrayList<>();
+        implementations().forEach(math -> {
+            for (boolean transA : new boolean[] {false, true}) {
+                for (boolean transB : new boolean[] {false, true}) {
+                    cases.add(Arguments.of(math, transA, transB));
+                }
+            }
+        });
+        return cases.stream();
+    }
+
+    @Test
+    void surefireEnablesTheVectorImplementation() {
+        // The build passes --add-modules jdk.incubator.vector to tests, so the fast path must be chosen.
+        assertTrue(FloatMath.get().name().startsWith("vector"), FloatMath.get().name());
+        assertEquals("scalar", FloatMathProvider.scalar().name());
+    }
+
+    @ParameterizedTest(name = "{0} transA={1} transB={2}")
+    @MethodSource("implementationsAndTransposes")
+    void everySizeCombinationMatchesTheReference(FloatMath math, boolean transA, boolean transB) {
+        Random random = new Random(42);
+        for (int m : SIZES) {
+            for (int n : SIZES) {
+                for (int k : SIZES) {
+                    // Cover every size on each axis, and every triple on a thinned grid to keep the run short.
+                    if ((m * 31 + n * 17 + k * 7) % 5 != 0 && m > 7 && n > 7 && k > 7) {
+                        continue;
+                    }
+                    check(math, random, transA, transB, m, n, k, 1f, 0f, 0, 0);
+                }
+            }
+        }
+    }
+
+    @ParameterizedTest(name = "{0} transA={1} transB={2}")
+    @MethodSource("implementationsAndTransposes")
+    void alphaBetaOffsetsAndWideLeadingDimensionsMatchTheReference(FloatMath math, boolean transA, boolean transB) {
+        Random random = new Random(7);
+        float[][] alphaBetas = {{1f, 0f}, {0.5f, 0f}, {1f, 1f}, {-1.5f, 0.25f}, {2f, -1f}, {0f, 0.5f}, {0f, 0f}};
+        int[][] shapes = {{1, 1, 1}, {5, 7, 3}, {17, 33, 31}, {33, 17, 65}, {65, 100, 129}, {129, 65, 300}};
+        for (float[] alphaBeta : alphaBetas) {
+            for (int[] shape : shapes) {
+                check(math, random, transA, transB, shape[0], shape[1], shape[2], alphaBeta[0], alphaBeta[1], 3, 5);
+            }
+        }
+    }
+
+    @ParameterizedTest(name = "{0} transA={1} transB={2}")
+    @MethodSource("implementationsAndTransposes")
+    void largeProductsSplitAcrossThreadsMatchTheReference(FloatMath math, boolean transA, boolean transB) {
+        Random random = new Random(11);
+        // Big enough to take the multi-threaded path and more than one depth block.
+        check(math, random, transA, transB, 257, 300, 600, 1f, 0f, 0, 0);
+        check(math, random, transA, transB, 33, 900, 290, 0.75f, 0.5f, 1, 2);
+        check(math, random, transA, transB, 128, 10, 1200, 1f, 0f, 0, 0);
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("implementations")
+    void betaZeroOverwritesNanInC(FloatMath math) {
+        int m = 13;
+        int n = 37;
+        int k = 9;
+        float[] a = randomArray(new Random(1), m * k);
+        float[] b = randomArray(new Random(2), k * n);
+        float[] c = new float[m * n];
+        Arrays.fill(c, Float.NaN);
+        math.gemm(false, false, m, n, k, 1f, a, 0, k, b, 0, n, 0f, c, 0, n);
+        for (float value : c) {
+            assertTrue(Float.isFinite(value), "beta = 0 must not read C");
+        }
+        Arrays.fill(c, Float.NaN);
+        math.gemm(false, false, m, n, 0, 1f, a, 0, k, b, 0, n, 0f, c, 0, n);
+        for (float value : c) {
+            assertEquals(0f, value, "k = 0 with beta = 0 leaves zeros");
+        }
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("implementations")
+    void gemmInsideParallelBodiesMatchesTheReference(FloatMath math) {
+        int m = 40;
+        int n = 300;
+        int k = 290;
+        int batch = 6;
+        Random random = new Random(5);
+        float[] a = randomArray(random, m * k);
+        float[] b = randomArray(random, batch * k * n);
+        float[] c = new float[batch * m * n];
+        Parallel.forRange(0, batch, 1, (lo, hi) -> {
+            for (int image = lo; image < hi; image++) {
+                math.gemm(false, false, m, n, k, 1f, a, 0, k, b, image * k * n, n, 0f, c, image * m * n, n);
+            }
+        });
+        for (int image = 0; image < batch; image++) {
+            double[] expected = reference(false, false, m, n, k, 1f, a, 0, k, b, image * k * n, n, 0f,
+                    new float[m * n], 0, n);
+            assertClose(expected, c, image * m * n, n, m, n, "image " + image);
+        }
+    }
+
+    @Test
+    void negativeSizesAndShortLeadingDimensionsAreRejected() {
+        FloatMath math = FloatMathProvider.scalar();
+        float[] data = new float[16];
+        IllegalArgumentException negative = assertThrows(IllegalArgumentException.class,
+                () -> math.gemm(false, false, -1, 2, 2, 1f, data, 0, 2, data, 0, 2, 0f, data, 0, 2));
+        assertTrue(negative.getMessage().contains("m=-1"), negative.getMessage());
+        IllegalArgumentException shortLda = assertThrows(IllegalArgumentException.class,
+                () -> FloatMathProvider.vector().gemm(false, false, 2, 2, 3, 1f, data, 0, 2, data, 0, 2, 0f, data, 0, 2));
+        assertTrue(shortLda.getMessage().contains("lda=2"), shortLda.getMessage());
+    }
+
+    /**
+     * Runs one GEMM with A, B and C embedded in larger arrays (offset {@code offset}, leading dimensions widened by
+     * {@code extra}) and compares C, including the untouched padding, to the reference.
+     */
+    private static void check(FloatMath math, Random random, boolean transA, boolean transB, int m, int n, int k,
+                              float alpha, float beta, int offset, int extra) {
+        int lda = (transA ? m : k) + extra;
+        int ldb = (transB ? k : n) + extra;
+        int ldc = n + extra;
+        float[] a = randomArray(random, offset + (transA ? k : m) * lda);
+        float[] b = randomArray(random, offset + (transB ? n : k) * ldb);
+        float[] c = randomArray(random, offset + m * ldc);
+        if (beta == 0f) {
+            for (int i = 0; i < m; i++) {
+                Arrays.fill(c, offset + i * ldc, offset + i * ldc + n, Float.NaN);
+            }
+        }
+        float[] original = c.clone();
+        double[] expected = reference(transA, transB, m, n, k, alpha, a, offset, lda, b, offset, ldb, beta,
+                c, offset, ldc);
+        math.gemm(transA, transB, m, n, k, alpha, a, offset, lda, b, offset, ldb, beta, c, offset, ldc);
+        String where = math.name() + " transA=" + transA + " transB=" + transB + " m=" + m + " n=" + n + " k=" + k
+                + " alpha=" + alpha + " beta=" + beta;
+        assertClose(expected, c, offset, ldc, m, n, where);
+        for (int index = 0; index < c.length; index++) {
+            int row = (index - offset) / ldc;
+            int column = (index - offset) % ldc;
+            boolean inside = index >= offset && row < m && column < n;
+            if (!inside && Float.floatToRawIntBits(c[index]) != Float.floatToRawIntBits(original[index])) {
+                fail(where + ": wrote outside C at index " + index);
+            }
+        }
+    }
+
+    static double[] reference(boolean transA, boolean transB, int m, int n, int k, float alpha,
+                              float[] a, int aOff, int lda, float[] b, int bOff, int ldb,
+                              float beta, float[] c, int cOff, int ldc) {
+        double[] result = new double[m * n];
+        for (int i = 0; i < m; i++) {
+            for (int j = 0; j < n; j++) {
+                double sum = 0;
+                for (int p = 0; p < k; p++) {
+                    double left = transA ? a[aOff + p * lda + i] : a[aOff + i * lda + p];
+                    double right = transB ? b[bOff + j * ldb + p] : b[bOff + p * ldb + j];
+                    sum += left * right;
+                }
+                double previous = beta == 0f ? 0 : (double) beta * c[cOff + i * ldc + j];
+                result[i * n + j] = alpha * sum + previous;
+            }
+        }
+        return result;
+    }
+
+    /** Every element within TOLERANCE of the largest reference magnitude (at least 1). */
+    static void assertClose(double[] expected, float[] actual, int offset, int ld, int rows, int columns,
+                            String where) {
+        double magnitude = 1;
+        for (double value : expected) {
+            magnitude = Math.max(magnitude, Math.abs(value));
+        }
+        for (int i = 0; i < rows; i++) {
+            for (int j = 0; j < columns; j++) {
+                double want = expected[i * columns + j];
+                float got = actual[offset + i * ld + j];
+                if (!(Math.abs(got - want) <= TOLERANCE * magnitude)) {
+                    fail(where + ": at (" + i + ", " + j + ") expected " + want + " but got " + got
+                            + " (tolerance " + TOLERANCE * magnitude + ")");
+                }
+            }
+        }
+    }
+
+    static float[] randomArray(Random random, int length) {
+        float[] values = new float[length];
+        for (int i = 0; i < length; i++) {
+            values[i] = random.nextFloat() * 2f - 1f;
+        }
+        return values;
+    }
+}

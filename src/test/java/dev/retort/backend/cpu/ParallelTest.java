@@ -1,0 +1,121 @@
+package dev.retort.backend.cpu;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicIntegerArray;
+import java.util.concurrent.atomic.AtomicLong;
+import org.junit.jupiter.api.Test;
+
+/** Pins {@link Parallel#forRange}: every index once, nesting without deadlock, exceptions reaching the caller. */
+class ParallelTest {
+
+    @Test
+    void everyIndexIsVisitedExactlyOnce() {
+        for (int[] range : new int[][] {{0, 0}, {5, 6}, {0, 1000}, {-7, 993}, {3, 10}}) {
+            int start = range[0];
+            int end = range[1];
+            for (int grain : new int[] {1, 3, 64, 5000}) {
+                AtomicIntegerArray visits = new AtomicIntegerArray(Math.max(0, end - start));
+                Parallel.forRange(start, end, grain, (lo, hi) -> {
+                    assertTrue(start <= lo && lo < hi && hi <= end, lo + ".." + hi);
+                    for (int i = lo; i < hi; i++) {
+                        visits.incrementAndGet(i - start);
+                    }
+                });
+                for (int i = 0; i < visits.length(); i++) {
+                    assertEquals(1, visits.get(i), "index " + (start + i) + " grain " + grain);
+                }
+            }
+        }
+    }
+
+    @Test
+    void chunksRespectTheGrainExceptWhenTheRangeIsSmaller() {
+        Parallel.forRange(0, 100, 30, (lo, hi) -> assertTrue(hi - lo >= 25, "chunk " + lo + ".." + hi));
+    }
+
+    @Test
+    void nestedCallsCompleteAndCoverEverything() {
+        AtomicLong sum = new AtomicLong();
+        Parallel.forRange(0, 16, 1, (lo, hi) -> {
+            for (int outer = lo; outer < hi; outer++) {
+                int base = outer * 1000;
+                Parallel.forRange(0, 1000, 10, (innerLo, innerHi) -> {
+                    Parallel.forRange(innerLo, innerHi, 2, (deepLo, deepHi) -> {
+                        long local = 0;
+                        for (int i = deepLo; i < deepHi; i++) {
+                            local += base + i;
+                        }
+                        sum.addAndGet(local);
+                    });
+                });
+            }
+        });
+        long expected = 0;
+        for (int i = 0; i < 16_000; i++) {
+            expected += i;
+        }
+        assertEquals(expected, sum.get());
+    }
+
+    @Test
+    void bodiesRunOnNamedPoolThreadsOrTheCaller() {
+        Set<String> names = ConcurrentHashMap.newKeySet();
+        Parallel.forRange(0, 64, 1, (lo, hi) -> {
+            names.add(Thread.currentThread().getName());
+            busyWork();
+        });
+        String caller = Thread.currentThread().getName();
+        for (String name : names) {
+            assertTrue(name.startsWith("retort-cpu-") || name.equals(caller), name);
+        }
+    }
+
+    @Test
+    void runtimeExceptionsReachTheCallerUnwrapped() {
+        IllegalStateException thrown = new IllegalStateException("chunk failed");
+        IllegalStateException caught = assertThrows(IllegalStateException.class,
+                () -> Parallel.forRange(0, 100, 1, (lo, hi) -> {
+                    if (lo <= 57 && 57 < hi) {
+                        throw thrown;
+                    }
+                }));
+        assertSame(thrown, caught);
+    }
+
+    @Test
+    void errorsAndNestedExceptionsReachTheCaller() {
+        AssertionError error = new AssertionError("deep failure");
+        AssertionError caught = assertThrows(AssertionError.class,
+                () -> Parallel.forRange(0, 8, 1, (lo, hi) -> Parallel.forRange(0, 100, 1, (innerLo, innerHi) -> {
+                    if (lo == 0 && innerLo == 0) {
+                        throw error;
+                    }
+                })));
+        assertSame(error, caught);
+        // The pool still works after a failure.
+        AtomicLong count = new AtomicLong();
+        Parallel.forRange(0, 100, 1, (lo, hi) -> count.addAndGet(hi - lo));
+        assertEquals(100, count.get());
+    }
+
+    @Test
+    void threadCountIsPositive() {
+        assertTrue(Parallel.threads() >= 1);
+    }
+
+    private static void busyWork() {
+        double x = 0;
+        for (int i = 0; i < 10_000; i++) {
+            x += Math.sqrt(i);
+        }
+        if (x < 0) {
+            throw new AssertionError();
+        }
+    }
+}
