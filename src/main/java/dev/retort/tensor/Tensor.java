@@ -382,9 +382,7 @@ public final class Tensor implements AutoCloseable {
             return this;
         }
         DType source = dtype();
-        NdArray out = empty(shape());
         NdArray converted = backend().empty(target, shape());
-        out.storage().release();
         backend().copy(data(), converted);
         return record("to", converted, g -> new Tensor[] {g.to(source)}, this);
     }
