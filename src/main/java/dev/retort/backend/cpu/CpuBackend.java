@@ -44,7 +44,7 @@ public final class CpuBackend implements Backend {
 
     @Override
     public NdArray fromHost(float[] data, int... shape) {
-        return new NdArray(CpuStorage.wrap(data.clone()), 0, shape);
+        return new NdArray(CpuStorage.copyOf(data), 0, shape);
     }
 
     @Override

@@ -4,15 +4,15 @@ import dev.retort.backend.DType;
 import dev.retort.backend.Device;
 import dev.retort.backend.Storage;
 
-/** Host memory: one Java array of the storage's dtype. */
+/** Host memory: one Java array of the storage's dtype; float arrays are recycled through {@link HostArrayPool}. */
 public final class CpuStorage extends Storage {
     final float[] floats;
     final double[] doubles;
     final int[] ints;
 
     private CpuStorage(DType dtype, int size, float[] floats, double[] doubles, int[] ints) {
-        // Java arrays need no explicit free; the release hook only balances the live count.
-        super(dtype, size, () -> { });
+        // Float arrays go back to the pool; others need no explicit free.
+        super(dtype, size, floats == null ? () -> { } : () -> HostArrayPool.give(floats));
         this.floats = floats;
         this.doubles = doubles;
         this.ints = ints;
@@ -20,10 +20,17 @@ public final class CpuStorage extends Storage {
 
     static CpuStorage allocate(DType dtype, int size) {
         return switch (dtype) {
-            case FLOAT32 -> new CpuStorage(dtype, size, new float[size], null, null);
+            case FLOAT32 -> new CpuStorage(dtype, size, HostArrayPool.take(size), null, null);
             case FLOAT64 -> new CpuStorage(dtype, size, null, new double[size], null);
             case INT32 -> new CpuStorage(dtype, size, null, null, new int[size]);
         };
+    }
+
+    /** A pooled copy of the data. */
+    static CpuStorage copyOf(float[] data) {
+        float[] copy = HostArrayPool.take(data.length);
+        System.arraycopy(data, 0, copy, 0, data.length);
+        return wrap(copy);
     }
 
     static CpuStorage wrap(float[] data) {
