@@ -112,7 +112,7 @@ public final class Autograd {
             if (next < inputs.length) {
                 frame[1] = next + 1;
                 Tensor input = inputs[next];
-                if (input.requiresGrad() && visited.add(input)) {
+                if (input != null && input.requiresGrad() && visited.add(input)) {
                     stack.push(new Object[] {input, 0});
                 }
             } else {
