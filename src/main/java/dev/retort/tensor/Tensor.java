@@ -387,6 +387,21 @@ public final class Tensor implements AutoCloseable {
         return record("to", converted, g -> new Tensor[] {g.to(source)}, this);
     }
 
+    /** A copy on another device (through host memory); the gradient moves back. */
+    public Tensor to(Device target) {
+        Device source = device();
+        if (target == source) {
+            return this;
+        }
+        Backend destination = Backends.of(target);
+        NdArray copy = switch (dtype()) {
+            case FLOAT32 -> destination.fromHost(toFloatArray(), shape());
+            case FLOAT64 -> destination.fromHost(toDoubleArray(), shape());
+            case INT32 -> destination.fromHost(toIntArray(), shape());
+        };
+        return record("toDevice", copy, g -> new Tensor[] {g.to(source)}, this);
+    }
+
     // ---- shape --------------------------------------------------------------------------------
 
     /** The same elements under another shape, without copying; one dimension may be -1. */
