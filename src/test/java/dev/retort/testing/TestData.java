@@ -105,10 +105,16 @@ public final class TestData {
 
     /** Fails unless {@code actual} matches {@code reference} within {@code tolerance} relative error. */
     public static void assertClose(String what, double[] reference, double[] actual, double tolerance) {
+        assertClose(what, reference, actual, tolerance, 1e-30);
+    }
+
+    /** As {@link #assertClose(String, double[], double[], double)}, measured against max(max|ref|, floor). */
+    public static void assertClose(String what, double[] reference, double[] actual, double tolerance,
+                                   double floor) {
         if (reference.length != actual.length) {
             throw new AssertionError(what + ": " + actual.length + " values, expected " + reference.length);
         }
-        double err = relativeError(reference, actual, 1e-30);
+        double err = relativeError(reference, actual, floor);
         if (!(err <= tolerance)) {
             int i = worstIndex(reference, actual);
             throw new AssertionError(what + ": relative error " + err + " > " + tolerance + " (worst at element " + i
