@@ -139,8 +139,9 @@ final class FloatKernels {
         });
     }
 
-    static void dropoutMask(long seed, float p, float[] mask, int mo, int n) {
-        float keep = 1f / (1f - p);
+    /** p stays double: rounded to float it can land on a draw and keep an element the reference drops. */
+    static void dropoutMask(long seed, double p, float[] mask, int mo, int n) {
+        float keep = (float) (1.0 / (1.0 - p));
         Parallel.forRange(0, n, GRAIN, (lo, hi) -> {
             for (int i = lo; i < hi; i++) {
                 mask[mo + i] = CounterRng.uniform(seed, i) >= p ? keep : 0f;
