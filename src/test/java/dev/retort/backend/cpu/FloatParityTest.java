@@ -486,6 +486,29 @@ class FloatParityTest {
         }
     }
 
+    @Test
+    void softmaxBackwardOfSaturatedRowsKeepsItsRelativeAccuracy() {
+        // At T = 0.05 logits one apart saturate every row: the largest output rounds to 1 in float32 and
+        // the whole gradient is tiny (~1e-8), so y·(g − Σ y g) computed naively cancels to noise.
+        Random r = new Random(29);
+        int rows = 8;
+        int cols = 10;
+        double[] v = new double[rows * cols];
+        for (int i = 0; i < rows; i++) {
+            double[] row = TestData.distinct(r, cols, 1.0);
+            System.arraycopy(row, 0, v, i * cols, cols);
+        }
+        Pair x = in(v, rows, cols);
+        Pair y = out(rows, cols);
+        B.softmax(x.f, 0.05, false, y.f);
+        B.softmax(x.d, 0.05, false, y.d);
+        Pair gy = in(r, -1, 1, rows, cols);
+        Pair gx = out(rows, cols);
+        B.softmaxBackward(gy.f, y.f, 0.05, false, gx.f);
+        B.softmaxBackward(gy.d, y.d, 0.05, false, gx.d);
+        same("saturated softmax backward", gx);
+    }
+
     @ParameterizedTest(name = "eps={0}")
     @ValueSource(doubles = {0, 0.1})
     void nllForwardAndBackward(double smoothing) {
