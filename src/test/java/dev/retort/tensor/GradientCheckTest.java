@@ -417,6 +417,43 @@ class GradientCheckTest {
         GradCheck.of("mse", () -> Losses.mse(a, b)).wrt("input", a).wrt("target", b).run();
     }
 
+    // ---- random shapes ----------------------------------------------------------------------------
+
+    @ParameterizedTest(name = "seed {0}")
+    @ValueSource(longs = {1, 2, 3, 4})
+    void randomShapesThroughBroadcastMatmulConvPoolAndSoftmax(long seed) {
+        Random r = new Random(seed);
+        int n = 1 + r.nextInt(3);
+        int c = 1 + r.nextInt(3);
+        int h = 3 + r.nextInt(4);
+        int w = 3 + r.nextInt(4);
+        int k = 1 + r.nextInt(3);
+        int[] shape = {n, c, h, w};
+        String dims = Arrays.toString(shape) + " K" + k;
+        // Elementwise with a channel broadcast both ways.
+        Tensor x = leaf(away(r, shape), shape);
+        Tensor ch = leaf(away(r, new int[] {1, c, 1, 1}), 1, c, 1, 1);
+        GradCheck.of("div " + dims, () -> project(ch.div(x).sub(x.mul(ch)))).wrt("x", x).wrt("channel", ch).run();
+        // A convolution of a random kernel size and stride, then pooling.
+        int kh = 1 + r.nextInt(Math.min(3, h));
+        int kw = 1 + r.nextInt(Math.min(3, w));
+        ConvSpec spec = new ConvSpec(1 + r.nextInt(2), 1 + r.nextInt(2), r.nextInt(2), r.nextInt(2));
+        Tensor weight = leaf(r, k, c, kh, kw);
+        Tensor bias = leaf(r, k);
+        GradCheck.of("conv2d+avgPool " + dims + " kernel " + kh + "x" + kw + " " + spec,
+                        () -> project(Functional.avgPool2d(Functional.conv2d(x, weight, bias, spec),
+                                new PoolSpec(1, 2, 1, 1, 0, 1))))
+                .wrt("x", x).wrt("weight", weight).wrt("bias", bias).run();
+        // A batched product and a softmax over its last dimension.
+        int m = 1 + r.nextInt(4);
+        int p = 1 + r.nextInt(5);
+        Tensor a = leaf(r, n, m, w);
+        Tensor b = leaf(r, n, w, p);
+        double t = 0.5 + 3 * r.nextDouble();
+        GradCheck.of("matmul+logSoftmax " + dims + " m" + m + " p" + p + " T" + t,
+                () -> project(a.matmul(b).logSoftmax(t))).wrt("a", a).wrt("b", b).run();
+    }
+
     // ---- composites -----------------------------------------------------------------------------
 
     @Test
