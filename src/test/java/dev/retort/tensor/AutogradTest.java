@@ -140,6 +140,18 @@ class AutogradTest {
     }
 
     @Test
+    void aDtypeConversionSendsTheGradientBackInTheSourceDtype() {
+        Tensor x = Tensor.of(new float[] {1.5f, -2f}, 2).requiresGrad(true);
+        Tensor wide = x.to(DType.FLOAT64);
+        assertEquals(DType.FLOAT64, wide.dtype());
+        assertEquals("to", wide.gradFn());
+        assertTrue(x.to(DType.FLOAT32) == x, "a conversion to the same dtype is the tensor itself");
+        wide.square().sum().backward();
+        assertEquals(DType.FLOAT32, x.grad().dtype());
+        assertArrayEquals(new float[] {3f, -4f}, x.grad().toFloatArray());
+    }
+
+    @Test
     void aLeafUsedTwiceInOneOpGetsBothContributions() {
         Tensor x = leaf(new double[] {1, 2}, 2);
         x.add(x).sum().backward();
