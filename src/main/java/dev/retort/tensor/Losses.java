@@ -14,16 +14,14 @@ public final class Losses {
      * the target is {@code (1-ε)·onehot(y) + ε/C}.
      */
     public static Tensor crossEntropy(Tensor logits, Tensor labels, double labelSmoothing) {
+        // Validated here too, so that the message names the function the caller called.
+        checkNll("crossEntropy", logits, labels, labelSmoothing);
         return nllLoss(logits.logSoftmax(1.0), labels, labelSmoothing);
     }
 
     /** Mean negative log-likelihood of log-probabilities [B, C] with label smoothing. */
     public static Tensor nllLoss(Tensor logProbs, Tensor labels, double labelSmoothing) {
-        Tensor.checkOperands("nllLoss", logProbs);
-        checkLabels("nllLoss", logProbs, labels);
-        if (!(labelSmoothing >= 0 && labelSmoothing <= 1)) {
-            throw new IllegalArgumentException("nllLoss: label smoothing must be in [0, 1], got " + labelSmoothing);
-        }
+        checkNll("nllLoss", logProbs, labels, labelSmoothing);
         NdArray perRow = logProbs.empty(logProbs.dim(0));
         logProbs.backend().nllForward(logProbs.data(), labels.data(), labelSmoothing, perRow);
         Tensor rows = Tensor.record("nllLoss", perRow, g -> {
@@ -32,6 +30,14 @@ public final class Losses {
             return new Tensor[] {Tensor.wrap(gx)};
         }, logProbs);
         return rows.mean();
+    }
+
+    private static void checkNll(String op, Tensor scores, Tensor labels, double labelSmoothing) {
+        Tensor.checkOperands(op, scores);
+        checkLabels(op, scores, labels);
+        if (!(labelSmoothing >= 0 && labelSmoothing <= 1)) {
+            throw new IllegalArgumentException(op + ": label smoothing must be in [0, 1], got " + labelSmoothing);
+        }
     }
 
     private static void checkLabels(String op, Tensor scores, Tensor labels) {
@@ -69,6 +75,8 @@ public final class Losses {
             throw new IllegalArgumentException("klDiv: student " + Shapes.format(student.shape()) + " and teacher "
                     + Shapes.format(teacher.shape()) + " must be logits of one shape [B, C]");
         }
+        Functional.checkTemperature("klDiv (student)", studentTemperature);
+        Functional.checkTemperature("klDiv (teacher)", teacherTemperature);
         Tensor logStudent = student.logSoftmax(studentTemperature);
         Tensor logTeacher = teacher.logSoftmax(teacherTemperature);
         // p_t · (log p_t − log p_s): both logs are finite, so rows where p_t underflows give 0·finite = 0.

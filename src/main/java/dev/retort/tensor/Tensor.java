@@ -85,6 +85,11 @@ public final class Tensor implements AutoCloseable {
     }
 
     private static void checkLength(String op, int length, int[] shape) {
+        for (int d : shape) {
+            if (d < 0) {
+                throw new IllegalArgumentException(op + ": negative dimension in shape " + Shapes.format(shape));
+            }
+        }
         if (Shapes.size(shape) != length) {
             throw new IllegalArgumentException(op + ": " + length + " values do not fill shape "
                     + Shapes.format(shape) + " (" + Shapes.size(shape) + " elements)");

@@ -270,7 +270,7 @@ public final class CpuBackend implements Backend {
     @Override
     public void dropoutMask(long seed, double p, NdArray mask) {
         if (allFloat32(mask)) {
-            FloatKernels.dropoutMask(seed, (float) p, floats(mask), mask.offset(), mask.size());
+            FloatKernels.dropoutMask(seed, p, floats(mask), mask.offset(), mask.size());
             return;
         }
         Doubles o = target(mask);

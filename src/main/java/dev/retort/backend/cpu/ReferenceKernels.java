@@ -394,14 +394,32 @@ final class ReferenceKernels {
                                 boolean log, double[] gx, int gxo) {
         for (int r = 0; r < rows; r++) {
             int base = r * cols;
+            if (log) {
+                double sum = 0;
+                for (int c = 0; c < cols; c++) {
+                    sum += gy[gyo + base + c];
+                }
+                for (int c = 0; c < cols; c++) {
+                    gx[gxo + base + c] = (gy[gyo + base + c] - Math.exp(y[yo + base + c]) * sum) / temperature;
+                }
+                continue;
+            }
+            // g_c − Σ_j y_j g_j, computed as (g_c − g_m) − Σ_j y_j (g_j − g_m) around the largest output m
+            // (equal when Σ y = 1). In a saturated row y_m rounds to 1 in float32 and g_m − Σ_j y_j g_j
+            // would cancel to noise; here the m-th term vanishes exactly and the rest carry no cancellation.
+            int m = 0;
+            for (int c = 1; c < cols; c++) {
+                if (y[yo + base + c] > y[yo + base + m]) {
+                    m = c;
+                }
+            }
+            double gm = gy[gyo + base + m];
             double dot = 0;
             for (int c = 0; c < cols; c++) {
-                dot += log ? gy[gyo + base + c] : gy[gyo + base + c] * y[yo + base + c];
+                dot += y[yo + base + c] * (gy[gyo + base + c] - gm);
             }
             for (int c = 0; c < cols; c++) {
-                double g = gy[gyo + base + c];
-                double out = y[yo + base + c];
-                gx[gxo + base + c] = (log ? g - Math.exp(out) * dot : out * (g - dot)) / temperature;
+                gx[gxo + base + c] = y[yo + base + c] * ((gy[gyo + base + c] - gm) - dot) / temperature;
             }
         }
     }
