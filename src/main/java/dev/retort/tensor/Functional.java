@@ -48,9 +48,9 @@ public final class Functional {
         Tensor.checkOperands("conv2d", input, weight, bias);
         int[] x = input.shape();
         int[] w = weight.shape();
-        if (x.length != 4 || w.length != 4 || x[1] != w[1]) {
+        if (x.length != 4 || w.length != 4 || x[1] != w[1] || w[0] == 0 || w[2] == 0 || w[3] == 0) {
             throw new IllegalArgumentException("conv2d: input " + Shapes.format(x) + " and weight " + Shapes.format(w)
-                    + " do not match (expected [N, C, H, W] and [K, C, kh, kw] with the same C)");
+                    + " do not match (expected [N, C, H, W] and [K, C, kh, kw] with the same C and K, kh, kw ≥ 1)");
         }
         if (bias != null && (bias.rank() != 1 || bias.dim(0) != w[0])) {
             throw new IllegalArgumentException("conv2d: bias " + Shapes.format(bias.shape()) + " does not match "
@@ -169,8 +169,9 @@ public final class Functional {
         } else {
             input.backend().batchNormEvalForward(input.data(), gamma.data(), beta.data(), runningMean.data(),
                     runningVar.data(), eps, out);
-            mean = runningMean;
-            variance = runningVar;
+            // Snapshots, so that a later in-place update of the running statistics cannot change this gradient.
+            mean = runningMean.detach().mul(1.0);
+            variance = runningVar.detach().mul(1.0);
         }
         return Tensor.record("batchNorm", out, g -> {
             NdArray gx = input.emptyLike();
@@ -187,6 +188,7 @@ public final class Functional {
      * mask is a pure function of the seed, so a run is reproducible on any backend.
      */
     public static Tensor dropout(Tensor input, double p, boolean training, long seed) {
+        Tensor.checkOperands("dropout", input);
         if (!(p >= 0 && p <= 1)) {
             throw new IllegalArgumentException("dropout: probability must be in [0, 1], got " + p);
         }

@@ -553,8 +553,9 @@ public final class Tensor implements AutoCloseable {
     /** Index of the largest element along the last dimension (INT32, no gradient). */
     public Tensor argmax() {
         int[] s = shape();
-        if (s.length == 0) {
-            throw new IllegalArgumentException("argmax: needs at least one dimension");
+        if (s.length == 0 || s[s.length - 1] == 0) {
+            throw new IllegalArgumentException("argmax: needs a non-empty last dimension, got shape "
+                    + Shapes.format(s));
         }
         NdArray out = backend().empty(DType.INT32, Arrays.copyOf(s, s.length - 1));
         backend().argmaxLastDim(data(), out);

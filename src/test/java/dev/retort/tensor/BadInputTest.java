@@ -301,4 +301,20 @@ class BadInputTest {
         org.junit.jupiter.api.Assertions.assertEquals(DType.FLOAT32, a.dtype());
         org.junit.jupiter.api.Assertions.assertEquals(DType.FLOAT64, b.dtype());
     }
+
+    @Test
+    void convolutionWithAnEmptyKernelIsRejected() {
+        rejects(() -> Functional.conv2d(t(1, 2, 5, 5), t(3, 2, 0, 3), null, new ConvSpec(1, 1, 0, 0)), "conv2d",
+                "[3, 2, 0, 3]");
+    }
+
+    @Test
+    void argmaxOverAnEmptyDimensionIsRejected() {
+        rejects(() -> t(4, 0).argmax(), "argmax", "[4, 0]");
+    }
+
+    @Test
+    void dropoutOfIntegersIsRejectedByName() {
+        rejects(() -> Functional.dropout(Tensor.ofInts(new int[] {1, 2}, 2), 0.5, true, 1), "dropout", "int32");
+    }
 }

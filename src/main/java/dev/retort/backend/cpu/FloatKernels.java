@@ -352,7 +352,7 @@ final class FloatKernels {
         Parallel.forRange(0, n, GRAIN, (lo, hi) -> {
             for (int i = lo; i < hi; i++) {
                 float d = g[go + i] + weightDecay * p[po + i];
-                if (buffer != null) {
+                if (momentum != 0) {
                     float b = firstStep ? d : momentum * buffer[bo + i] + (1 - dampening) * d;
                     buffer[bo + i] = b;
                     d = nesterov ? d + momentum * b : b;
