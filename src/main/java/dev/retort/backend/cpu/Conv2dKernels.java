@@ -1,0 +1,286 @@
+package dev.retort.backend.cpu;
+
+import java.util.Arrays;
+
+/**
+ * Float32 2-D convolution forward and backward on the CPU: im2col (or nothing, for 1×1 stride-1 unpadded
+ * kernels) followed by one {@link FloatMath#gemm} per image, images spread over {@link Parallel}'s threads.
+ *
+ * <p>All arrays hold whole tensors from index 0: input {@code [N, C, H, W]}, weight {@code [K, C, kh, kw]},
+ * output {@code [N, K, OH, OW]}. In the GEMMs, an image's column matrix is {@code [C·kh·kw, OH·OW]} and the
+ * weight is viewed as {@code [K, C·kh·kw]}.
+ */
+public final class Conv2dKernels {
+
+    // Column matrices are large (C·kh·kw × OH·OW floats), so each thread keeps one rather than allocating per image.
+    private static final ScratchBuffers COLUMNS = new ScratchBuffers();
+
+    // Weight gradients are summed over this many fixed groups of images, then the groups are added in order, so
+    // the result does not depend on which thread finished first (nor on the thread count, up to this many).
+    private static final int MINIMUM_WEIGHT_GROUPS = 8;
+
+    private Conv2dKernels() {}
+
+    /** {@code output = conv(input, weight) + bias}; output is overwritten, bias may be null. */
+    public static void forward(FloatMath math, Conv2dGeometry g, float[] input, float[] weight, float[] bias,
+                               float[] output) {
+        int patch = patchSize(g);
+        int pixels = g.outHeight() * g.outWidth();
+        int imageSize = g.inChannels() * g.height() * g.width();
+        int outChannels = g.outChannels();
+        boolean pointwise = isPointwise(g);
+        Parallel.forRange(0, g.batch(), 1, (lo, hi) -> {
+            float[] columns = pointwise ? null : COLUMNS.acquire(patch * pixels);
+            try {
+                for (int image = lo; image < hi; image++) {
+                    int outOffset = image * outChannels * pixels;
+                    float beta = 0f;
+                    if (bias != null) {
+                        // Start from the bias and let the GEMM add onto it, saving a pass over the output.
+                        for (int channel = 0; channel < outChannels; channel++) {
+                            int row = outOffset + channel * pixels;
+                            Arrays.fill(output, row, row + pixels, bias[channel]);
+                        }
+                        beta = 1f;
+                    }
+                    if (pointwise) {
+                        math.gemm(false, false, outChannels, pixels, patch, 1f, weight, 0, patch,
+                                input, image * imageSize, pixels, beta, output, outOffset, pixels);
+                    } else {
+                        imageToColumns(g, input, image * imageSize, columns);
+                        math.gemm(false, false, outChannels, pixels, patch, 1f, weight, 0, patch,
+                                columns, 0, pixels, beta, output, outOffset, pixels);
+                    }
+                }
+            } finally {
+                if (columns != null) {
+                    COLUMNS.release(columns);
+                }
+            }
+        });
+    }
+
+    /** {@code gradInput = d(loss)/d(input)} from {@code gradOutput}; gradInput is overwritten. */
+    public static void backwardInput(FloatMath math, Conv2dGeometry g, float[] gradOutput, float[] weight,
+                                     float[] gradInput) {
+        int patch = patchSize(g);
+        int pixels = g.outHeight() * g.outWidth();
+        int imageSize = g.inChannels() * g.height() * g.width();
+        int outChannels = g.outChannels();
+        boolean pointwise = isPointwise(g);
+        Parallel.forRange(0, g.batch(), 1, (lo, hi) -> {
+            float[] columns = pointwise ? null : COLUMNS.acquire(patch * pixels);
+            try {
+                for (int image = lo; image < hi; image++) {
+                    int gradOffset = image * outChannels * pixels;
+                    if (pointwise) {
+                        math.gemm(true, false, patch, pixels, outChannels, 1f, weight, 0, patch,
+                                gradOutput, gradOffset, pixels, 0f, gradInput, image * imageSize, pixels);
+                    } else {
+                        math.gemm(true, false, patch, pixels, outChannels, 1f, weight, 0, patch,
+                                gradOutput, gradOffset, pixels, 0f, columns, 0, pixels);
+                        columnsToImage(g, columns, gradInput, image * imageSize);
+                    }
+                }
+            } finally {
+                if (columns != null) {
+                    COLUMNS.release(columns);
+                }
+            }
+        });
+    }
+
+    /**
+     * {@code gradWeight} and {@code gradBias} (which may be null) = d(loss)/d(weight, bias) summed over the batch;
+     * both are overwritten.
+     */
+    public static void backwardWeight(FloatMath math, Conv2dGeometry g, float[] gradOutput, float[] input,
+                                      float[] gradWeight, float[] gradBias) {
+        int patch = patchSize(g);
+        int pixels = g.outHeight() * g.outWidth();
+        int imageSize = g.inChannels() * g.height() * g.width();
+        int outChannels = g.outChannels();
+        int weightSize = outChannels * patch;
+        boolean pointwise = isPointwise(g);
+        int batch = g.batch();
+        int groups = Math.min(batch, Math.max(MINIMUM_WEIGHT_GROUPS, Parallel.threads()));
+        if (groups == 0) {
+            Arrays.fill(gradWeight, 0, weightSize, 0f);
+            if (gradBias != null) {
+                Arrays.fill(gradBias, 0, outChannels, 0f);
+            }
+            return;
+        }
+        // Group 0 sums straight into the outputs; the others into partial sums added afterwards.
+        float[][] weightSums = new float[groups][];
+        double[][] biasSums = new double[groups][];
+        Parallel.forRange(0, groups, 1, (groupLo, groupHi) -> {
+            float[] columns = pointwise ? null : COLUMNS.acquire(patch * pixels);
+            try {
+                for (int group = groupLo; group < groupHi; group++) {
+                    float[] weightSum = group == 0 ? gradWeight : new float[weightSize];
+                    double[] biasSum = gradBias == null ? null : new double[outChannels];
+                    int first = (int) ((long) batch * group / groups);
+                    int last = (int) ((long) batch * (group + 1) / groups);
+                    for (int image = first; image < last; image++) {
+                        int gradOffset = image * outChannels * pixels;
+                        float beta = image == first ? 0f : 1f;
+                        if (pointwise) {
+                            math.gemm(false, true, outChannels, patch, pixels, 1f, gradOutput, gradOffset, pixels,
+                                    input, image * imageSize, pixels, beta, weightSum, 0, patch);
+                        } else {
+                            imageToColumns(g, input, image * imageSize, columns);
+                            math.gemm(false, true, outChannels, patch, pixels, 1f, gradOutput, gradOffset, pixels,
+                                    columns, 0, pixels, beta, weightSum, 0, patch);
+                        }
+                        if (biasSum != null) {
+                            for (int channel = 0; channel < outChannels; channel++) {
+                                biasSum[channel] += sum(gradOutput, gradOffset + channel * pixels, pixels);
+                            }
+                        }
+                    }
+                    weightSums[group] = weightSum;
+                    biasSums[group] = biasSum;
+                }
+            } finally {
+                if (columns != null) {
+                    COLUMNS.release(columns);
+                }
+            }
+        });
+        for (int group = 1; group < groups; group++) {
+            float[] partial = weightSums[group];
+            for (int index = 0; index < weightSize; index++) {
+                gradWeight[index] += partial[index];
+            }
+        }
+        if (gradBias != null) {
+            for (int channel = 0; channel < outChannels; channel++) {
+                double total = 0;
+                for (int group = 0; group < groups; group++) {
+                    total += biasSums[group][channel];
+                }
+                gradBias[channel] = (float) total;
+            }
+        }
+    }
+
+    static boolean isPointwise(Conv2dGeometry g) {
+        return g.kernelH() == 1 && g.kernelW() == 1 && g.strideH() == 1 && g.strideW() == 1
+                && g.padH() == 0 && g.padW() == 0;
+    }
+
+    private static int patchSize(Conv2dGeometry g) {
+        return g.inChannels() * g.kernelH() * g.kernelW();
+    }
+
+    private static double sum(float[] values, int start, int length) {
+        // Four float lanes vectorize; the double total keeps large batches accurate.
+        float s0 = 0;
+        float s1 = 0;
+        float s2 = 0;
+        float s3 = 0;
+        int index = 0;
+        for (; index + 4 <= length; index += 4) {
+            s0 += values[start + index];
+            s1 += values[start + index + 1];
+            s2 += values[start + index + 2];
+            s3 += values[start + index + 3];
+        }
+        double total = (double) s0 + s1 + s2 + s3;
+        for (; index < length; index++) {
+            total += values[start + index];
+        }
+        return total;
+    }
+
+    /** First output column {@code o} whose input position {@code o * stride - pad + offset} is at least 0. */
+    private static int firstInside(int offset, int stride, int pad, int outSize) {
+        int shortfall = pad - offset;
+        return shortfall <= 0 ? 0 : Math.min(outSize, (shortfall + stride - 1) / stride);
+    }
+
+    /** One past the last output column whose input position {@code o * stride - pad + offset} is below size. */
+    private static int endInside(int offset, int stride, int pad, int size, int outSize) {
+        int room = size - 1 + pad - offset;
+        return room < 0 ? 0 : Math.min(outSize, room / stride + 1);
+    }
+
+    /** Unfolds one image into {@code columns[(c, i, j), (oh, ow)]}, zeros where the kernel overhangs the padding. */
+    static void imageToColumns(Conv2dGeometry g, float[] input, int inputOffset, float[] columns) {
+        int height = g.height();
+        int width = g.width();
+        int outHeight = g.outHeight();
+        int outWidth = g.outWidth();
+        int strideH = g.strideH();
+        int strideW = g.strideW();
+        int row = 0;
+        for (int channel = 0; channel < g.inChannels(); channel++) {
+            int plane = inputOffset + channel * height * width;
+            for (int i = 0; i < g.kernelH(); i++) {
+                for (int j = 0; j < g.kernelW(); j++, row++) {
+                    int rowStart = row * outHeight * outWidth;
+                    int owLo = firstInside(j, strideW, g.padW(), outWidth);
+                    int owHi = Math.max(owLo, endInside(j, strideW, g.padW(), width, outWidth));
+                    for (int oh = 0; oh < outHeight; oh++) {
+                        int target = rowStart + oh * outWidth;
+                        int ih = oh * strideH - g.padH() + i;
+                        if (ih < 0 || ih >= height) {
+                            Arrays.fill(columns, target, target + outWidth, 0f);
+                            continue;
+                        }
+                        Arrays.fill(columns, target, target + owLo, 0f);
+                        int source = plane + ih * width - g.padW() + j;
+                        if (strideW == 1) {
+                            System.arraycopy(input, source + owLo, columns, target + owLo, owHi - owLo);
+                        } else {
+                            for (int ow = owLo; ow < owHi; ow++) {
+                                columns[target + ow] = input[source + ow * strideW];
+                            }
+                        }
+                        Arrays.fill(columns, target + owHi, target + outWidth, 0f);
+                    }
+                }
+            }
+        }
+    }
+
+    /** Folds {@code columns} back onto one image, adding overlapping contributions; the image is overwritten. */
+    static void columnsToImage(Conv2dGeometry g, float[] columns, float[] image, int imageOffset) {
+        int height = g.height();
+        int width = g.width();
+        int outHeight = g.outHeight();
+        int outWidth = g.outWidth();
+        int strideH = g.strideH();
+        int strideW = g.strideW();
+        Arrays.fill(image, imageOffset, imageOffset + g.inChannels() * height * width, 0f);
+        int row = 0;
+        for (int channel = 0; channel < g.inChannels(); channel++) {
+            int plane = imageOffset + channel * height * width;
+            for (int i = 0; i < g.kernelH(); i++) {
+                for (int j = 0; j < g.kernelW(); j++, row++) {
+                    int rowStart = row * outHeight * outWidth;
+                    int owLo = firstInside(j, strideW, g.padW(), outWidth);
+                    int owHi = endInside(j, strideW, g.padW(), width, outWidth);
+                    for (int oh = 0; oh < outHeight; oh++) {
+                        int ih = oh * strideH - g.padH() + i;
+                        if (ih < 0 || ih >= height) {
+                            continue;
+                        }
+                        int source = rowStart + oh * outWidth;
+                        int target = plane + ih * width - g.padW() + j;
+                        if (strideW == 1) {
+                            for (int ow = owLo; ow < owHi; ow++) {
+                                image[target + ow] += columns[source + ow];
+                            }
+                        } else {
+                            for (int ow = owLo; ow < owHi; ow++) {
+                                image[target + ow * strideW] += columns[source + ow];
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,28 @@
+package dev.retort.backend.cpu;
+
+/**
+ * The float32 linear algebra the CPU backend is built on, with a plain-Java and a Vector API implementation.
+ *
+ * <p>Obtain the implementation for this JVM with {@link #get()}; {@link FloatMathProvider} explains the choice.
+ */
+public interface FloatMath {
+
+    /** Says which implementation this is, for logs and reports: "scalar" or e.g. "vector (512-bit, 16 floats)". */
+    String name();
+
+    /**
+     * Row-major {@code C = alpha * op(A) * op(B) + beta * C} with {@code C} of size m×n, {@code op(A)} m×k and
+     * {@code op(B)} k×n. When {@code transA} is set, A is stored k×m (leading dimension {@code lda}) and used
+     * transposed; likewise B is stored n×k when {@code transB} is set. When {@code beta == 0} C is only written,
+     * never read, so it may hold anything, NaN included. Large products run on {@link Parallel}'s threads;
+     * calling this from inside a {@link Parallel} body is allowed.
+     */
+    void gemm(boolean transA, boolean transB, int m, int n, int k, float alpha,
+              float[] a, int aOff, int lda, float[] b, int bOff, int ldb,
+              float beta, float[] c, int cOff, int ldc);
+
+    /** The implementation chosen once for this JVM by {@link FloatMathProvider}. */
+    static FloatMath get() {
+        return FloatMathProvider.get();
+    }
+}

@@ -1,0 +1,115 @@
+package dev.retort.backend.cpu;
+
+/**
+ * The plain-Java {@link FloatMath}: cache-blocked loops simple enough for C2 to vectorize, used when the
+ * Vector API is not enabled and as the reference the vector implementation is tested against.
+ */
+public final class ScalarFloatMath implements FloatMath {
+
+    // A panel of B, DEPTH_BLOCK × COLUMN_BLOCK floats (256 KiB), stays in L2 while every row of A streams past it.
+    private static final int COLUMN_BLOCK = 256;
+    private static final int DEPTH_BLOCK = 256;
+
+    // Below about this many multiply-adds the cost of waking other threads outweighs their help.
+    private static final long PARALLEL_WORK = 1L << 18;
+
+    private final ScratchBuffers panels = new ScratchBuffers();
+
+    @Override
+    public String name() {
+        return "scalar";
+    }
+
+    @Override
+    public void gemm(boolean transA, boolean transB, int m, int n, int k, float alpha,
+                     float[] a, int aOff, int lda, float[] b, int bOff, int ldb,
+                     float beta, float[] c, int cOff, int ldc) {
+        GemmSupport.checkShape(transA, transB, m, n, k, lda, ldb, ldc);
+        if (m == 0 || n == 0) {
+            return;
+        }
+        long work = (long) m * n * k;
+        if (work < PARALLEL_WORK || Parallel.threads() == 1 || Parallel.isPoolThread()) {
+            multiplyRows(0, m, transA, transB, n, k, alpha, a, aOff, lda, b, bOff, ldb, beta, c, cOff, ldc);
+            return;
+        }
+        int grain = (int) Math.max(1, PARALLEL_WORK / ((long) n * Math.max(1, k)));
+        Parallel.forRange(0, m, grain, (lo, hi) ->
+                multiplyRows(lo, hi, transA, transB, n, k, alpha, a, aOff, lda, b, bOff, ldb, beta, c, cOff, ldc));
+    }
+
+    private void multiplyRows(int rowLo, int rowHi, boolean transA, boolean transB, int n, int k, float alpha,
+                              float[] a, int aOff, int lda, float[] b, int bOff, int ldb,
+                              float beta, float[] c, int cOff, int ldc) {
+        GemmSupport.scaleRows(rowLo, rowHi, n, beta, c, cOff, ldc);
+        if (k == 0 || alpha == 0f) {
+            return;
+        }
+        float[] panel = panels.acquire(DEPTH_BLOCK * COLUMN_BLOCK + DEPTH_BLOCK);
+        try {
+            int aRowStart = DEPTH_BLOCK * COLUMN_BLOCK; // alpha·A(i, depth block) lives after the panel
+            for (int columnStart = 0; columnStart < n; columnStart += COLUMN_BLOCK) {
+                int columns = Math.min(COLUMN_BLOCK, n - columnStart);
+                for (int depthStart = 0; depthStart < k; depthStart += DEPTH_BLOCK) {
+                    int depth = Math.min(DEPTH_BLOCK, k - depthStart);
+                    packB(transB, b, bOff, ldb, depthStart, depth, columnStart, columns, panel);
+                    for (int i = rowLo; i < rowHi; i++) {
+                        for (int p = 0; p < depth; p++) {
+                            int index = transA ? aOff + (depthStart + p) * lda + i : aOff + i * lda + depthStart + p;
+                            panel[aRowStart + p] = alpha * a[index];
+                        }
+                        accumulateRow(panel, aRowStart, depth, columns, c, cOff + i * ldc + columnStart);
+                    }
+                }
+            }
+        } finally {
+            panels.release(panel);
+        }
+    }
+
+    /** Copies op(B)(depthStart.., columnStart..) into {@code panel} as a dense row-major depth × columns block. */
+    private static void packB(boolean transB, float[] b, int bOff, int ldb, int depthStart, int depth,
+                              int columnStart, int columns, float[] panel) {
+        if (!transB) {
+            for (int p = 0; p < depth; p++) {
+                System.arraycopy(b, bOff + (depthStart + p) * ldb + columnStart, panel, p * columns, columns);
+            }
+            return;
+        }
+        for (int j = 0; j < columns; j++) {
+            int source = bOff + (columnStart + j) * ldb + depthStart;
+            for (int p = 0; p < depth; p++) {
+                panel[p * columns + j] = b[source + p];
+            }
+        }
+    }
+
+    /**
+     * {@code c[j] += sum_p aRow[p] * panel[p][j]}, four depths at a time so each element of C is loaded and stored
+     * once per four panel rows; the inner loops are plain enough for C2's superword pass to vectorize.
+     */
+    private static void accumulateRow(float[] panel, int aRowStart, int depth, int columns, float[] c, int cStart) {
+        int p = 0;
+        for (; p + 4 <= depth; p += 4) {
+            float a0 = panel[aRowStart + p];
+            float a1 = panel[aRowStart + p + 1];
+            float a2 = panel[aRowStart + p + 2];
+            float a3 = panel[aRowStart + p + 3];
+            int row0 = p * columns;
+            int row1 = row0 + columns;
+            int row2 = row1 + columns;
+            int row3 = row2 + columns;
+            for (int j = 0; j < columns; j++) {
+                c[cStart + j] += a0 * panel[row0 + j] + a1 * panel[row1 + j] + a2 * panel[row2 + j]
+                        + a3 * panel[row3 + j];
+            }
+        }
+        for (; p < depth; p++) {
+            float a0 = panel[aRowStart + p];
+            int row0 = p * columns;
+            for (int j = 0; j < columns; j++) {
+                c[cStart + j] += a0 * panel[row0 + j];
+            }
+        }
+    }
+}

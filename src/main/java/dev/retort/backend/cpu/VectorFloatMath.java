@@ -1,0 +1,374 @@
+package dev.retort.backend.cpu;
+
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * The {@link FloatMath} on the JDK Vector API: a register-blocked GEMM micro-kernel over packed panels of A and B.
+ *
+ * <p>Only {@link FloatMathProvider} names this class, by reflection, and only when {@code jdk.incubator.vector}
+ * is in the boot layer; nothing else may refer to it directly.
+ *
+ * <p>The layout follows Goto and van de Geijn's GEMM: B is packed once into strips {@value #STRIP_VECTORS}
+ * vectors wide covering all of k; A is packed per block of rows and depth into panels PANEL_ROWS rows tall
+ * (8 with 512-bit vectors, 6 with 256-bit); the micro-kernel multiplies one A panel by one B strip over a
+ * depth block, keeping the whole PANEL_ROWS × {@value #STRIP_VECTORS}-vector tile of C in registers. Padding rows and columns are
+ * packed as zeros so the kernel never branches on edges; partial tiles go through a small buffer on the way
+ * out to C.
+ */
+public final class VectorFloatMath implements FloatMath {
+
+    private static final VectorSpecies<Float> SPECIES = FloatVector.SPECIES_PREFERRED;
+    private static final int LANES = SPECIES.length();
+
+    // 8 rows × 2 vectors is 16 accumulators: with AVX-512's 32 registers that leaves room for the B vectors and
+    // the broadcast, and measured fastest among 6×2, 8×2, 12×2, 4×3, 7×3, 8×3, 4×4 and 6×4 here (the others were
+    // within noise on 1024³ but 8 rows also fits the 32- and 64-channel convolutions exactly). AVX2 has only 16
+    // registers, so narrower vectors get 6 × 2 (12 accumulators) instead.
+    static final int PANEL_ROWS = LANES >= 16 ? 8 : 6;
+    static final int STRIP_VECTORS = 2;
+    private static final int STRIP_COLUMNS = STRIP_VECTORS * LANES;
+
+    // One depth block of a B strip (DEPTH_BLOCK × STRIP_COLUMNS floats, 32 KiB with 512-bit vectors) fits L1.
+    private static final int DEPTH_BLOCK = 256;
+    // The packed A block (ROW_BLOCK × DEPTH_BLOCK floats) stays in L2 while B strips stream through L1.
+    private static final int ROW_BLOCK_PANELS = 24;
+
+    // Waking the pool costs 15-80 µs on a busy VM, so products below about 4M multiply-adds (~60 µs on one core)
+    // run on the calling thread, and every parallel chunk gets at least about 1M.
+    private static final long PARALLEL_WORK = 1L << 22;
+    private static final long CHUNK_WORK = 1L << 20;
+
+    private final ScratchBuffers packedBs = new ScratchBuffers();
+    private final ScratchBuffers packedAs = new ScratchBuffers();
+    private final ScratchBuffers tiles = new ScratchBuffers();
+
+    /** The width of this CPU's preferred vectors; the provider calls it before choosing this class. */
+    static int preferredVectorBits() {
+        return SPECIES.vectorBitSize();
+    }
+
+    @Override
+    public String name() {
+        return "vector (" + SPECIES.vectorBitSize() + "-bit, " + LANES + " floats)";
+    }
+
+    @Override
+    public void gemm(boolean transA, boolean transB, int m, int n, int k, float alpha,
+                     float[] a, int aOff, int lda, float[] b, int bOff, int ldb,
+                     float beta, float[] c, int cOff, int ldc) {
+        GemmSupport.checkShape(transA, transB, m, n, k, lda, ldb, ldc);
+        if (m == 0 || n == 0) {
+            return;
+        }
+        if (k == 0 || alpha == 0f) {
+            GemmSupport.scaleRows(0, m, n, beta, c, cOff, ldc);
+            return;
+        }
+        int strips = GemmSupport.ceilDiv(n, STRIP_COLUMNS);
+        int panels = GemmSupport.ceilDiv(m, PANEL_ROWS);
+        float[] packedB = packedBs.acquire(Math.multiplyExact(strips * STRIP_COLUMNS, k));
+        try {
+            long work = (long) m * n * k;
+            if (work < PARALLEL_WORK || Parallel.threads() == 1 || Parallel.isPoolThread()) {
+                // Inside a pool task (say one image of a convolution) the other threads already have work.
+                packB(transB, b, bOff, ldb, n, k, 0, strips, packedB);
+                multiplyBlock(0, panels, 0, strips, transA, m, n, k, alpha, a, aOff, lda, packedB, beta, c, cOff, ldc);
+            } else if (panels >= strips) {
+                // Tall: share one packed B, then give each thread its own rows, so A is packed once in all.
+                int packGrain = (int) Math.max(1, CHUNK_WORK / 16 / ((long) STRIP_COLUMNS * k));
+                Parallel.forRange(0, strips, packGrain, (lo, hi) -> packB(transB, b, bOff, ldb, n, k, lo, hi, packedB));
+                int panelGrain = (int) Math.max(1, CHUNK_WORK / ((long) PANEL_ROWS * n * k));
+                Parallel.forRange(0, panels, panelGrain, (lo, hi) -> multiplyBlock(lo, hi, 0, strips,
+                        transA, m, n, k, alpha, a, aOff, lda, packedB, beta, c, cOff, ldc));
+            } else {
+                // Wide: each thread packs and multiplies its own strips of B in one pass; the small A is packed
+                // once per thread.
+                int stripGrain = (int) Math.max(1, CHUNK_WORK / ((long) STRIP_COLUMNS * m * k));
+                Parallel.forRange(0, strips, stripGrain, (lo, hi) -> {
+                    packB(transB, b, bOff, ldb, n, k, lo, hi, packedB);
+                    multiplyBlock(0, panels, lo, hi, transA, m, n, k, alpha, a, aOff, lda, packedB, beta, c, cOff, ldc);
+                });
+            }
+        } finally {
+            packedBs.release(packedB);
+        }
+    }
+
+    /** C for A panels {@code [panelLo, panelHi)} and B strips {@code [stripLo, stripHi)}, B already packed. */
+    private void multiplyBlock(int panelLo, int panelHi, int stripLo, int stripHi,
+                               boolean transA, int m, int n, int k, float alpha,
+                               float[] a, int aOff, int lda, float[] packedB,
+                               float beta, float[] c, int cOff, int ldc) {
+        float[] packedA = packedAs.acquire(ROW_BLOCK_PANELS * PANEL_ROWS * Math.min(k, DEPTH_BLOCK));
+        float[] tile = tiles.acquire(PANEL_ROWS * STRIP_COLUMNS);
+        try {
+            for (int depthStart = 0; depthStart < k; depthStart += DEPTH_BLOCK) {
+                int depth = Math.min(DEPTH_BLOCK, k - depthStart);
+                // Later depth blocks add to what the first one wrote.
+                float blockBeta = depthStart == 0 ? beta : 1f;
+                for (int blockLo = panelLo; blockLo < panelHi; blockLo += ROW_BLOCK_PANELS) {
+                    int blockHi = Math.min(blockLo + ROW_BLOCK_PANELS, panelHi);
+                    packA(transA, a, aOff, lda, m, blockLo, blockHi, depthStart, depth, packedA);
+                    for (int strip = stripLo; strip < stripHi; strip++) {
+                        int bIndex = (strip * k + depthStart) * STRIP_COLUMNS;
+                        int column = strip * STRIP_COLUMNS;
+                        int columns = Math.min(STRIP_COLUMNS, n - column);
+                        for (int panel = blockLo; panel < blockHi; panel++) {
+                            int row = panel * PANEL_ROWS;
+                            int rows = Math.min(PANEL_ROWS, m - row);
+                            kernel(depth, packedA, (panel - blockLo) * PANEL_ROWS * depth, packedB, bIndex,
+                                    c, cOff + row * ldc + column, ldc, alpha, blockBeta, rows, columns, tile);
+                        }
+                    }
+                }
+            }
+        } finally {
+            tiles.release(tile);
+            packedAs.release(packedA);
+        }
+    }
+
+    /**
+     * Packs op(B) strips {@code [stripLo, stripHi)} over all of k: strip s holds k rows of STRIP_COLUMNS
+     * floats at {@code s * k * STRIP_COLUMNS}, columns beyond n as zeros.
+     */
+    private static void packB(boolean transB, float[] b, int bOff, int ldb, int n, int k,
+                              int stripLo, int stripHi, float[] packedB) {
+        for (int strip = stripLo; strip < stripHi; strip++) {
+            int column = strip * STRIP_COLUMNS;
+            int columns = Math.min(STRIP_COLUMNS, n - column);
+            int target = strip * k * STRIP_COLUMNS;
+            if (!transB) {
+                for (int p = 0; p < k; p++) {
+                    int to = target + p * STRIP_COLUMNS;
+                    System.arraycopy(b, bOff + p * ldb + column, packedB, to, columns);
+                    if (columns < STRIP_COLUMNS) {
+                        java.util.Arrays.fill(packedB, to + columns, to + STRIP_COLUMNS, 0f);
+                    }
+                }
+                continue;
+            }
+            if (columns == STRIP_COLUMNS && ldb <= Integer.MAX_VALUE / STRIP_COLUMNS) {
+                // Stored B is n × k, so one packed row is a column of it: gather each vector's worth at once.
+                int[] rowStarts = new int[LANES];
+                for (int lane = 0; lane < LANES; lane++) {
+                    rowStarts[lane] = lane * ldb;
+                }
+                for (int vector = 0; vector < STRIP_VECTORS; vector++) {
+                    int source = bOff + (column + vector * LANES) * ldb;
+                    int to = target + vector * LANES;
+                    for (int p = 0; p < k; p++) {
+                        FloatVector.fromArray(SPECIES, b, source + p, rowStarts, 0)
+                                .intoArray(packedB, to + p * STRIP_COLUMNS);
+                    }
+                }
+                continue;
+            }
+            java.util.Arrays.fill(packedB, target, target + k * STRIP_COLUMNS, 0f);
+            for (int j = 0; j < columns; j++) {
+                int source = bOff + (column + j) * ldb;
+                for (int p = 0; p < k; p++) {
+                    packedB[target + p * STRIP_COLUMNS + j] = b[source + p];
+                }
+            }
+        }
+    }
+
+    /**
+     * Packs op(A) rows of panels {@code [panelLo, panelHi)} and depths {@code [depthStart, depthStart + depth)}:
+     * panel t holds depth groups of PANEL_ROWS floats at {@code (t - panelLo) * PANEL_ROWS * depth}, rows beyond m
+     * as zeros.
+     */
+    private static void packA(boolean transA, float[] a, int aOff, int lda, int m, int panelLo, int panelHi,
+                              int depthStart, int depth, float[] packedA) {
+        for (int panel = panelLo; panel < panelHi; panel++) {
+            int target = (panel - panelLo) * PANEL_ROWS * depth;
+            int row = panel * PANEL_ROWS;
+            int rows = Math.min(PANEL_ROWS, m - row);
+            if (rows < PANEL_ROWS) {
+                java.util.Arrays.fill(packedA, target, target + PANEL_ROWS * depth, 0f);
+            }
+            if (transA) {
+                // Stored A is k × m: the panel's rows for one depth are adjacent.
+                for (int p = 0; p < depth; p++) {
+                    int source = aOff + (depthStart + p) * lda + row;
+                    int to = target + p * PANEL_ROWS;
+                    for (int r = 0; r < rows; r++) {
+                        packedA[to + r] = a[source + r];
+                    }
+                }
+            } else {
+                for (int r = 0; r < rows; r++) {
+                    int source = aOff + (row + r) * lda + depthStart;
+                    for (int p = 0; p < depth; p++) {
+                        packedA[target + p * PANEL_ROWS + r] = a[source + p];
+                    }
+                }
+            }
+        }
+    }
+
+    /**
+     * One PANEL_ROWS × STRIP_COLUMNS tile: {@code C = alpha * Apanel * Bstrip + beta * C} over {@code depth}, with
+     * only {@code rows × columns} of it inside C.
+     */
+    private static void kernel(int depth, float[] packedA, int aIndex, float[] packedB, int bIndex,
+                               float[] c, int cIndex, int ldc, float alpha, float beta,
+                               int rows, int columns, float[] tile) {
+        // PANEL_ROWS is a constant, so C2 keeps only one branch. The product is parked in a tile rather than
+        // merged into C here because the bigger method would no longer compile whole with vectors in registers.
+        if (PANEL_ROWS == 8) {
+            kernel8x2(depth, packedA, aIndex, packedB, bIndex, tile);
+        } else {
+            kernel6x2(depth, packedA, aIndex, packedB, bIndex, tile);
+        }
+        mergeTile(tile, rows, columns, c, cIndex, ldc, alpha, beta);
+    }
+
+    /** The 8 × 2-vector product of a packed A panel and B strip over {@code depth}, written to {@code tile}. */
+    private static void kernel8x2(int depth, float[] packedA, int aIndex, float[] packedB, int bIndex,
+                                   float[] tile) {
+        FloatVector c00 = FloatVector.zero(SPECIES);
+        FloatVector c01 = FloatVector.zero(SPECIES);
+        FloatVector c10 = FloatVector.zero(SPECIES);
+        FloatVector c11 = FloatVector.zero(SPECIES);
+        FloatVector c20 = FloatVector.zero(SPECIES);
+        FloatVector c21 = FloatVector.zero(SPECIES);
+        FloatVector c30 = FloatVector.zero(SPECIES);
+        FloatVector c31 = FloatVector.zero(SPECIES);
+        FloatVector c40 = FloatVector.zero(SPECIES);
+        FloatVector c41 = FloatVector.zero(SPECIES);
+        FloatVector c50 = FloatVector.zero(SPECIES);
+        FloatVector c51 = FloatVector.zero(SPECIES);
+        FloatVector c60 = FloatVector.zero(SPECIES);
+        FloatVector c61 = FloatVector.zero(SPECIES);
+        FloatVector c70 = FloatVector.zero(SPECIES);
+        FloatVector c71 = FloatVector.zero(SPECIES);
+        for (int p = 0; p < depth; p++) {
+            FloatVector b0 = FloatVector.fromArray(SPECIES, packedB, bIndex);
+            FloatVector b1 = FloatVector.fromArray(SPECIES, packedB, bIndex + LANES);
+            FloatVector a0 = FloatVector.broadcast(SPECIES, packedA[aIndex]);
+            c00 = a0.fma(b0, c00);
+            c01 = a0.fma(b1, c01);
+            FloatVector a1 = FloatVector.broadcast(SPECIES, packedA[aIndex + 1]);
+            c10 = a1.fma(b0, c10);
+            c11 = a1.fma(b1, c11);
+            FloatVector a2 = FloatVector.broadcast(SPECIES, packedA[aIndex + 2]);
+            c20 = a2.fma(b0, c20);
+            c21 = a2.fma(b1, c21);
+            FloatVector a3 = FloatVector.broadcast(SPECIES, packedA[aIndex + 3]);
+            c30 = a3.fma(b0, c30);
+            c31 = a3.fma(b1, c31);
+            FloatVector a4 = FloatVector.broadcast(SPECIES, packedA[aIndex + 4]);
+            c40 = a4.fma(b0, c40);
+            c41 = a4.fma(b1, c41);
+            FloatVector a5 = FloatVector.broadcast(SPECIES, packedA[aIndex + 5]);
+            c50 = a5.fma(b0, c50);
+            c51 = a5.fma(b1, c51);
+            FloatVector a6 = FloatVector.broadcast(SPECIES, packedA[aIndex + 6]);
+            c60 = a6.fma(b0, c60);
+            c61 = a6.fma(b1, c61);
+            FloatVector a7 = FloatVector.broadcast(SPECIES, packedA[aIndex + 7]);
+            c70 = a7.fma(b0, c70);
+            c71 = a7.fma(b1, c71);
+            aIndex += 8;
+            bIndex += STRIP_COLUMNS;
+        }
+        c00.intoArray(tile, 0);
+        c01.intoArray(tile, LANES);
+        c10.intoArray(tile, STRIP_COLUMNS);
+        c11.intoArray(tile, STRIP_COLUMNS + LANES);
+        c20.intoArray(tile, 2 * STRIP_COLUMNS);
+        c21.intoArray(tile, 2 * STRIP_COLUMNS + LANES);
+        c30.intoArray(tile, 3 * STRIP_COLUMNS);
+        c31.intoArray(tile, 3 * STRIP_COLUMNS + LANES);
+        c40.intoArray(tile, 4 * STRIP_COLUMNS);
+        c41.intoArray(tile, 4 * STRIP_COLUMNS + LANES);
+        c50.intoArray(tile, 5 * STRIP_COLUMNS);
+        c51.intoArray(tile, 5 * STRIP_COLUMNS + LANES);
+        c60.intoArray(tile, 6 * STRIP_COLUMNS);
+        c61.intoArray(tile, 6 * STRIP_COLUMNS + LANES);
+        c70.intoArray(tile, 7 * STRIP_COLUMNS);
+        c71.intoArray(tile, 7 * STRIP_COLUMNS + LANES);
+    }
+
+    /** The 6 × 2-vector product of a packed A panel and B strip over {@code depth}, written to {@code tile}. */
+    private static void kernel6x2(int depth, float[] packedA, int aIndex, float[] packedB, int bIndex,
+                                   float[] tile) {
+        FloatVector c00 = FloatVector.zero(SPECIES);
+        FloatVector c01 = FloatVector.zero(SPECIES);
+        FloatVector c10 = FloatVector.zero(SPECIES);
+        FloatVector c11 = FloatVector.zero(SPECIES);
+        FloatVector c20 = FloatVector.zero(SPECIES);
+        FloatVector c21 = FloatVector.zero(SPECIES);
+        FloatVector c30 = FloatVector.zero(SPECIES);
+        FloatVector c31 = FloatVector.zero(SPECIES);
+        FloatVector c40 = FloatVector.zero(SPECIES);
+        FloatVector c41 = FloatVector.zero(SPECIES);
+        FloatVector c50 = FloatVector.zero(SPECIES);
+        FloatVector c51 = FloatVector.zero(SPECIES);
+        for (int p = 0; p < depth; p++) {
+            FloatVector b0 = FloatVector.fromArray(SPECIES, packedB, bIndex);
+            FloatVector b1 = FloatVector.fromArray(SPECIES, packedB, bIndex + LANES);
+            FloatVector a0 = FloatVector.broadcast(SPECIES, packedA[aIndex]);
+            c00 = a0.fma(b0, c00);
+            c01 = a0.fma(b1, c01);
+            FloatVector a1 = FloatVector.broadcast(SPECIES, packedA[aIndex + 1]);
+            c10 = a1.fma(b0, c10);
+            c11 = a1.fma(b1, c11);
+            FloatVector a2 = FloatVector.broadcast(SPECIES, packedA[aIndex + 2]);
+            c20 = a2.fma(b0, c20);
+            c21 = a2.fma(b1, c21);
+            FloatVector a3 = FloatVector.broadcast(SPECIES, packedA[aIndex + 3]);
+            c30 = a3.fma(b0, c30);
+            c31 = a3.fma(b1, c31);
+            FloatVector a4 = FloatVector.broadcast(SPECIES, packedA[aIndex + 4]);
+            c40 = a4.fma(b0, c40);
+            c41 = a4.fma(b1, c41);
+            FloatVector a5 = FloatVector.broadcast(SPECIES, packedA[aIndex + 5]);
+            c50 = a5.fma(b0, c50);
+            c51 = a5.fma(b1, c51);
+            aIndex += 6;
+            bIndex += STRIP_COLUMNS;
+        }
+        c00.intoArray(tile, 0);
+        c01.intoArray(tile, LANES);
+        c10.intoArray(tile, STRIP_COLUMNS);
+        c11.intoArray(tile, STRIP_COLUMNS + LANES);
+        c20.intoArray(tile, 2 * STRIP_COLUMNS);
+        c21.intoArray(tile, 2 * STRIP_COLUMNS + LANES);
+        c30.intoArray(tile, 3 * STRIP_COLUMNS);
+        c31.intoArray(tile, 3 * STRIP_COLUMNS + LANES);
+        c40.intoArray(tile, 4 * STRIP_COLUMNS);
+        c41.intoArray(tile, 4 * STRIP_COLUMNS + LANES);
+        c50.intoArray(tile, 5 * STRIP_COLUMNS);
+        c51.intoArray(tile, 5 * STRIP_COLUMNS + LANES);
+    }
+
+    /** {@code C = alpha * tile + beta * C} for the {@code rows × columns} corner of a parked tile. */
+    private static void mergeTile(float[] tile, int rows, int columns, float[] c, int cIndex, int ldc,
+                                  float alpha, float beta) {
+        FloatVector alphas = FloatVector.broadcast(SPECIES, alpha);
+        FloatVector betas = FloatVector.broadcast(SPECIES, beta);
+        for (int r = 0; r < rows; r++) {
+            int to = cIndex + r * ldc;
+            int from = r * STRIP_COLUMNS;
+            int j = 0;
+            for (; j + LANES <= columns; j += LANES) {
+                FloatVector product = FloatVector.fromArray(SPECIES, tile, from + j).mul(alphas);
+                if (beta == 0f) {
+                    product.intoArray(c, to + j);
+                } else if (beta == 1f) {
+                    product.add(FloatVector.fromArray(SPECIES, c, to + j)).intoArray(c, to + j);
+                } else {
+                    FloatVector.fromArray(SPECIES, c, to + j).fma(betas, product).intoArray(c, to + j);
+                }
+            }
+            for (; j < columns; j++) {
+                float product = alpha * tile[from + j];
+                c[to + j] = beta == 0f ? product : product + beta * c[to + j];
+            }
+        }
+    }
+}
