@@ -75,7 +75,7 @@ public final class Autograd {
                 for (int k = 0; k < inputs.length; k++) {
                     Tensor input = inputs[k];
                     Tensor gi = inputGrads[k];
-                    if (gi == null || !input.requiresGrad()) {
+                    if (gi == null || input == null || !input.requiresGrad()) {
                         continue;
                     }
                     if (!java.util.Arrays.equals(gi.shape(), input.shape())) {
@@ -112,7 +112,8 @@ public final class Autograd {
             if (next < inputs.length) {
                 frame[1] = next + 1;
                 Tensor input = inputs[next];
-                if (input.requiresGrad() && visited.add(input)) {
+                // An absent optional input (conv2d without bias) is recorded as null.
+                if (input != null && input.requiresGrad() && visited.add(input)) {
                     stack.push(new Object[] {input, 0});
                 }
             } else {
