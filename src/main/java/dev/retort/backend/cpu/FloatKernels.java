@@ -366,14 +366,17 @@ final class FloatKernels {
         float decay = (float) (1 - lr * weightDecay);
         float b1 = (float) beta1;
         float b2 = (float) beta2;
+        // 1 − β in double: in float, 1 − (float) 0.999 is off by 1.3e-5 relative, and so was v.
+        float oneMinusB1 = (float) (1 - beta1);
+        float oneMinusB2 = (float) (1 - beta2);
         float stepSize = (float) (lr / (1 - Math.pow(beta1, step)));
         float inverseCorrection2 = (float) (1 / Math.sqrt(1 - Math.pow(beta2, step)));
         float epsilon = (float) eps;
         Parallel.forRange(0, n, GRAIN, (lo, hi) -> {
             for (int i = lo; i < hi; i++) {
                 float grad = g[go + i];
-                float mi = b1 * m[mo + i] + (1 - b1) * grad;
-                float vi = b2 * v[vo + i] + (1 - b2) * grad * grad;
+                float mi = b1 * m[mo + i] + oneMinusB1 * grad;
+                float vi = b2 * v[vo + i] + oneMinusB2 * grad * grad;
                 m[mo + i] = mi;
                 v[vo + i] = vi;
                 p[po + i] = p[po + i] * decay - stepSize * mi / ((float) Math.sqrt(vi) * inverseCorrection2 + epsilon);
