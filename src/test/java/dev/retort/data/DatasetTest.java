@@ -15,6 +15,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /** Datasets check their labels and pixel counts; Fashion-MNIST is found (or not) where asked. */
+@SuppressWarnings("try") // scopes own what is created inside them without being referenced
 class DatasetTest {
     @TempDir
     Path dir;

@@ -19,6 +19,7 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 
 /** The reference networks have PyTorch's state dicts (models.json) and produce class logits. */
+@SuppressWarnings("try") // scopes own what is created inside them without being referenced
 class ModelsTest {
     private static final Golden MODELS = Golden.load("models.json");
 

@@ -23,6 +23,7 @@ import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
 
 /** Module mechanics: training flag, dropout, batch norm statistics, state dicts, memory, initialisation. */
+@SuppressWarnings("try") // scopes own what is created inside them without being referenced
 class ModuleTest {
 
     // ---- training flag --------------------------------------------------------------------------

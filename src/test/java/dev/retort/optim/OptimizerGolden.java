@@ -13,6 +13,7 @@ import java.util.List;
 import java.util.function.Function;
 
 /** Replays an optim.json trajectory on float32 parameters and compares every step with PyTorch. */
+@SuppressWarnings("try") // the scope owns what is created inside it without being referenced
 final class OptimizerGolden {
     /** Float32 parameters against float64 PyTorch: relative to the value, absolute below 1. */
     static final double TOLERANCE = 1e-6;
