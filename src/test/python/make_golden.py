@@ -515,6 +515,190 @@ def losses_cases():
             + kd_temperature_cases(660) + kd_hinton_cases(680))
 
 
+# ---------------------------------------------------------------------------------------------
+# optimizers (optim.json)
+# ---------------------------------------------------------------------------------------------
+
+OPTIM_SHAPES = [[2, 3], [4]]
+OPTIM_STEPS = 3
+
+
+def optim_case(name, seed, make_optimizer, params, grad_scale=1.0):
+    """Trajectory of `OPTIM_STEPS` steps on two parameters with fixed, stored per-step gradients."""
+    rng = Rng(seed)
+    ps = [rng.randn(*shape).requires_grad_(True) for shape in OPTIM_SHAPES]
+    initial = [p.detach().clone() for p in ps]
+    grads = [[rng.randn(*shape, scale=grad_scale) for shape in OPTIM_SHAPES] for _ in range(OPTIM_STEPS)]
+    opt = make_optimizer(ps)
+    tensors = {}
+    for i, p in enumerate(initial):
+        tensors[f"p{i}"] = p
+    after = []
+    for step in range(OPTIM_STEPS):
+        for p, g in zip(ps, grads[step]):
+            p.grad = g.clone()
+        opt.step()
+        after.append([p.detach().clone() for p in ps])
+    for step in range(OPTIM_STEPS):
+        for i in range(len(ps)):
+            tensors[f"p{i}_grad{step + 1}"] = grads[step][i]
+    for step in range(OPTIM_STEPS):
+        for i in range(len(ps)):
+            tensors[f"p{i}_step{step + 1}"] = after[step][i]
+    for k, v in tensors.items():
+        if "_step" not in k and not torch.equal(v.float().double(), v):
+            raise AssertionError(f"{name}: '{k}' is not exactly representable in float32")
+    return case(name, dict(params, steps=OPTIM_STEPS, parameters=len(OPTIM_SHAPES)), **tensors)
+
+
+def optim_cases():
+    def sgd(name, seed, lr, momentum=0.0, dampening=0.0, weight_decay=0.0, nesterov=False):
+        params = {"optimizer": "sgd", "lr": lr, "momentum": momentum, "dampening": dampening,
+                  "weight_decay": weight_decay, "nesterov": nesterov}
+        return optim_case(name, seed, lambda ps: torch.optim.SGD(
+            ps, lr=lr, momentum=momentum, dampening=dampening, weight_decay=weight_decay,
+            nesterov=nesterov), params)
+
+    def adamw(name, seed, lr, weight_decay, grad_scale=1.0):
+        betas, eps = (0.9, 0.999), 1e-8
+        params = {"optimizer": "adamw", "lr": lr, "beta1": betas[0], "beta2": betas[1], "eps": eps,
+                  "weight_decay": weight_decay}
+        return optim_case(name, seed, lambda ps: torch.optim.AdamW(
+            ps, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay), params, grad_scale)
+
+    return [
+        sgd("sgd_plain", 700, 0.1),
+        sgd("sgd_momentum0.9", 701, 0.1, momentum=0.9),
+        sgd("sgd_momentum0.9_dampening0.1", 702, 0.1, momentum=0.9, dampening=0.1),
+        sgd("sgd_nesterov0.9", 703, 0.1, momentum=0.9, nesterov=True),
+        sgd("sgd_momentum0.9_weight_decay0.01", 704, 0.1, momentum=0.9, weight_decay=0.01),
+        adamw("adamw_weight_decay0.01", 710, 0.05, 0.01),
+        adamw("adamw_weight_decay0", 711, 0.05, 0.0),
+        # Gradients of order 1e-8, where eps matters in the denominator.
+        adamw("adamw_tiny_grads_weight_decay0.01", 712, 0.05, 0.01, grad_scale=1e-8),
+    ]
+
+
+# ---------------------------------------------------------------------------------------------
+# reference networks (models.json), as design.md and Retort's Models.java define them
+# ---------------------------------------------------------------------------------------------
+
+class BasicBlock(torch.nn.Module):
+    """He et al.'s CIFAR block with option-B shortcuts, torchvision's names."""
+
+    def __init__(self, cin, cout, stride):
+        super().__init__()
+        nn = torch.nn
+        self.conv1 = nn.Conv2d(cin, cout, 3, stride=stride, padding=1, bias=False)
+        self.bn1 = nn.BatchNorm2d(cout)
+        self.conv2 = nn.Conv2d(cout, cout, 3, stride=1, padding=1, bias=False)
+        self.bn2 = nn.BatchNorm2d(cout)
+        self.downsample = None
+        if stride != 1 or cin != cout:
+            self.downsample = nn.Sequential(nn.Conv2d(cin, cout, 1, stride=stride, bias=False),
+                                            nn.BatchNorm2d(cout))
+
+    def forward(self, x):
+        out = F.relu(self.bn1(self.conv1(x)))
+        out = self.bn2(self.conv2(out))
+        return F.relu(out + (x if self.downsample is None else self.downsample(x)))
+
+
+class CifarResNet(torch.nn.Module):
+    def __init__(self, depth, classes=10):
+        super().__init__()
+        nn = torch.nn
+        n = (depth - 2) // 6
+        self.conv1 = nn.Conv2d(3, 16, 3, padding=1, bias=False)
+        self.bn1 = nn.BatchNorm2d(16)
+        self.layer1 = self._stage(16, 16, n, 1)
+        self.layer2 = self._stage(16, 32, n, 2)
+        self.layer3 = self._stage(32, 64, n, 2)
+        self.fc = nn.Linear(64, classes)
+
+    @staticmethod
+    def _stage(cin, cout, blocks, stride):
+        return torch.nn.Sequential(BasicBlock(cin, cout, stride),
+                                   *[BasicBlock(cout, cout, 1) for _ in range(blocks - 1)])
+
+    def forward(self, x):
+        x = F.relu(self.bn1(self.conv1(x)))
+        x = self.layer3(self.layer2(self.layer1(x)))
+        return self.fc(x.mean((2, 3)))
+
+
+def reference_network(name):
+    nn = torch.nn
+
+    def conv(cin, cout):
+        return nn.Conv2d(cin, cout, 3, padding=1)
+
+    def mlp(hidden):
+        return nn.Sequential(nn.Flatten(), nn.Linear(784, hidden), nn.ReLU(), nn.Linear(hidden, hidden),
+                             nn.ReLU(), nn.Linear(hidden, 10))
+
+    if name == "cnn-teacher":
+        return nn.Sequential(conv(1, 32), nn.BatchNorm2d(32), nn.ReLU(),
+                             conv(32, 32), nn.BatchNorm2d(32), nn.ReLU(), nn.MaxPool2d(2),
+                             conv(32, 64), nn.BatchNorm2d(64), nn.ReLU(),
+                             conv(64, 64), nn.BatchNorm2d(64), nn.ReLU(), nn.MaxPool2d(2),
+                             nn.Flatten(), nn.Linear(3136, 256), nn.ReLU(), nn.Dropout(0.3),
+                             nn.Linear(256, 10))
+    if name == "cnn-student":
+        return nn.Sequential(conv(1, 8), nn.ReLU(), nn.MaxPool2d(2), conv(8, 16), nn.ReLU(), nn.MaxPool2d(2),
+                             nn.Flatten(), nn.Linear(784, 10))
+    if name == "mlp-teacher":
+        return nn.Sequential(nn.Flatten(), nn.Linear(784, 1200), nn.ReLU(), nn.Dropout(0.5),
+                             nn.Linear(1200, 1200), nn.ReLU(), nn.Dropout(0.5), nn.Linear(1200, 10))
+    if name == "mlp-student":
+        return mlp(800)
+    if name == "mlp-tiny":
+        return mlp(30)
+    if name == "resnet20":
+        return CifarResNet(20)
+    if name == "resnet8":
+        return CifarResNet(8)
+    raise AssertionError(f"unknown reference network {name}")
+
+
+MODEL_NAMES = ["cnn-teacher", "cnn-student", "mlp-teacher", "mlp-student", "mlp-tiny", "resnet20", "resnet8"]
+
+
+def models_cases():
+    out = []
+    for name in MODEL_NAMES:
+        torch.manual_seed(0)
+        model = reference_network(name)
+        state = [(k, list(v.shape)) for k, v in model.state_dict().items()
+                 if not k.endswith("num_batches_tracked")]
+        input_shape = [3, 32, 32] if name.startswith("resnet") else [1, 28, 28]
+        count = sum(p.numel() for p in model.parameters())
+        with torch.no_grad():
+            logits = model.eval()(torch.zeros(2, *input_shape))
+        check(list(logits.shape) == [2, 10], f"{name}: logits of shape {list(logits.shape)}")
+        out.append(case(name, {"model": name, "input_shape": input_shape, "parameter_count": count,
+                               "state_keys": [k for k, _ in state],
+                               "state_shapes": [s for _, s in state]}))
+
+    # Forward of cnn-student with every parameter set from a seeded float32 draw.
+    rng = Rng(720)
+    model = reference_network("cnn-student").eval()
+    params = {}
+    for k, v in model.state_dict().items():
+        fan_in = v[0].numel() if k.endswith("weight") else dict(model.state_dict())[k[:-4] + "weight"][0].numel()
+        bound = 1.0 / fan_in ** 0.5
+        params[k] = rng.uniform(-bound, bound, *v.shape)
+    model.load_state_dict(params)
+    x = rng.randn(3, 1, 28, 28)
+    with torch.no_grad():
+        y = model(x)
+    for k, v in params.items():
+        check(torch.equal(v.float().double(), v), f"cnn-student parameter {k} is not float32")
+    out.append(case("cnn-student_forward", {"model": "cnn-student", "parameters": list(params.keys())},
+                    input=x, **params, output=y))
+    return out
+
+
 def main():
     os.makedirs(OUT_DIR, exist_ok=True)
     write_fixture("conv2d.json", conv2d_cases())
@@ -523,6 +707,8 @@ def main():
     write_fixture("pooling.json", pooling_cases())
     write_fixture("softmax.json", softmax_cases())
     write_fixture("losses.json", losses_cases())
+    write_fixture("optim.json", optim_cases())
+    write_fixture("models.json", models_cases())
     print("all analytic gradient checks passed")
 
 

@@ -33,9 +33,13 @@ public final class FashionMnist {
         return out;
     }
 
-    /** The first candidate folder holding all four files, or an error saying where it looked and what to install. */
+    /**
+     * The explicit folder when given (it must hold all four files: another dataset is never used in its
+     * place), else the first candidate folder holding them, or an error saying where it looked and what
+     * to install.
+     */
     public static Path locate(Path explicit) throws IOException {
-        List<Path> tried = candidates(explicit);
+        List<Path> tried = explicit != null ? List.of(explicit) : candidates(null);
         for (Path dir : tried) {
             if (find(dir, TRAIN_IMAGES) != null && find(dir, TRAIN_LABELS) != null && find(dir, TEST_IMAGES) != null
                     && find(dir, TEST_LABELS) != null) {

@@ -8,6 +8,7 @@ import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.zip.GZIPInputStream;
+import java.util.zip.ZipException;
 
 /**
  * Reader of the IDX format of MNIST and Fashion-MNIST, raw or gzip-compressed: a big-endian header
@@ -30,6 +31,9 @@ public final class Idx {
             raw.reset();
             InputStream in = b0 == 0x1f && b1 == 0x8b ? new GZIPInputStream(raw, 1 << 16) : raw;
             return read(file, new DataInputStream(in));
+        } catch (ZipException | EOFException e) {
+            // From the decompressor: the header checks below name the file, java.util.zip does not.
+            throw new IOException(file + ": corrupt or truncated gzip stream (" + e.getMessage() + ")", e);
         }
     }
 

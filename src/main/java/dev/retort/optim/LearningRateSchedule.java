@@ -6,11 +6,13 @@ public interface LearningRateSchedule {
     double at(long step);
 
     static LearningRateSchedule constant(double rate) {
+        checkRate("constant schedule", "learning rate", rate);
         return step -> rate;
     }
 
     /** PyTorch's StepLR: multiplies the rate by gamma every {@code period} steps. */
     static LearningRateSchedule step(double base, long period, double gamma) {
+        checkRate("step schedule", "base learning rate", base);
         if (period <= 0 || !(gamma > 0)) {
             throw new IllegalArgumentException("step schedule: period must be positive and gamma > 0, got period "
                     + period + ", gamma " + gamma);
@@ -27,6 +29,11 @@ public interface LearningRateSchedule {
             throw new IllegalArgumentException("cosine schedule: need 0 ≤ warmup < total, got warmup " + warmup
                     + ", total " + total);
         }
+        checkRate("cosine schedule", "base learning rate", base);
+        if (!(minimum >= 0 && minimum <= base)) {
+            throw new IllegalArgumentException("cosine schedule: minimum learning rate must be in [0, base = " + base
+                    + "], got " + minimum);
+        }
         return step -> {
             if (step < warmup) {
                 return base * (step + 1) / warmup;
@@ -34,5 +41,11 @@ public interface LearningRateSchedule {
             double progress = Math.min(1.0, (double) (step - warmup) / (total - warmup));
             return minimum + (base - minimum) * 0.5 * (1 + Math.cos(Math.PI * progress));
         };
+    }
+
+    private static void checkRate(String schedule, String name, double value) {
+        if (!(value >= 0) || Double.isInfinite(value)) {
+            throw new IllegalArgumentException(schedule + ": " + name + " must be a finite number ≥ 0, got " + value);
+        }
     }
 }

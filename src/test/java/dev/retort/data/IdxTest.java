@@ -1,0 +1,164 @@
+package dev.retort.data;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.nio.ByteBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.zip.GZIPOutputStream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The IDX reader reads raw and gzip files and rejects malformed ones naming the file and the field. */
+class IdxTest {
+    @TempDir
+    Path dir;
+
+    /** An IDX file of unsigned bytes: magic 0x000008rr, big-endian dimensions, then the data. */
+    private static byte[] idx(int magic, int[] dims, byte[] data) {
+        ByteBuffer b = ByteBuffer.allocate(4 + 4 * dims.length + data.length);
+        b.putInt(magic);
+        for (int d : dims) {
+            b.putInt(d);
+        }
+        b.put(data);
+        return b.array();
+    }
+
+    private static byte[] idx(int[] dims, byte[] data) {
+        return idx(0x00000800 | dims.length, dims, data);
+    }
+
+    private static byte[] counting(int n) {
+        byte[] data = new byte[n];
+        for (int i = 0; i < n; i++) {
+            data[i] = (byte) (i * 37 + 200);
+        }
+        return data;
+    }
+
+    private Path write(String name, byte[] content) throws IOException {
+        Path file = dir.resolve(name);
+        Files.write(file, content);
+        return file;
+    }
+
+    private Path writeGzip(String name, byte[] content) throws IOException {
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+        try (OutputStream gz = new GZIPOutputStream(bytes)) {
+            gz.write(content);
+        }
+        return write(name, bytes.toByteArray());
+    }
+
+    @Test
+    void readsARawFile() throws IOException {
+        byte[] data = counting(2 * 3 * 4);
+        Idx.Array a = Idx.read(write("images-idx3-ubyte", idx(new int[] {2, 3, 4}, data)));
+        assertArrayEquals(new int[] {2, 3, 4}, a.shape());
+        assertArrayEquals(data, a.data());
+    }
+
+    @Test
+    void readsAGzipFile() throws IOException {
+        byte[] data = counting(5);
+        Idx.Array a = Idx.read(writeGzip("labels-idx1-ubyte.gz", idx(new int[] {5}, data)));
+        assertArrayEquals(new int[] {5}, a.shape());
+        assertArrayEquals(data, a.data());
+        byte[] big = counting(7 * 11 * 13 * 3);
+        Idx.Array b = Idx.read(writeGzip("rank4.gz", idx(new int[] {7, 11, 13, 3}, big)));
+        assertArrayEquals(new int[] {7, 11, 13, 3}, b.shape());
+        assertArrayEquals(big, b.data());
+    }
+
+    @Test
+    void gzipIsRecognisedByContentNotName() throws IOException {
+        byte[] data = counting(6);
+        assertArrayEquals(data, Idx.read(writeGzip("no-suffix", idx(new int[] {2, 3}, data))).data());
+        assertArrayEquals(data, Idx.read(write("raw.gz", idx(new int[] {2, 3}, data))).data());
+    }
+
+    @Test
+    void rejectsAWrongMagicNumber() throws IOException {
+        Path f = write("bad-magic", idx(0x01000801, new int[] {3}, counting(3)));
+        assertMessage(f, "magic number");
+        Path floats = write("float-type", idx(0x00000D01, new int[] {3}, counting(12)));
+        assertMessage(floats, "magic number", "unsigned bytes");
+        Path gz = writeGzip("bad-magic.gz", idx(0x00000901, new int[] {3}, counting(3)));
+        assertMessage(gz, "magic number");
+    }
+
+    @Test
+    void rejectsRankZeroAndRankFive() throws IOException {
+        assertMessage(write("rank0", idx(0x00000800, new int[0], new byte[0])), "rank 0");
+        assertMessage(write("rank5", idx(0x00000805, new int[] {1, 1, 1, 1, 1}, new byte[1])), "rank 5");
+    }
+
+    @Test
+    void rejectsZeroOrNegativeDimensions() throws IOException {
+        assertMessage(write("zero-dim", idx(new int[] {2, 0, 3}, new byte[0])), "dimension 1", "0");
+        assertMessage(write("negative-dim", idx(new int[] {-4}, new byte[0])), "dimension 0", "-4");
+    }
+
+    @Test
+    void rejectsAHeaderDeclaringTooManyElements() throws IOException {
+        assertMessage(write("huge", idx(new int[] {65536, 65536}, new byte[0])), "header", "2^31");
+    }
+
+    @Test
+    void rejectsATruncatedHeader() throws IOException {
+        assertMessage(write("empty", new byte[0]), "magic number");
+        assertMessage(write("two-bytes", new byte[] {0, 0}), "magic number");
+        byte[] full = idx(new int[] {2, 3, 4}, counting(24));
+        assertMessage(write("cut-in-dims", Arrays.copyOf(full, 4 + 4 + 2)), "dimension 1", "header");
+        byte[] gz = idx(new int[] {2, 3, 4}, counting(24));
+        assertMessage(writeGzip("cut-in-dims.gz", Arrays.copyOf(gz, 4 + 4 * 2)), "dimension 2", "header");
+    }
+
+    @Test
+    void rejectsTruncatedData() throws IOException {
+        byte[] full = idx(new int[] {2, 3, 4}, counting(24));
+        assertMessage(write("short", Arrays.copyOf(full, full.length - 5)), "truncated data", "24", "19");
+        assertMessage(writeGzip("short.gz", Arrays.copyOf(full, full.length - 1)), "truncated data", "23");
+    }
+
+    @Test
+    void rejectsTrailingBytes() throws IOException {
+        byte[] full = idx(new int[] {2, 3}, counting(6));
+        assertMessage(write("long", Arrays.copyOf(full, full.length + 1)), "trailing bytes");
+        assertMessage(writeGzip("long.gz", Arrays.copyOf(full, full.length + 3)), "trailing bytes");
+    }
+
+    @Test
+    void rejectsACorruptGzipStream() throws IOException {
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+        try (OutputStream gz = new GZIPOutputStream(bytes)) {
+            gz.write(idx(new int[] {100}, counting(100)));
+        }
+        byte[] cut = Arrays.copyOf(bytes.toByteArray(), bytes.size() / 2);
+        assertMessage(write("cut.gz", cut));
+    }
+
+    @Test
+    void aMissingFileIsNamed() {
+        Path f = dir.resolve("absent-idx1-ubyte");
+        IOException e = assertThrows(IOException.class, () -> Idx.read(f));
+        assertTrue(e.getMessage().contains(f.toString()), e.getMessage());
+    }
+
+    /** The read fails with a message that names the file and contains each fragment. */
+    private static void assertMessage(Path file, String... fragments) {
+        IOException e = assertThrows(IOException.class, () -> Idx.read(file), file.toString());
+        String m = e.getMessage();
+        assertTrue(m != null && m.contains(file.toString()), "message does not name the file: " + m);
+        for (String f : fragments) {
+            assertTrue(m.contains(f), "message lacks '" + f + "': " + m);
+        }
+    }
+}
