@@ -21,9 +21,9 @@ final class FloatKernels {
         Parallel.forRange(0, n, GRAIN, (lo, hi) -> {
             switch (op) {
                 case RELU -> {
+                    // Math.max, not a ternary: C2 vectorises it, and it keeps NaN as PyTorch's relu does.
                     for (int i = lo; i < hi; i++) {
-                        float v = x[xo + i];
-                        out[oo + i] = v > 0 ? v : 0f;
+                        out[oo + i] = Math.max(x[xo + i], 0f);
                     }
                 }
                 case NEG -> {
@@ -54,6 +54,11 @@ final class FloatKernels {
         int n = Shapes.size(outShape);
         int aSize = Shapes.size(aShape);
         int bSize = Shapes.size(bShape);
+        if (aSize == n && bSize == n && op == BinaryOp.RELU_BACKWARD) {
+            FloatMath math = FloatMath.get();
+            Parallel.forRange(0, n, GRAIN, (lo, hi) -> math.reluBackward(a, ao + lo, b, bo + lo, out, oo + lo, hi - lo));
+            return true;
+        }
         if (aSize == n && bSize == n) {
             Parallel.forRange(0, n, GRAIN, (lo, hi) -> apply(op, a, ao + lo, b, bo + lo, false, out, oo + lo, hi - lo));
             return true;
@@ -207,6 +212,11 @@ final class FloatKernels {
         int w = in[3];
         int oh = s.outHeight(h);
         int ow = s.outWidth(w);
+        if (s.kernelH() == 2 && s.kernelW() == 2 && s.strideH() == 2 && s.strideW() == 2 && s.padH() == 0
+                && s.padW() == 0) {
+            maxPool2x2(in[0] * in[1], h, w, x, xo, y, yo, gy, gyo, gx, gxo);
+            return;
+        }
         Parallel.forRange(0, in[0] * in[1], Math.max(1, GRAIN / Math.max(1, h * w)), (lo, hi) -> {
             for (int plane = lo; plane < hi; plane++) {
                 int xBase = xo + plane * h * w;
@@ -236,6 +246,47 @@ final class FloatKernels {
                         } else {
                             gx[gxo + plane * h * w + best] += gy[gyo + yi];
                         }
+                    }
+                }
+            }
+        });
+    }
+
+    /**
+     * The common 2×2, stride-2 window without padding: the forward pass is a branch-free max of four,
+     * the backward pass routes each gradient to the first maximum (NaN counting as the maximum).
+     */
+    private static void maxPool2x2(int planes, int h, int w, float[] x, int xo, float[] y, int yo, float[] gy,
+                                   int gyo, float[] gx, int gxo) {
+        int oh = h / 2;
+        int ow = w / 2;
+        Parallel.forRange(0, planes, Math.max(1, GRAIN / Math.max(1, h * w)), (lo, hi) -> {
+            for (int plane = lo; plane < hi; plane++) {
+                int xBase = xo + plane * h * w;
+                int yBase = plane * oh * ow;
+                if (gx != null) {
+                    java.util.Arrays.fill(gx, gxo + plane * h * w, gxo + (plane + 1) * h * w, 0f);
+                }
+                for (int i = 0; i < oh; i++) {
+                    int top = xBase + 2 * i * w;
+                    int bottom = top + w;
+                    if (gy == null) {
+                        for (int j = 0; j < ow; j++) {
+                            float m0 = Math.max(x[top + 2 * j], x[top + 2 * j + 1]);
+                            float m1 = Math.max(x[bottom + 2 * j], x[bottom + 2 * j + 1]);
+                            y[yo + yBase + i * ow + j] = Math.max(m0, m1);
+                        }
+                        continue;
+                    }
+                    for (int j = 0; j < ow; j++) {
+                        float a = x[top + 2 * j];
+                        float b = x[top + 2 * j + 1];
+                        float c = x[bottom + 2 * j];
+                        float d = x[bottom + 2 * j + 1];
+                        float m = Math.max(Math.max(a, b), Math.max(c, d));
+                        // The first element equal to the maximum (or NaN, when the maximum is NaN).
+                        int offset = a == m || a != a ? 0 : b == m || b != b ? 1 : c == m || c != c ? w : w + 1;
+                        gx[gxo + (top - xo) + 2 * j + offset] += gy[gyo + yBase + i * ow + j];
                     }
                 }
             }

@@ -21,6 +21,14 @@ public interface FloatMath {
               float[] a, int aOff, int lda, float[] b, int bOff, int ldb,
               float beta, float[] c, int cOff, int ldc);
 
+    /**
+     * ReLU's backward rule on one run of elements: {@code result[i] = output[i] > 0 ? grad[i] : 0} (0 where the
+     * output is NaN). On the calling thread only. The plain-Java ternary compiles to a branch that random signs
+     * mispredict half the time; the vector implementation selects with a mask instead.
+     */
+    void reluBackward(float[] grad, int gradOffset, float[] output, int outputOffset, float[] result,
+                      int resultOffset, int n);
+
     /** The implementation chosen once for this JVM by {@link FloatMathProvider}. */
     static FloatMath get() {
         return FloatMathProvider.get();

@@ -20,7 +20,7 @@ final class ReferenceKernels {
             case NEG -> -v;
             case EXP -> Math.exp(v);
             case LOG -> Math.log(v);
-            case RELU -> v > 0 ? v : 0.0;
+            case RELU -> Math.max(v, 0.0);
             case SQRT -> Math.sqrt(v);
             case SQUARE -> v * v;
         };

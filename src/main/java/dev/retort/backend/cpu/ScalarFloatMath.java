@@ -112,4 +112,12 @@ public final class ScalarFloatMath implements FloatMath {
             }
         }
     }
+
+    @Override
+    public void reluBackward(float[] grad, int gradOffset, float[] output, int outputOffset, float[] result,
+                             int resultOffset, int n) {
+        for (int i = 0; i < n; i++) {
+            result[resultOffset + i] = output[outputOffset + i] > 0 ? grad[gradOffset + i] : 0f;
+        }
+    }
 }

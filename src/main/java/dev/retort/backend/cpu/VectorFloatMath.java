@@ -1,6 +1,7 @@
 package dev.retort.backend.cpu;
 
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
@@ -369,6 +370,21 @@ public final class VectorFloatMath implements FloatMath {
                 float product = alpha * tile[from + j];
                 c[to + j] = beta == 0f ? product : product + beta * c[to + j];
             }
+        }
+    }
+
+    @Override
+    public void reluBackward(float[] grad, int gradOffset, float[] output, int outputOffset, float[] result,
+                             int resultOffset, int n) {
+        FloatVector zero = FloatVector.zero(SPECIES);
+        int i = 0;
+        for (int bound = SPECIES.loopBound(n); i < bound; i += LANES) {
+            FloatVector g = FloatVector.fromArray(SPECIES, grad, gradOffset + i);
+            FloatVector y = FloatVector.fromArray(SPECIES, output, outputOffset + i);
+            zero.blend(g, y.compare(VectorOperators.GT, 0f)).intoArray(result, resultOffset + i);
+        }
+        for (; i < n; i++) {
+            result[resultOffset + i] = output[outputOffset + i] > 0 ? grad[gradOffset + i] : 0f;
         }
     }
 }
