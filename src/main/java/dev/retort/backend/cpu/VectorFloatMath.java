@@ -135,42 +135,55 @@ public final class VectorFloatMath implements FloatMath {
      */
     private static void packB(boolean transB, float[] b, int bOff, int ldb, int n, int k,
                               int stripLo, int stripHi, float[] packedB) {
+        // One small method per case: sharing one method let the profile of one case deoptimise the other, and
+        // left the gather compiled badly in about one JVM run of three.
         for (int strip = stripLo; strip < stripHi; strip++) {
             int column = strip * STRIP_COLUMNS;
             int columns = Math.min(STRIP_COLUMNS, n - column);
             int target = strip * k * STRIP_COLUMNS;
             if (!transB) {
-                for (int p = 0; p < k; p++) {
-                    int to = target + p * STRIP_COLUMNS;
-                    System.arraycopy(b, bOff + p * ldb + column, packedB, to, columns);
-                    if (columns < STRIP_COLUMNS) {
-                        java.util.Arrays.fill(packedB, to + columns, to + STRIP_COLUMNS, 0f);
-                    }
-                }
-                continue;
+                packRows(b, bOff + column, ldb, k, columns, packedB, target);
+            } else if (columns == STRIP_COLUMNS) {
+                packColumnsGathered(b, bOff + column * ldb, ldb, k, packedB, target);
+            } else {
+                packColumns(b, bOff + column * ldb, ldb, k, columns, packedB, target);
             }
-            if (columns == STRIP_COLUMNS && ldb <= Integer.MAX_VALUE / STRIP_COLUMNS) {
-                // Stored B is n × k, so one packed row is a column of it: gather each vector's worth at once.
-                int[] rowStarts = new int[LANES];
-                for (int lane = 0; lane < LANES; lane++) {
-                    rowStarts[lane] = lane * ldb;
-                }
-                for (int vector = 0; vector < STRIP_VECTORS; vector++) {
-                    int source = bOff + (column + vector * LANES) * ldb;
-                    int to = target + vector * LANES;
-                    for (int p = 0; p < k; p++) {
-                        FloatVector.fromArray(SPECIES, b, source + p, rowStarts, 0)
-                                .intoArray(packedB, to + p * STRIP_COLUMNS);
-                    }
-                }
-                continue;
+        }
+    }
+
+    /** One strip of a row-major k × n B: each packed row is a slice of a stored row. */
+    private static void packRows(float[] b, int source, int ldb, int k, int columns, float[] packedB, int target) {
+        for (int p = 0; p < k; p++) {
+            int to = target + p * STRIP_COLUMNS;
+            System.arraycopy(b, source + p * ldb, packedB, to, columns);
+            if (columns < STRIP_COLUMNS) {
+                java.util.Arrays.fill(packedB, to + columns, to + STRIP_COLUMNS, 0f);
             }
-            java.util.Arrays.fill(packedB, target, target + k * STRIP_COLUMNS, 0f);
-            for (int j = 0; j < columns; j++) {
-                int source = bOff + (column + j) * ldb;
-                for (int p = 0; p < k; p++) {
-                    packedB[target + p * STRIP_COLUMNS + j] = b[source + p];
-                }
+        }
+    }
+
+    /** One full strip of a stored n × k B (used transposed): a packed row is a column, gathered a vector at once. */
+    private static void packColumnsGathered(float[] b, int source, int ldb, int k, float[] packedB, int target) {
+        int[] rowStarts = new int[LANES];
+        for (int lane = 0; lane < LANES; lane++) {
+            rowStarts[lane] = lane * ldb;
+        }
+        for (int vector = 0; vector < STRIP_VECTORS; vector++) {
+            int from = source + vector * LANES * ldb;
+            int to = target + vector * LANES;
+            for (int p = 0; p < k; p++) {
+                FloatVector.fromArray(SPECIES, b, from + p, rowStarts, 0).intoArray(packedB, to + p * STRIP_COLUMNS);
+            }
+        }
+    }
+
+    /** The last, partial strip of a stored n × k B, element by element with zeros beyond n. */
+    private static void packColumns(float[] b, int source, int ldb, int k, int columns, float[] packedB, int target) {
+        java.util.Arrays.fill(packedB, target, target + k * STRIP_COLUMNS, 0f);
+        for (int j = 0; j < columns; j++) {
+            int from = source + j * ldb;
+            for (int p = 0; p < k; p++) {
+                packedB[target + p * STRIP_COLUMNS + j] = b[from + p];
             }
         }
     }
