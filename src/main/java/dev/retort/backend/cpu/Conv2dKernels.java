@@ -105,7 +105,7 @@ public final class Conv2dKernels {
                         widen(g, gradOutput, gradOffset, wideGradient);
                         math.gemm(true, false, patch, length, outChannels, 1f, weight, 0, patch,
                                 wideGradient, 0, length, 0f, columns, 0, length);
-                        foldWideColumns(g, columns, padded);
+                        foldWideColumns(math, g, columns, padded);
                         unpadImage(g, padded, gradInput, image * imageSize);
                     } else {
                         math.gemm(true, false, patch, pixels, outChannels, 1f, weight, 0, patch,
@@ -143,7 +143,9 @@ public final class Conv2dKernels {
             }
             return;
         }
-        // Group 0 sums straight into the outputs; the others into partial sums added afterwards.
+        // Each group sums the transposed gradient, [C·kh·kw, K]: as the GEMM's A the big column matrix is then
+        // packed by plain row reads, where as B it needed a slow column-wise transposition (measured ~2× the
+        // whole GEMM's cost here). The final reduction transposes back.
         float[][] weightSums = new float[groups][];
         double[][] biasSums = new double[groups][];
         Parallel.forRange(0, groups, 1, (groupLo, groupHi) -> {
@@ -152,7 +154,7 @@ public final class Conv2dKernels {
             float[] wideGradient = wide ? WIDE.acquire(outChannels * wideLength(g)) : null;
             try {
                 for (int group = groupLo; group < groupHi; group++) {
-                    float[] weightSum = group == 0 ? gradWeight : new float[weightSize];
+                    float[] weightSum = new float[weightSize];
                     double[] biasSum = gradBias == null ? null : new double[outChannels];
                     int first = (int) ((long) batch * group / groups);
                     int last = (int) ((long) batch * (group + 1) / groups);
@@ -160,20 +162,20 @@ public final class Conv2dKernels {
                         int gradOffset = image * outChannels * pixels;
                         float beta = image == first ? 0f : 1f;
                         if (pointwise) {
-                            math.gemm(false, true, outChannels, patch, pixels, 1f, gradOutput, gradOffset, pixels,
-                                    input, image * imageSize, pixels, beta, weightSum, 0, patch);
+                            math.gemm(false, true, patch, outChannels, pixels, 1f, input, image * imageSize, pixels,
+                                    gradOutput, gradOffset, pixels, beta, weightSum, 0, outChannels);
                         } else if (wide) {
                             // Junk columns of the widened gradient are zero, so they add nothing to the sums.
                             int length = wideLength(g);
                             padImage(g, input, image * imageSize, padded);
                             wideColumns(g, padded, columns);
                             widen(g, gradOutput, gradOffset, wideGradient);
-                            math.gemm(false, true, outChannels, patch, length, 1f, wideGradient, 0, length,
-                                    columns, 0, length, beta, weightSum, 0, patch);
+                            math.gemm(false, true, patch, outChannels, length, 1f, columns, 0, length,
+                                    wideGradient, 0, length, beta, weightSum, 0, outChannels);
                         } else {
                             imageToColumns(g, input, image * imageSize, columns);
-                            math.gemm(false, true, outChannels, patch, pixels, 1f, gradOutput, gradOffset, pixels,
-                                    columns, 0, pixels, beta, weightSum, 0, patch);
+                            math.gemm(false, true, patch, outChannels, pixels, 1f, columns, 0, pixels,
+                                    gradOutput, gradOffset, pixels, beta, weightSum, 0, outChannels);
                         }
                         if (biasSum != null) {
                             for (int channel = 0; channel < outChannels; channel++) {
@@ -190,10 +192,16 @@ public final class Conv2dKernels {
                 release(WIDE, wideGradient);
             }
         });
+        float[] summed = weightSums[0];
         for (int group = 1; group < groups; group++) {
             float[] partial = weightSums[group];
             for (int index = 0; index < weightSize; index++) {
-                gradWeight[index] += partial[index];
+                summed[index] += partial[index];
+            }
+        }
+        for (int channel = 0; channel < outChannels; channel++) {
+            for (int row = 0; row < patch; row++) {
+                gradWeight[channel * patch + row] = summed[row * outChannels + channel];
             }
         }
         if (gradBias != null) {
@@ -284,7 +292,7 @@ public final class Conv2dKernels {
     }
 
     /** Wide col2im: adds each row of {@code columns} onto the padded planes it was read from, which it zeroes first. */
-    private static void foldWideColumns(Conv2dGeometry g, float[] columns, float[] padded) {
+    private static void foldWideColumns(FloatMath math, Conv2dGeometry g, float[] columns, float[] padded) {
         int length = wideLength(g);
         int paddedWidth = paddedWidth(g);
         int plane = paddedPlane(g);
@@ -293,11 +301,8 @@ public final class Conv2dKernels {
         for (int channel = 0; channel < g.inChannels(); channel++) {
             for (int i = 0; i < g.kernelH(); i++) {
                 for (int j = 0; j < g.kernelW(); j++, row++) {
-                    int target = channel * plane + i * paddedWidth + j;
-                    int source = row * length;
-                    for (int s = 0; s < length; s++) {
-                        padded[target + s] += columns[source + s];
-                    }
+                    ArrayAdder.addInto(math, padded, channel * plane + i * paddedWidth + j, columns, row * length,
+                            length);
                 }
             }
         }
