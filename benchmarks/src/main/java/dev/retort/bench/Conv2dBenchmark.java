@@ -19,8 +19,8 @@ import org.openjdk.jmh.annotations.Warmup;
 
 /**
  * Times the convolution kernels on the second layer of {@code cnn-teacher}: input 128×32×28×28, 32 filters 3×3,
- * stride 1, pad 1. Each of forward, backwardInput and backwardWeight is 2·N·K·C·kh·kw·OH·OW = 14.80 GFLOP, so
- * GFLOP/s = 14797.5 / (milliseconds per op) for one of them and 44392.6 / (ms per op) for {@code all}.
+ * stride 1, pad 1. Each of forward, backwardInput and backwardWeight is 2·N·K·C·kh·kw·OH·OW = 1.8497 GFLOP, so
+ * GFLOP/s = 1849.7 / (milliseconds per op) for one of them and 5549.1 / (ms per op) for {@code all}.
  */
 @BenchmarkMode(Mode.AverageTime)
 @OutputTimeUnit(TimeUnit.MILLISECONDS)
