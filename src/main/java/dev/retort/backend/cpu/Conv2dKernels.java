@@ -9,11 +9,20 @@ import java.util.Arrays;
  * <p>All arrays hold whole tensors from index 0: input {@code [N, C, H, W]}, weight {@code [K, C, kh, kw]},
  * output {@code [N, K, OH, OW]}. In the GEMMs, an image's column matrix is {@code [C·kh·kw, OH·OW]} and the
  * weight is viewed as {@code [K, C·kh·kw]}.
+ *
+ * <p>Stride-1 convolutions use a "wide" column layout instead of plain im2col: the image is copied once into a
+ * zero-padded plane of row length {@code Wp = W + 2·padW}, and each column-matrix row is then one contiguous slice
+ * of it, its pixels spaced {@code Wp} apart per output row, so the few junk columns between output rows cost a
+ * little GEMM work (e.g. 28 → 30 per row) but unfolding and folding become long copies and adds instead of
+ * thousands of 28-float ones. Junk columns of gradients are zero, so folding them back adds exact zeros.
  */
 public final class Conv2dKernels {
 
-    // Column matrices are large (C·kh·kw × OH·OW floats), so each thread keeps one rather than allocating per image.
+    // Column matrices are large (C·kh·kw × OH·OW floats), so each thread keeps one rather than allocating per image;
+    // padded planes and wide outputs likewise, each in its own pool so that their sizes do not evict one another.
     private static final ScratchBuffers COLUMNS = new ScratchBuffers();
+    private static final ScratchBuffers PADDED = new ScratchBuffers();
+    private static final ScratchBuffers WIDE = new ScratchBuffers();
 
     // Weight gradients are summed over this many fixed groups of images, then the groups are added in order, so
     // the result does not depend on which thread finished first (nor on the thread count, up to this many).
@@ -29,11 +38,23 @@ public final class Conv2dKernels {
         int imageSize = g.inChannels() * g.height() * g.width();
         int outChannels = g.outChannels();
         boolean pointwise = isPointwise(g);
+        boolean wide = !pointwise && isStrideOne(g);
         Parallel.forRange(0, g.batch(), 1, (lo, hi) -> {
-            float[] columns = pointwise ? null : COLUMNS.acquire(patch * pixels);
+            float[] columns = pointwise ? null : COLUMNS.acquire(patch * (wide ? wideLength(g) : pixels));
+            float[] padded = wide ? PADDED.acquire(paddedSize(g)) : null;
+            float[] wideOutput = wide ? WIDE.acquire(outChannels * wideLength(g)) : null;
             try {
                 for (int image = lo; image < hi; image++) {
                     int outOffset = image * outChannels * pixels;
+                    if (wide) {
+                        int length = wideLength(g);
+                        padImage(g, input, image * imageSize, padded);
+                        wideColumns(g, padded, columns);
+                        math.gemm(false, false, outChannels, length, patch, 1f, weight, 0, patch,
+                                columns, 0, length, 0f, wideOutput, 0, length);
+                        narrow(g, wideOutput, bias, output, outOffset);
+                        continue;
+                    }
                     float beta = 0f;
                     if (bias != null) {
                         // Start from the bias and let the GEMM add onto it, saving a pass over the output.
@@ -53,9 +74,9 @@ public final class Conv2dKernels {
                     }
                 }
             } finally {
-                if (columns != null) {
-                    COLUMNS.release(columns);
-                }
+                release(COLUMNS, columns);
+                release(PADDED, padded);
+                release(WIDE, wideOutput);
             }
         });
     }
@@ -68,14 +89,24 @@ public final class Conv2dKernels {
         int imageSize = g.inChannels() * g.height() * g.width();
         int outChannels = g.outChannels();
         boolean pointwise = isPointwise(g);
+        boolean wide = !pointwise && isStrideOne(g);
         Parallel.forRange(0, g.batch(), 1, (lo, hi) -> {
-            float[] columns = pointwise ? null : COLUMNS.acquire(patch * pixels);
+            float[] columns = pointwise ? null : COLUMNS.acquire(patch * (wide ? wideLength(g) : pixels));
+            float[] padded = wide ? PADDED.acquire(paddedSize(g)) : null;
+            float[] wideGradient = wide ? WIDE.acquire(outChannels * wideLength(g)) : null;
             try {
                 for (int image = lo; image < hi; image++) {
                     int gradOffset = image * outChannels * pixels;
                     if (pointwise) {
                         math.gemm(true, false, patch, pixels, outChannels, 1f, weight, 0, patch,
                                 gradOutput, gradOffset, pixels, 0f, gradInput, image * imageSize, pixels);
+                    } else if (wide) {
+                        int length = wideLength(g);
+                        widen(g, gradOutput, gradOffset, wideGradient);
+                        math.gemm(true, false, patch, length, outChannels, 1f, weight, 0, patch,
+                                wideGradient, 0, length, 0f, columns, 0, length);
+                        foldWideColumns(math, g, columns, padded);
+                        unpadImage(g, padded, gradInput, image * imageSize);
                     } else {
                         math.gemm(true, false, patch, pixels, outChannels, 1f, weight, 0, patch,
                                 gradOutput, gradOffset, pixels, 0f, columns, 0, pixels);
@@ -83,9 +114,9 @@ public final class Conv2dKernels {
                     }
                 }
             } finally {
-                if (columns != null) {
-                    COLUMNS.release(columns);
-                }
+                release(COLUMNS, columns);
+                release(PADDED, padded);
+                release(WIDE, wideGradient);
             }
         });
     }
@@ -102,6 +133,7 @@ public final class Conv2dKernels {
         int outChannels = g.outChannels();
         int weightSize = outChannels * patch;
         boolean pointwise = isPointwise(g);
+        boolean wide = !pointwise && isStrideOne(g);
         int batch = g.batch();
         int groups = Math.min(batch, Math.max(MINIMUM_WEIGHT_GROUPS, Parallel.threads()));
         if (groups == 0) {
@@ -111,14 +143,18 @@ public final class Conv2dKernels {
             }
             return;
         }
-        // Group 0 sums straight into the outputs; the others into partial sums added afterwards.
+        // Each group sums the transposed gradient, [C·kh·kw, K]: as the GEMM's A the big column matrix is then
+        // packed by plain row reads, where as B it needed a slow column-wise transposition (measured ~2× the
+        // whole GEMM's cost here). The final reduction transposes back.
         float[][] weightSums = new float[groups][];
         double[][] biasSums = new double[groups][];
         Parallel.forRange(0, groups, 1, (groupLo, groupHi) -> {
-            float[] columns = pointwise ? null : COLUMNS.acquire(patch * pixels);
+            float[] columns = pointwise ? null : COLUMNS.acquire(patch * (wide ? wideLength(g) : pixels));
+            float[] padded = wide ? PADDED.acquire(paddedSize(g)) : null;
+            float[] wideGradient = wide ? WIDE.acquire(outChannels * wideLength(g)) : null;
             try {
                 for (int group = groupLo; group < groupHi; group++) {
-                    float[] weightSum = group == 0 ? gradWeight : new float[weightSize];
+                    float[] weightSum = new float[weightSize];
                     double[] biasSum = gradBias == null ? null : new double[outChannels];
                     int first = (int) ((long) batch * group / groups);
                     int last = (int) ((long) batch * (group + 1) / groups);
@@ -126,12 +162,20 @@ public final class Conv2dKernels {
                         int gradOffset = image * outChannels * pixels;
                         float beta = image == first ? 0f : 1f;
                         if (pointwise) {
-                            math.gemm(false, true, outChannels, patch, pixels, 1f, gradOutput, gradOffset, pixels,
-                                    input, image * imageSize, pixels, beta, weightSum, 0, patch);
+                            math.gemm(false, true, patch, outChannels, pixels, 1f, input, image * imageSize, pixels,
+                                    gradOutput, gradOffset, pixels, beta, weightSum, 0, outChannels);
+                        } else if (wide) {
+                            // Junk columns of the widened gradient are zero, so they add nothing to the sums.
+                            int length = wideLength(g);
+                            padImage(g, input, image * imageSize, padded);
+                            wideColumns(g, padded, columns);
+                            widen(g, gradOutput, gradOffset, wideGradient);
+                            math.gemm(false, true, patch, outChannels, length, 1f, columns, 0, length,
+                                    wideGradient, 0, length, beta, weightSum, 0, outChannels);
                         } else {
                             imageToColumns(g, input, image * imageSize, columns);
-                            math.gemm(false, true, outChannels, patch, pixels, 1f, gradOutput, gradOffset, pixels,
-                                    columns, 0, pixels, beta, weightSum, 0, patch);
+                            math.gemm(false, true, patch, outChannels, pixels, 1f, columns, 0, pixels,
+                                    gradOutput, gradOffset, pixels, beta, weightSum, 0, outChannels);
                         }
                         if (biasSum != null) {
                             for (int channel = 0; channel < outChannels; channel++) {
@@ -143,15 +187,21 @@ public final class Conv2dKernels {
                     biasSums[group] = biasSum;
                 }
             } finally {
-                if (columns != null) {
-                    COLUMNS.release(columns);
-                }
+                release(COLUMNS, columns);
+                release(PADDED, padded);
+                release(WIDE, wideGradient);
             }
         });
+        float[] summed = weightSums[0];
         for (int group = 1; group < groups; group++) {
             float[] partial = weightSums[group];
             for (int index = 0; index < weightSize; index++) {
-                gradWeight[index] += partial[index];
+                summed[index] += partial[index];
+            }
+        }
+        for (int channel = 0; channel < outChannels; channel++) {
+            for (int row = 0; row < patch; row++) {
+                gradWeight[channel * patch + row] = summed[row * outChannels + channel];
             }
         }
         if (gradBias != null) {
@@ -168,6 +218,139 @@ public final class Conv2dKernels {
     static boolean isPointwise(Conv2dGeometry g) {
         return g.kernelH() == 1 && g.kernelW() == 1 && g.strideH() == 1 && g.strideW() == 1
                 && g.padH() == 0 && g.padW() == 0;
+    }
+
+    private static boolean isStrideOne(Conv2dGeometry g) {
+        return g.strideH() == 1 && g.strideW() == 1;
+    }
+
+    private static void release(ScratchBuffers pool, float[] buffer) {
+        if (buffer != null) {
+            pool.release(buffer);
+        }
+    }
+
+    private static int paddedWidth(Conv2dGeometry g) {
+        return g.width() + 2 * g.padW();
+    }
+
+    private static int paddedPlane(Conv2dGeometry g) {
+        return (g.height() + 2 * g.padH()) * paddedWidth(g);
+    }
+
+    private static int paddedSize(Conv2dGeometry g) {
+        return g.inChannels() * paddedPlane(g);
+    }
+
+    /** Row length of a wide column matrix: output rows {@code Wp} apart, the last one cut after its real pixels. */
+    private static int wideLength(Conv2dGeometry g) {
+        return (g.outHeight() - 1) * paddedWidth(g) + g.outWidth();
+    }
+
+    /** Copies one image into zero-padded planes of {@code (H + 2·padH) × (W + 2·padW)}. */
+    private static void padImage(Conv2dGeometry g, float[] input, int inputOffset, float[] padded) {
+        int width = g.width();
+        int paddedWidth = paddedWidth(g);
+        int plane = paddedPlane(g);
+        Arrays.fill(padded, 0, paddedSize(g), 0f);
+        for (int channel = 0; channel < g.inChannels(); channel++) {
+            int source = inputOffset + channel * g.height() * width;
+            int target = channel * plane + g.padH() * paddedWidth + g.padW();
+            for (int h = 0; h < g.height(); h++) {
+                System.arraycopy(input, source + h * width, padded, target + h * paddedWidth, width);
+            }
+        }
+    }
+
+    /** The inverse of {@link #padImage}: writes the interior of the padded planes over one image. */
+    private static void unpadImage(Conv2dGeometry g, float[] padded, float[] image, int imageOffset) {
+        int width = g.width();
+        int paddedWidth = paddedWidth(g);
+        int plane = paddedPlane(g);
+        for (int channel = 0; channel < g.inChannels(); channel++) {
+            int source = channel * plane + g.padH() * paddedWidth + g.padW();
+            int target = imageOffset + channel * g.height() * width;
+            for (int h = 0; h < g.height(); h++) {
+                System.arraycopy(padded, source + h * paddedWidth, image, target + h * width, width);
+            }
+        }
+    }
+
+    /** Wide im2col: row (c, i, j) is the padded plane of channel c read from offset {@code i·Wp + j}. */
+    private static void wideColumns(Conv2dGeometry g, float[] padded, float[] columns) {
+        int length = wideLength(g);
+        int paddedWidth = paddedWidth(g);
+        int plane = paddedPlane(g);
+        int row = 0;
+        for (int channel = 0; channel < g.inChannels(); channel++) {
+            for (int i = 0; i < g.kernelH(); i++) {
+                for (int j = 0; j < g.kernelW(); j++, row++) {
+                    System.arraycopy(padded, channel * plane + i * paddedWidth + j, columns, row * length, length);
+                }
+            }
+        }
+    }
+
+    /** Wide col2im: adds each row of {@code columns} onto the padded planes it was read from, which it zeroes first. */
+    private static void foldWideColumns(FloatMath math, Conv2dGeometry g, float[] columns, float[] padded) {
+        int length = wideLength(g);
+        int paddedWidth = paddedWidth(g);
+        int plane = paddedPlane(g);
+        Arrays.fill(padded, 0, paddedSize(g), 0f);
+        int row = 0;
+        for (int channel = 0; channel < g.inChannels(); channel++) {
+            for (int i = 0; i < g.kernelH(); i++) {
+                for (int j = 0; j < g.kernelW(); j++, row++) {
+                    ArrayAdder.addInto(math, padded, channel * plane + i * paddedWidth + j, columns, row * length,
+                            length);
+                }
+            }
+        }
+    }
+
+    /** Spreads one image's {@code [K, OH, OW]} gradient over rows {@code Wp} apart, zeros in the junk columns. */
+    private static void widen(Conv2dGeometry g, float[] gradOutput, int gradOffset, float[] wide) {
+        int length = wideLength(g);
+        int outHeight = g.outHeight();
+        int outWidth = g.outWidth();
+        int paddedWidth = paddedWidth(g);
+        for (int channel = 0; channel < g.outChannels(); channel++) {
+            int target = channel * length;
+            int source = gradOffset + channel * outHeight * outWidth;
+            for (int oh = 0; oh < outHeight; oh++) {
+                int to = target + oh * paddedWidth;
+                System.arraycopy(gradOutput, source + oh * outWidth, wide, to, outWidth);
+                if (oh + 1 < outHeight) {
+                    Arrays.fill(wide, to + outWidth, to + paddedWidth, 0f);
+                }
+            }
+        }
+    }
+
+    /** Gathers the real pixels of a wide {@code [K, length]} output into {@code output}, adding the bias if any. */
+    private static void narrow(Conv2dGeometry g, float[] wide, float[] bias, float[] output, int outOffset) {
+        int length = wideLength(g);
+        int outHeight = g.outHeight();
+        int outWidth = g.outWidth();
+        int paddedWidth = paddedWidth(g);
+        for (int channel = 0; channel < g.outChannels(); channel++) {
+            int source = channel * length;
+            int target = outOffset + channel * outHeight * outWidth;
+            if (bias == null) {
+                for (int oh = 0; oh < outHeight; oh++) {
+                    System.arraycopy(wide, source + oh * paddedWidth, output, target + oh * outWidth, outWidth);
+                }
+            } else {
+                float shift = bias[channel];
+                for (int oh = 0; oh < outHeight; oh++) {
+                    int from = source + oh * paddedWidth;
+                    int to = target + oh * outWidth;
+                    for (int ow = 0; ow < outWidth; ow++) {
+                        output[to + ow] = wide[from + ow] + shift;
+                    }
+                }
+            }
+        }
     }
 
     private static int patchSize(Conv2dGeometry g) {

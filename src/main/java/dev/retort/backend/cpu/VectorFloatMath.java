@@ -17,7 +17,7 @@ import jdk.incubator.vector.VectorSpecies;
  * packed as zeros so the kernel never branches on edges; partial tiles go through a small buffer on the way
  * out to C.
  */
-public final class VectorFloatMath implements FloatMath {
+public final class VectorFloatMath implements FloatMath, ArrayAdder {
 
     private static final VectorSpecies<Float> SPECIES = FloatVector.SPECIES_PREFERRED;
     private static final int LANES = SPECIES.length();
@@ -66,6 +66,11 @@ public final class VectorFloatMath implements FloatMath {
             GemmSupport.scaleRows(0, m, n, beta, c, cOff, ldc);
             return;
         }
+        if (beta != 0f && beta != 1f) {
+            // The kernels only overwrite or add, which keeps their code small enough to compile well.
+            GemmSupport.scaleRows(0, m, n, beta, c, cOff, ldc);
+        }
+        boolean overwrite = beta == 0f;
         int strips = GemmSupport.ceilDiv(n, STRIP_COLUMNS);
         int panels = GemmSupport.ceilDiv(m, PANEL_ROWS);
         float[] packedB = packedBs.acquire(Math.multiplyExact(strips * STRIP_COLUMNS, k));
@@ -74,21 +79,21 @@ public final class VectorFloatMath implements FloatMath {
             if (work < PARALLEL_WORK || Parallel.threads() == 1 || Parallel.isPoolThread()) {
                 // Inside a pool task (say one image of a convolution) the other threads already have work.
                 packB(transB, b, bOff, ldb, n, k, 0, strips, packedB);
-                multiplyBlock(0, panels, 0, strips, transA, m, n, k, alpha, a, aOff, lda, packedB, beta, c, cOff, ldc);
+                multiplyBlock(0, panels, 0, strips, transA, m, n, k, alpha, a, aOff, lda, packedB, overwrite, c, cOff, ldc);
             } else if (panels >= strips) {
                 // Tall: share one packed B, then give each thread its own rows, so A is packed once in all.
                 int packGrain = (int) Math.max(1, CHUNK_WORK / 16 / ((long) STRIP_COLUMNS * k));
                 Parallel.forRange(0, strips, packGrain, (lo, hi) -> packB(transB, b, bOff, ldb, n, k, lo, hi, packedB));
                 int panelGrain = (int) Math.max(1, CHUNK_WORK / ((long) PANEL_ROWS * n * k));
                 Parallel.forRange(0, panels, panelGrain, (lo, hi) -> multiplyBlock(lo, hi, 0, strips,
-                        transA, m, n, k, alpha, a, aOff, lda, packedB, beta, c, cOff, ldc));
+                        transA, m, n, k, alpha, a, aOff, lda, packedB, overwrite, c, cOff, ldc));
             } else {
                 // Wide: each thread packs and multiplies its own strips of B in one pass; the small A is packed
                 // once per thread.
                 int stripGrain = (int) Math.max(1, CHUNK_WORK / ((long) STRIP_COLUMNS * m * k));
                 Parallel.forRange(0, strips, stripGrain, (lo, hi) -> {
                     packB(transB, b, bOff, ldb, n, k, lo, hi, packedB);
-                    multiplyBlock(0, panels, lo, hi, transA, m, n, k, alpha, a, aOff, lda, packedB, beta, c, cOff, ldc);
+                    multiplyBlock(0, panels, lo, hi, transA, m, n, k, alpha, a, aOff, lda, packedB, overwrite, c, cOff, ldc);
                 });
             }
         } finally {
@@ -96,21 +101,37 @@ public final class VectorFloatMath implements FloatMath {
         }
     }
 
-    /** C for A panels {@code [panelLo, panelHi)} and B strips {@code [stripLo, stripHi)}, B already packed. */
+    @Override
+    public void addInto(float[] target, int targetOffset, float[] source, int sourceOffset, int length) {
+        int index = 0;
+        for (; index <= length - LANES; index += LANES) {
+            FloatVector.fromArray(SPECIES, target, targetOffset + index)
+                    .add(FloatVector.fromArray(SPECIES, source, sourceOffset + index))
+                    .intoArray(target, targetOffset + index);
+        }
+        for (; index < length; index++) {
+            target[targetOffset + index] += source[sourceOffset + index];
+        }
+    }
+
+    /**
+     * C for A panels {@code [panelLo, panelHi)} and B strips {@code [stripLo, stripHi)}, B already packed; C is
+     * overwritten when {@code overwrite} is set, else added to.
+     */
     private void multiplyBlock(int panelLo, int panelHi, int stripLo, int stripHi,
                                boolean transA, int m, int n, int k, float alpha,
                                float[] a, int aOff, int lda, float[] packedB,
-                               float beta, float[] c, int cOff, int ldc) {
+                               boolean overwrite, float[] c, int cOff, int ldc) {
         float[] packedA = packedAs.acquire(ROW_BLOCK_PANELS * PANEL_ROWS * Math.min(k, DEPTH_BLOCK));
         float[] tile = tiles.acquire(PANEL_ROWS * STRIP_COLUMNS);
         try {
             for (int depthStart = 0; depthStart < k; depthStart += DEPTH_BLOCK) {
                 int depth = Math.min(DEPTH_BLOCK, k - depthStart);
                 // Later depth blocks add to what the first one wrote.
-                float blockBeta = depthStart == 0 ? beta : 1f;
+                boolean accumulate = depthStart > 0 || !overwrite;
                 for (int blockLo = panelLo; blockLo < panelHi; blockLo += ROW_BLOCK_PANELS) {
                     int blockHi = Math.min(blockLo + ROW_BLOCK_PANELS, panelHi);
-                    packA(transA, a, aOff, lda, m, blockLo, blockHi, depthStart, depth, packedA);
+                    packA(transA, a, aOff, lda, m, alpha, blockLo, blockHi, depthStart, depth, packedA);
                     for (int strip = stripLo; strip < stripHi; strip++) {
                         int bIndex = (strip * k + depthStart) * STRIP_COLUMNS;
                         int column = strip * STRIP_COLUMNS;
@@ -118,8 +139,15 @@ public final class VectorFloatMath implements FloatMath {
                         for (int panel = blockLo; panel < blockHi; panel++) {
                             int row = panel * PANEL_ROWS;
                             int rows = Math.min(PANEL_ROWS, m - row);
-                            kernel(depth, packedA, (panel - blockLo) * PANEL_ROWS * depth, packedB, bIndex,
-                                    c, cOff + row * ldc + column, ldc, alpha, blockBeta, rows, columns, tile);
+                            int aIndex = (panel - blockLo) * PANEL_ROWS * depth;
+                            int cIndex = cOff + row * ldc + column;
+                            if (rows == PANEL_ROWS && columns == STRIP_COLUMNS) {
+                                kernel(depth, packedA, aIndex, packedB, bIndex, c, cIndex, ldc, accumulate);
+                            } else {
+                                // An edge tile: compute it whole into a buffer, then keep the part inside C.
+                                kernel(depth, packedA, aIndex, packedB, bIndex, tile, 0, STRIP_COLUMNS, false);
+                                mergeEdgeTile(tile, rows, columns, c, cIndex, ldc, accumulate);
+                            }
                         }
                     }
                 }
@@ -136,42 +164,55 @@ public final class VectorFloatMath implements FloatMath {
      */
     private static void packB(boolean transB, float[] b, int bOff, int ldb, int n, int k,
                               int stripLo, int stripHi, float[] packedB) {
+        // One small method per case: sharing one method let the profile of one case deoptimise the other, and
+        // left the gather compiled badly in about one JVM run of three.
         for (int strip = stripLo; strip < stripHi; strip++) {
             int column = strip * STRIP_COLUMNS;
             int columns = Math.min(STRIP_COLUMNS, n - column);
             int target = strip * k * STRIP_COLUMNS;
             if (!transB) {
-                for (int p = 0; p < k; p++) {
-                    int to = target + p * STRIP_COLUMNS;
-                    System.arraycopy(b, bOff + p * ldb + column, packedB, to, columns);
-                    if (columns < STRIP_COLUMNS) {
-                        java.util.Arrays.fill(packedB, to + columns, to + STRIP_COLUMNS, 0f);
-                    }
-                }
-                continue;
+                packRows(b, bOff + column, ldb, k, columns, packedB, target);
+            } else if (columns == STRIP_COLUMNS) {
+                packColumnsGathered(b, bOff + column * ldb, ldb, k, packedB, target);
+            } else {
+                packColumns(b, bOff + column * ldb, ldb, k, columns, packedB, target);
             }
-            if (columns == STRIP_COLUMNS && ldb <= Integer.MAX_VALUE / STRIP_COLUMNS) {
-                // Stored B is n × k, so one packed row is a column of it: gather each vector's worth at once.
-                int[] rowStarts = new int[LANES];
-                for (int lane = 0; lane < LANES; lane++) {
-                    rowStarts[lane] = lane * ldb;
-                }
-                for (int vector = 0; vector < STRIP_VECTORS; vector++) {
-                    int source = bOff + (column + vector * LANES) * ldb;
-                    int to = target + vector * LANES;
-                    for (int p = 0; p < k; p++) {
-                        FloatVector.fromArray(SPECIES, b, source + p, rowStarts, 0)
-                                .intoArray(packedB, to + p * STRIP_COLUMNS);
-                    }
-                }
-                continue;
+        }
+    }
+
+    /** One strip of a row-major k × n B: each packed row is a slice of a stored row. */
+    private static void packRows(float[] b, int source, int ldb, int k, int columns, float[] packedB, int target) {
+        for (int p = 0; p < k; p++) {
+            int to = target + p * STRIP_COLUMNS;
+            System.arraycopy(b, source + p * ldb, packedB, to, columns);
+            if (columns < STRIP_COLUMNS) {
+                java.util.Arrays.fill(packedB, to + columns, to + STRIP_COLUMNS, 0f);
             }
-            java.util.Arrays.fill(packedB, target, target + k * STRIP_COLUMNS, 0f);
-            for (int j = 0; j < columns; j++) {
-                int source = bOff + (column + j) * ldb;
-                for (int p = 0; p < k; p++) {
-                    packedB[target + p * STRIP_COLUMNS + j] = b[source + p];
-                }
+        }
+    }
+
+    /** One full strip of a stored n × k B (used transposed): a packed row is a column, gathered a vector at once. */
+    private static void packColumnsGathered(float[] b, int source, int ldb, int k, float[] packedB, int target) {
+        int[] rowStarts = new int[LANES];
+        for (int lane = 0; lane < LANES; lane++) {
+            rowStarts[lane] = lane * ldb;
+        }
+        for (int vector = 0; vector < STRIP_VECTORS; vector++) {
+            int from = source + vector * LANES * ldb;
+            int to = target + vector * LANES;
+            for (int p = 0; p < k; p++) {
+                FloatVector.fromArray(SPECIES, b, from + p, rowStarts, 0).intoArray(packedB, to + p * STRIP_COLUMNS);
+            }
+        }
+    }
+
+    /** The last, partial strip of a stored n × k B, element by element with zeros beyond n. */
+    private static void packColumns(float[] b, int source, int ldb, int k, int columns, float[] packedB, int target) {
+        java.util.Arrays.fill(packedB, target, target + k * STRIP_COLUMNS, 0f);
+        for (int j = 0; j < columns; j++) {
+            int from = source + j * ldb;
+            for (int p = 0; p < k; p++) {
+                packedB[target + p * STRIP_COLUMNS + j] = b[from + p];
             }
         }
     }
@@ -179,10 +220,10 @@ public final class VectorFloatMath implements FloatMath {
     /**
      * Packs op(A) rows of panels {@code [panelLo, panelHi)} and depths {@code [depthStart, depthStart + depth)}:
      * panel t holds depth groups of PANEL_ROWS floats at {@code (t - panelLo) * PANEL_ROWS * depth}, rows beyond m
-     * as zeros.
+     * as zeros. Scaling by alpha here costs nothing extra and leaves the kernels one job.
      */
-    private static void packA(boolean transA, float[] a, int aOff, int lda, int m, int panelLo, int panelHi,
-                              int depthStart, int depth, float[] packedA) {
+    private static void packA(boolean transA, float[] a, int aOff, int lda, int m, float alpha,
+                              int panelLo, int panelHi, int depthStart, int depth, float[] packedA) {
         for (int panel = panelLo; panel < panelHi; panel++) {
             int target = (panel - panelLo) * PANEL_ROWS * depth;
             int row = panel * PANEL_ROWS;
@@ -196,14 +237,14 @@ public final class VectorFloatMath implements FloatMath {
                     int source = aOff + (depthStart + p) * lda + row;
                     int to = target + p * PANEL_ROWS;
                     for (int r = 0; r < rows; r++) {
-                        packedA[to + r] = a[source + r];
+                        packedA[to + r] = alpha * a[source + r];
                     }
                 }
             } else {
                 for (int r = 0; r < rows; r++) {
                     int source = aOff + (row + r) * lda + depthStart;
                     for (int p = 0; p < depth; p++) {
-                        packedA[target + p * PANEL_ROWS + r] = a[source + p];
+                        packedA[target + p * PANEL_ROWS + r] = alpha * a[source + p];
                     }
                 }
             }
@@ -211,25 +252,26 @@ public final class VectorFloatMath implements FloatMath {
     }
 
     /**
-     * One PANEL_ROWS × STRIP_COLUMNS tile: {@code C = alpha * Apanel * Bstrip + beta * C} over {@code depth}, with
-     * only {@code rows × columns} of it inside C.
+     * One full PANEL_ROWS × STRIP_COLUMNS tile of C, row stride {@code ldc}: the packed A panel times the packed B
+     * strip over {@code depth}, added to C or written over it.
      */
     private static void kernel(int depth, float[] packedA, int aIndex, float[] packedB, int bIndex,
-                               float[] c, int cIndex, int ldc, float alpha, float beta,
-                               int rows, int columns, float[] tile) {
-        // PANEL_ROWS is a constant, so C2 keeps only one branch. The product is parked in a tile rather than
-        // merged into C here because the bigger method would no longer compile whole with vectors in registers.
+                               float[] c, int cIndex, int ldc, boolean accumulate) {
+        // PANEL_ROWS is a constant, so C2 keeps only one branch.
         if (PANEL_ROWS == 8) {
-            kernel8x2(depth, packedA, aIndex, packedB, bIndex, tile);
+            kernel8x2(depth, packedA, aIndex, packedB, bIndex, c, cIndex, ldc, accumulate);
         } else {
-            kernel6x2(depth, packedA, aIndex, packedB, bIndex, tile);
+            kernel6x2(depth, packedA, aIndex, packedB, bIndex, c, cIndex, ldc, accumulate);
         }
-        mergeTile(tile, rows, columns, c, cIndex, ldc, alpha, beta);
     }
 
-    /** The 8 × 2-vector product of a packed A panel and B strip over {@code depth}, written to {@code tile}. */
+    // The two kernels below are written out by hand, one line per accumulator, because C2 keeps vectors in
+    // registers only for straight-line code it can see whole; loops over arrays of vectors would spill. They
+    // are kept free of alpha, beta and edge handling, which once made them too big to compile well.
+
+    /** The 8 × 2-vector tile kernel, for 512-bit vectors. */
     private static void kernel8x2(int depth, float[] packedA, int aIndex, float[] packedB, int bIndex,
-                                   float[] tile) {
+                                   float[] c, int cIndex, int ldc, boolean accumulate) {
         FloatVector c00 = FloatVector.zero(SPECIES);
         FloatVector c01 = FloatVector.zero(SPECIES);
         FloatVector c10 = FloatVector.zero(SPECIES);
@@ -276,27 +318,46 @@ public final class VectorFloatMath implements FloatMath {
             aIndex += 8;
             bIndex += STRIP_COLUMNS;
         }
-        c00.intoArray(tile, 0);
-        c01.intoArray(tile, LANES);
-        c10.intoArray(tile, STRIP_COLUMNS);
-        c11.intoArray(tile, STRIP_COLUMNS + LANES);
-        c20.intoArray(tile, 2 * STRIP_COLUMNS);
-        c21.intoArray(tile, 2 * STRIP_COLUMNS + LANES);
-        c30.intoArray(tile, 3 * STRIP_COLUMNS);
-        c31.intoArray(tile, 3 * STRIP_COLUMNS + LANES);
-        c40.intoArray(tile, 4 * STRIP_COLUMNS);
-        c41.intoArray(tile, 4 * STRIP_COLUMNS + LANES);
-        c50.intoArray(tile, 5 * STRIP_COLUMNS);
-        c51.intoArray(tile, 5 * STRIP_COLUMNS + LANES);
-        c60.intoArray(tile, 6 * STRIP_COLUMNS);
-        c61.intoArray(tile, 6 * STRIP_COLUMNS + LANES);
-        c70.intoArray(tile, 7 * STRIP_COLUMNS);
-        c71.intoArray(tile, 7 * STRIP_COLUMNS + LANES);
+        if (accumulate) {
+            c00.add(FloatVector.fromArray(SPECIES, c, cIndex)).intoArray(c, cIndex);
+            c01.add(FloatVector.fromArray(SPECIES, c, cIndex + LANES)).intoArray(c, cIndex + LANES);
+            c10.add(FloatVector.fromArray(SPECIES, c, cIndex + ldc)).intoArray(c, cIndex + ldc);
+            c11.add(FloatVector.fromArray(SPECIES, c, cIndex + ldc + LANES)).intoArray(c, cIndex + ldc + LANES);
+            c20.add(FloatVector.fromArray(SPECIES, c, cIndex + 2 * ldc)).intoArray(c, cIndex + 2 * ldc);
+            c21.add(FloatVector.fromArray(SPECIES, c, cIndex + 2 * ldc + LANES)).intoArray(c, cIndex + 2 * ldc + LANES);
+            c30.add(FloatVector.fromArray(SPECIES, c, cIndex + 3 * ldc)).intoArray(c, cIndex + 3 * ldc);
+            c31.add(FloatVector.fromArray(SPECIES, c, cIndex + 3 * ldc + LANES)).intoArray(c, cIndex + 3 * ldc + LANES);
+            c40.add(FloatVector.fromArray(SPECIES, c, cIndex + 4 * ldc)).intoArray(c, cIndex + 4 * ldc);
+            c41.add(FloatVector.fromArray(SPECIES, c, cIndex + 4 * ldc + LANES)).intoArray(c, cIndex + 4 * ldc + LANES);
+            c50.add(FloatVector.fromArray(SPECIES, c, cIndex + 5 * ldc)).intoArray(c, cIndex + 5 * ldc);
+            c51.add(FloatVector.fromArray(SPECIES, c, cIndex + 5 * ldc + LANES)).intoArray(c, cIndex + 5 * ldc + LANES);
+            c60.add(FloatVector.fromArray(SPECIES, c, cIndex + 6 * ldc)).intoArray(c, cIndex + 6 * ldc);
+            c61.add(FloatVector.fromArray(SPECIES, c, cIndex + 6 * ldc + LANES)).intoArray(c, cIndex + 6 * ldc + LANES);
+            c70.add(FloatVector.fromArray(SPECIES, c, cIndex + 7 * ldc)).intoArray(c, cIndex + 7 * ldc);
+            c71.add(FloatVector.fromArray(SPECIES, c, cIndex + 7 * ldc + LANES)).intoArray(c, cIndex + 7 * ldc + LANES);
+        } else {
+            c00.intoArray(c, cIndex);
+            c01.intoArray(c, cIndex + LANES);
+            c10.intoArray(c, cIndex + ldc);
+            c11.intoArray(c, cIndex + ldc + LANES);
+            c20.intoArray(c, cIndex + 2 * ldc);
+            c21.intoArray(c, cIndex + 2 * ldc + LANES);
+            c30.intoArray(c, cIndex + 3 * ldc);
+            c31.intoArray(c, cIndex + 3 * ldc + LANES);
+            c40.intoArray(c, cIndex + 4 * ldc);
+            c41.intoArray(c, cIndex + 4 * ldc + LANES);
+            c50.intoArray(c, cIndex + 5 * ldc);
+            c51.intoArray(c, cIndex + 5 * ldc + LANES);
+            c60.intoArray(c, cIndex + 6 * ldc);
+            c61.intoArray(c, cIndex + 6 * ldc + LANES);
+            c70.intoArray(c, cIndex + 7 * ldc);
+            c71.intoArray(c, cIndex + 7 * ldc + LANES);
+        }
     }
 
-    /** The 6 × 2-vector product of a packed A panel and B strip over {@code depth}, written to {@code tile}. */
+    /** The 6 × 2-vector tile kernel, for 256-bit vectors (16 registers). */
     private static void kernel6x2(int depth, float[] packedA, int aIndex, float[] packedB, int bIndex,
-                                   float[] tile) {
+                                   float[] c, int cIndex, int ldc, boolean accumulate) {
         FloatVector c00 = FloatVector.zero(SPECIES);
         FloatVector c01 = FloatVector.zero(SPECIES);
         FloatVector c10 = FloatVector.zero(SPECIES);
@@ -333,42 +394,47 @@ public final class VectorFloatMath implements FloatMath {
             aIndex += 6;
             bIndex += STRIP_COLUMNS;
         }
-        c00.intoArray(tile, 0);
-        c01.intoArray(tile, LANES);
-        c10.intoArray(tile, STRIP_COLUMNS);
-        c11.intoArray(tile, STRIP_COLUMNS + LANES);
-        c20.intoArray(tile, 2 * STRIP_COLUMNS);
-        c21.intoArray(tile, 2 * STRIP_COLUMNS + LANES);
-        c30.intoArray(tile, 3 * STRIP_COLUMNS);
-        c31.intoArray(tile, 3 * STRIP_COLUMNS + LANES);
-        c40.intoArray(tile, 4 * STRIP_COLUMNS);
-        c41.intoArray(tile, 4 * STRIP_COLUMNS + LANES);
-        c50.intoArray(tile, 5 * STRIP_COLUMNS);
-        c51.intoArray(tile, 5 * STRIP_COLUMNS + LANES);
+        if (accumulate) {
+            c00.add(FloatVector.fromArray(SPECIES, c, cIndex)).intoArray(c, cIndex);
+            c01.add(FloatVector.fromArray(SPECIES, c, cIndex + LANES)).intoArray(c, cIndex + LANES);
+            c10.add(FloatVector.fromArray(SPECIES, c, cIndex + ldc)).intoArray(c, cIndex + ldc);
+            c11.add(FloatVector.fromArray(SPECIES, c, cIndex + ldc + LANES)).intoArray(c, cIndex + ldc + LANES);
+            c20.add(FloatVector.fromArray(SPECIES, c, cIndex + 2 * ldc)).intoArray(c, cIndex + 2 * ldc);
+            c21.add(FloatVector.fromArray(SPECIES, c, cIndex + 2 * ldc + LANES)).intoArray(c, cIndex + 2 * ldc + LANES);
+            c30.add(FloatVector.fromArray(SPECIES, c, cIndex + 3 * ldc)).intoArray(c, cIndex + 3 * ldc);
+            c31.add(FloatVector.fromArray(SPECIES, c, cIndex + 3 * ldc + LANES)).intoArray(c, cIndex + 3 * ldc + LANES);
+            c40.add(FloatVector.fromArray(SPECIES, c, cIndex + 4 * ldc)).intoArray(c, cIndex + 4 * ldc);
+            c41.add(FloatVector.fromArray(SPECIES, c, cIndex + 4 * ldc + LANES)).intoArray(c, cIndex + 4 * ldc + LANES);
+            c50.add(FloatVector.fromArray(SPECIES, c, cIndex + 5 * ldc)).intoArray(c, cIndex + 5 * ldc);
+            c51.add(FloatVector.fromArray(SPECIES, c, cIndex + 5 * ldc + LANES)).intoArray(c, cIndex + 5 * ldc + LANES);
+        } else {
+            c00.intoArray(c, cIndex);
+            c01.intoArray(c, cIndex + LANES);
+            c10.intoArray(c, cIndex + ldc);
+            c11.intoArray(c, cIndex + ldc + LANES);
+            c20.intoArray(c, cIndex + 2 * ldc);
+            c21.intoArray(c, cIndex + 2 * ldc + LANES);
+            c30.intoArray(c, cIndex + 3 * ldc);
+            c31.intoArray(c, cIndex + 3 * ldc + LANES);
+            c40.intoArray(c, cIndex + 4 * ldc);
+            c41.intoArray(c, cIndex + 4 * ldc + LANES);
+            c50.intoArray(c, cIndex + 5 * ldc);
+            c51.intoArray(c, cIndex + 5 * ldc + LANES);
+        }
     }
 
-    /** {@code C = alpha * tile + beta * C} for the {@code rows × columns} corner of a parked tile. */
-    private static void mergeTile(float[] tile, int rows, int columns, float[] c, int cIndex, int ldc,
-                                  float alpha, float beta) {
-        FloatVector alphas = FloatVector.broadcast(SPECIES, alpha);
-        FloatVector betas = FloatVector.broadcast(SPECIES, beta);
+    /** Writes or adds the {@code rows × columns} corner of an edge tile into C. */
+    private static void mergeEdgeTile(float[] tile, int rows, int columns, float[] c, int cIndex, int ldc,
+                                      boolean accumulate) {
         for (int r = 0; r < rows; r++) {
             int to = cIndex + r * ldc;
             int from = r * STRIP_COLUMNS;
-            int j = 0;
-            for (; j + LANES <= columns; j += LANES) {
-                FloatVector product = FloatVector.fromArray(SPECIES, tile, from + j).mul(alphas);
-                if (beta == 0f) {
-                    product.intoArray(c, to + j);
-                } else if (beta == 1f) {
-                    product.add(FloatVector.fromArray(SPECIES, c, to + j)).intoArray(c, to + j);
-                } else {
-                    FloatVector.fromArray(SPECIES, c, to + j).fma(betas, product).intoArray(c, to + j);
+            if (accumulate) {
+                for (int j = 0; j < columns; j++) {
+                    c[to + j] += tile[from + j];
                 }
-            }
-            for (; j < columns; j++) {
-                float product = alpha * tile[from + j];
-                c[to + j] = beta == 0f ? product : product + beta * c[to + j];
+            } else {
+                System.arraycopy(tile, from, c, to, columns);
             }
         }
     }
