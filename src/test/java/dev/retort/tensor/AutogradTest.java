@@ -10,23 +10,13 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.retort.backend.DType;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
+import dev.retort.testing.ScopePerTest;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 
 /** The graph bookkeeping of reverse-mode differentiation: recording, release, accumulation. */
+@ExtendWith(ScopePerTest.class)
 class AutogradTest {
-    private Scope scope;
-
-    @BeforeEach
-    void openScope() {
-        scope = Scope.open();
-    }
-
-    @AfterEach
-    void closeScope() {
-        scope.close();
-    }
 
     @Test
     void backwardFromANonScalarThrowsAndSaysToReduce() {

@@ -7,32 +7,22 @@ import dev.retort.backend.ConvSpec;
 import dev.retort.backend.DType;
 import dev.retort.backend.PoolSpec;
 import dev.retort.backend.Shapes;
+import dev.retort.testing.ScopePerTest;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Random;
 import java.util.function.Supplier;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.function.Executable;
 
 /**
  * Every public operation rejects bad input with an IllegalArgumentException whose message names the
  * operation and the shapes or values at fault, and never fails with an index error instead.
  */
+@ExtendWith(ScopePerTest.class)
 class BadInputTest {
-    private Scope scope;
-
-    @BeforeEach
-    void openScope() {
-        scope = Scope.open();
-    }
-
-    @AfterEach
-    void closeScope() {
-        scope.close();
-    }
 
     /** Asserts an IllegalArgumentException whose message contains every fragment. */
     private static void rejects(Executable call, String... fragments) {

@@ -11,6 +11,7 @@ import dev.retort.backend.ConvSpec;
 import dev.retort.backend.PoolSpec;
 import dev.retort.backend.Shapes;
 import dev.retort.testing.GradCheck;
+import dev.retort.testing.ScopePerTest;
 import dev.retort.testing.TestData;
 import java.util.Arrays;
 import java.util.List;
@@ -18,9 +19,8 @@ import java.util.Random;
 import java.util.function.BinaryOperator;
 import java.util.function.UnaryOperator;
 import java.util.stream.Stream;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
@@ -30,18 +30,8 @@ import org.junit.jupiter.params.provider.ValueSource;
  * Every differentiable operation against central differences in float64, on small random shapes with
  * odd sizes, each input checked.
  */
+@ExtendWith(ScopePerTest.class)
 class GradientCheckTest {
-    private Scope scope;
-
-    @BeforeEach
-    void openScope() {
-        scope = Scope.open();
-    }
-
-    @AfterEach
-    void closeScope() {
-        scope.close();
-    }
 
     private static double[] away(Random r, int[] shape) {
         return TestData.awayFromZero(r, Shapes.size(shape), 0.5, 2.0);

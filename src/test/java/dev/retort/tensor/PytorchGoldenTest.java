@@ -6,13 +6,13 @@ import dev.retort.backend.ConvSpec;
 import dev.retort.backend.DType;
 import dev.retort.backend.PoolSpec;
 import dev.retort.testing.Golden;
+import dev.retort.testing.ScopePerTest;
 import dev.retort.testing.TestData;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.stream.Stream;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
@@ -21,23 +21,13 @@ import org.junit.jupiter.params.provider.MethodSource;
  * Every case of every PyTorch golden file, run in float32 (the inputs are stored exactly
  * float32-representable) and in float64: forward outputs and all gradients against the fixture.
  */
+@ExtendWith(ScopePerTest.class)
 class PytorchGoldenTest {
     /** float64 computes what PyTorch's float64 computes, up to summation order. */
     private static final double FLOAT64_TOLERANCE = 1e-9;
     /** float32 against a float64 reference (docs/kd-modes.md: ≤ 1e-5 on the CPU). */
     private static final double FLOAT32_TOLERANCE = 1e-5;
 
-    private Scope scope;
-
-    @BeforeEach
-    void openScope() {
-        scope = Scope.open();
-    }
-
-    @AfterEach
-    void closeScope() {
-        scope.close();
-    }
 
     static Stream<Arguments> cases(String file) {
         List<Arguments> out = new ArrayList<>();
