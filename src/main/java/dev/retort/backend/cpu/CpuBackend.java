@@ -67,23 +67,7 @@ public final class CpuBackend implements Backend {
 
     @Override
     public double[] toDoubles(NdArray x) {
-        double[] out = new double[x.size()];
-        CpuStorage s = storage(x);
-        int o = x.offset();
-        switch (x.dtype()) {
-            case FLOAT32 -> {
-                for (int i = 0; i < out.length; i++) {
-                    out[i] = s.floats[o + i];
-                }
-            }
-            case FLOAT64 -> System.arraycopy(s.doubles, o, out, 0, out.length);
-            case INT32 -> {
-                for (int i = 0; i < out.length; i++) {
-                    out[i] = s.ints[o + i];
-                }
-            }
-        }
-        return out;
+        return DoubleView.toDoubles(x);
     }
 
     @Override
@@ -112,26 +96,6 @@ public final class CpuBackend implements Backend {
         return out;
     }
 
-    /** Writes doubles into x with conversion to its dtype. */
-    private static void store(double[] values, int from, NdArray x) {
-        CpuStorage s = storage(x);
-        int o = x.offset();
-        int n = x.size();
-        switch (x.dtype()) {
-            case FLOAT32 -> {
-                for (int i = 0; i < n; i++) {
-                    s.floats[o + i] = (float) values[from + i];
-                }
-            }
-            case FLOAT64 -> System.arraycopy(values, from, s.doubles, o, n);
-            case INT32 -> {
-                for (int i = 0; i < n; i++) {
-                    s.ints[o + i] = (int) values[from + i];
-                }
-            }
-        }
-    }
-
     @Override
     public void fill(NdArray out, double value) {
         CpuStorage s = storage(out);
@@ -152,41 +116,8 @@ public final class CpuBackend implements Backend {
             Object to = b.floats != null ? b.floats : b.doubles != null ? b.doubles : b.ints;
             System.arraycopy(from, src.offset(), to, dst.offset(), src.size());
         } else {
-            store(toDoubles(src), 0, dst);
+            DoubleView.store(toDoubles(src), 0, dst);
         }
-    }
-
-    // ---- the float64 route: a double view of any array ----------------------------------------
-
-    /** A (data, offset) pair: the array itself for float64, a converted copy otherwise. */
-    private record Doubles(double[] data, int offset) {}
-
-    private static Doubles read(NdArray x) {
-        if (x.dtype() == DType.FLOAT64) {
-            return new Doubles(storage(x).doubles, x.offset());
-        }
-        return new Doubles(INSTANCE.toDoubles(x), 0);
-    }
-
-    /** Where a reference kernel writes x: in place for float64, a scratch array otherwise. */
-    private static Doubles target(NdArray x) {
-        if (x.dtype() == DType.FLOAT64) {
-            return new Doubles(storage(x).doubles, x.offset());
-        }
-        return new Doubles(new double[x.size()], 0);
-    }
-
-    /** Publishes a scratch array written by a reference kernel (no-op for float64). */
-    private static void commit(Doubles d, NdArray x) {
-        if (x.dtype() != DType.FLOAT64) {
-            store(d.data, d.offset, x);
-        }
-    }
-
-    private static double[] whole(NdArray x) {
-        Doubles d = read(x);
-        return d.offset == 0 && d.data.length == x.size() ? d.data : Arrays.copyOfRange(d.data, d.offset,
-                d.offset + x.size());
     }
 
     private static boolean allFloat32(NdArray... arrays) {
@@ -206,10 +137,10 @@ public final class CpuBackend implements Backend {
             FloatKernels.unary(op, floats(x), x.offset(), floats(out), out.offset(), x.size());
             return;
         }
-        Doubles a = read(x);
-        Doubles o = target(out);
-        ReferenceKernels.unary(op, a.data, a.offset, o.data, o.offset, x.size());
-        commit(o, out);
+        DoubleView a = DoubleView.read(x);
+        DoubleView o = DoubleView.target(out);
+        ReferenceKernels.unary(op, a.data(), a.offset(), o.data(), o.offset(), x.size());
+        o.commit(out);
     }
 
     @Override
@@ -218,12 +149,12 @@ public final class CpuBackend implements Backend {
                 b.offset(), b.shape(), floats(out), out.offset(), out.shape())) {
             return;
         }
-        Doubles da = read(a);
-        Doubles db = read(b);
-        Doubles o = target(out);
-        ReferenceKernels.binary(op, da.data, da.offset, a.shape(), db.data, db.offset, b.shape(), o.data, o.offset,
+        DoubleView da = DoubleView.read(a);
+        DoubleView db = DoubleView.read(b);
+        DoubleView o = DoubleView.target(out);
+        ReferenceKernels.binary(op, da.data(), da.offset(), a.shape(), db.data(), db.offset(), b.shape(), o.data(), o.offset(),
                 out.shape());
-        commit(o, out);
+        o.commit(out);
     }
 
     @Override
@@ -232,10 +163,10 @@ public final class CpuBackend implements Backend {
             fill(out, toDoubles(x)[0]);
             return;
         }
-        Doubles a = read(x);
-        Doubles o = target(out);
-        ReferenceKernels.broadcastTo(a.data, a.offset, x.shape(), o.data, o.offset, out.shape());
-        commit(o, out);
+        DoubleView a = DoubleView.read(x);
+        DoubleView o = DoubleView.target(out);
+        ReferenceKernels.broadcastTo(a.data(), a.offset(), x.shape(), o.data(), o.offset(), out.shape());
+        o.commit(out);
     }
 
     @Override
@@ -245,12 +176,12 @@ public final class CpuBackend implements Backend {
                     x.size());
             return;
         }
-        Doubles a = read(x);
-        Doubles o = target(out);
+        DoubleView a = DoubleView.read(x);
+        DoubleView o = DoubleView.target(out);
         for (int i = 0; i < x.size(); i++) {
-            o.data[o.offset + i] = alpha * a.data[a.offset + i] + beta;
+            o.data()[o.offset() + i] = alpha * a.data()[a.offset() + i] + beta;
         }
-        commit(o, out);
+        o.commit(out);
     }
 
     @Override
@@ -259,12 +190,12 @@ public final class CpuBackend implements Backend {
             FloatKernels.axpy((float) alpha, floats(x), x.offset(), floats(out), out.offset(), x.size());
             return;
         }
-        Doubles a = read(x);
-        Doubles o = read(out);
+        DoubleView a = DoubleView.read(x);
+        DoubleView o = DoubleView.read(out);
         for (int i = 0; i < x.size(); i++) {
-            o.data[o.offset + i] += alpha * a.data[a.offset + i];
+            o.data()[o.offset() + i] += alpha * a.data()[a.offset() + i];
         }
-        commit(o, out);
+        o.commit(out);
     }
 
     @Override
@@ -273,9 +204,9 @@ public final class CpuBackend implements Backend {
             FloatKernels.dropoutMask(seed, p, floats(mask), mask.offset(), mask.size());
             return;
         }
-        Doubles o = target(mask);
-        ReferenceKernels.dropoutMask(seed, p, o.data, o.offset, mask.size());
-        commit(o, mask);
+        DoubleView o = DoubleView.target(mask);
+        ReferenceKernels.dropoutMask(seed, p, o.data(), o.offset(), mask.size());
+        o.commit(mask);
     }
 
     @Override
@@ -283,10 +214,10 @@ public final class CpuBackend implements Backend {
         if (x.dtype() == DType.INT32) {
             return 0;
         }
-        Doubles d = read(x);
+        DoubleView d = DoubleView.read(x);
         long count = 0;
         for (int i = 0; i < x.size(); i++) {
-            if (!Double.isFinite(d.data[d.offset + i])) {
+            if (!Double.isFinite(d.data()[d.offset() + i])) {
                 count++;
             }
         }
@@ -302,18 +233,18 @@ public final class CpuBackend implements Backend {
                 outShape)) {
             return;
         }
-        Doubles a = read(x);
-        Doubles o = target(out);
-        ReferenceKernels.sumTo(a.data, a.offset, x.shape(), o.data, o.offset, outShape);
-        commit(o, out);
+        DoubleView a = DoubleView.read(x);
+        DoubleView o = DoubleView.target(out);
+        ReferenceKernels.sumTo(a.data(), a.offset(), x.shape(), o.data(), o.offset(), outShape);
+        o.commit(out);
     }
 
     @Override
     public void argmaxLastDim(NdArray x, NdArray out) {
         int cols = x.dim(-1);
         int rows = cols == 0 ? 0 : x.size() / cols;
-        Doubles a = read(x);
-        ReferenceKernels.argmax(a.data, a.offset, rows, cols, storage(out).ints, out.offset());
+        DoubleView a = DoubleView.read(x);
+        ReferenceKernels.argmax(a.data(), a.offset(), rows, cols, storage(out).ints, out.offset());
     }
 
     // ---- linear algebra -----------------------------------------------------------------------
@@ -333,14 +264,14 @@ public final class CpuBackend implements Backend {
             }
             return;
         }
-        Doubles da = read(a);
-        Doubles db = read(b);
-        Doubles o = target(out);
+        DoubleView da = DoubleView.read(a);
+        DoubleView db = DoubleView.read(b);
+        DoubleView o = DoubleView.target(out);
         for (int i = 0; i < batch; i++) {
-            ReferenceKernels.matmul(da.data, da.offset + i * m * k, transA, db.data, db.offset + i * k * n, transB,
-                    o.data, o.offset + i * m * n, m, n, k);
+            ReferenceKernels.matmul(da.data(), da.offset() + i * m * k, transA, db.data(), db.offset() + i * k * n, transB,
+                    o.data(), o.offset() + i * m * n, m, n, k);
         }
-        commit(o, out);
+        o.commit(out);
     }
 
     @Override
@@ -348,13 +279,13 @@ public final class CpuBackend implements Backend {
         int rows = x.dim(-2);
         int cols = x.dim(-1);
         int batch = rows * cols == 0 ? 0 : x.size() / (rows * cols);
-        Doubles a = read(x);
-        Doubles o = target(out);
+        DoubleView a = DoubleView.read(x);
+        DoubleView o = DoubleView.target(out);
         for (int i = 0; i < batch; i++) {
-            ReferenceKernels.transpose(a.data, a.offset + i * rows * cols, rows, cols, o.data,
-                    o.offset + i * rows * cols);
+            ReferenceKernels.transpose(a.data(), a.offset() + i * rows * cols, rows, cols, o.data(),
+                    o.offset() + i * rows * cols);
         }
-        commit(o, out);
+        o.commit(out);
     }
 
     // ---- convolution and pooling --------------------------------------------------------------
@@ -398,13 +329,13 @@ public final class CpuBackend implements Backend {
             return;
         }
         var g = ReferenceKernels.Geometry.conv(input.shape(), weight.shape(), spec);
-        Doubles x = read(input);
-        Doubles w = read(weight);
-        Doubles b = bias == null ? null : read(bias);
-        Doubles y = target(output);
-        ReferenceKernels.conv2dForward(g, x.data, x.offset, w.data, w.offset, b == null ? null : b.data,
-                b == null ? 0 : b.offset, y.data, y.offset);
-        commit(y, output);
+        DoubleView x = DoubleView.read(input);
+        DoubleView w = DoubleView.read(weight);
+        DoubleView b = bias == null ? null : DoubleView.read(bias);
+        DoubleView y = DoubleView.target(output);
+        ReferenceKernels.conv2dForward(g, x.data(), x.offset(), w.data(), w.offset(), b == null ? null : b.data(),
+                b == null ? 0 : b.offset(), y.data(), y.offset());
+        y.commit(output);
     }
 
     @Override
@@ -417,12 +348,12 @@ public final class CpuBackend implements Backend {
             return;
         }
         var g = ReferenceKernels.Geometry.conv(gradInput.shape(), weight.shape(), spec);
-        Doubles gy = read(gradOutput);
-        Doubles w = read(weight);
-        Doubles gx = target(gradInput);
-        ReferenceKernels.conv2dBackward(g, gy.data, gy.offset, null, 0, w.data, w.offset, gx.data, gx.offset, null,
+        DoubleView gy = DoubleView.read(gradOutput);
+        DoubleView w = DoubleView.read(weight);
+        DoubleView gx = DoubleView.target(gradInput);
+        ReferenceKernels.conv2dBackward(g, gy.data(), gy.offset(), null, 0, w.data(), w.offset(), gx.data(), gx.offset(), null,
                 0, null, 0);
-        commit(gx, gradInput);
+        gx.commit(gradInput);
     }
 
     @Override
@@ -438,15 +369,15 @@ public final class CpuBackend implements Backend {
             return;
         }
         var g = ReferenceKernels.Geometry.conv(input.shape(), gradWeight.shape(), spec);
-        Doubles gy = read(gradOutput);
-        Doubles x = read(input);
-        Doubles gw = target(gradWeight);
-        Doubles gb = gradBias == null ? null : target(gradBias);
-        ReferenceKernels.conv2dBackward(g, gy.data, gy.offset, x.data, x.offset, null, 0, null, 0, gw.data,
-                gw.offset, gb == null ? null : gb.data, gb == null ? 0 : gb.offset);
-        commit(gw, gradWeight);
+        DoubleView gy = DoubleView.read(gradOutput);
+        DoubleView x = DoubleView.read(input);
+        DoubleView gw = DoubleView.target(gradWeight);
+        DoubleView gb = gradBias == null ? null : DoubleView.target(gradBias);
+        ReferenceKernels.conv2dBackward(g, gy.data(), gy.offset(), x.data(), x.offset(), null, 0, null, 0, gw.data(),
+                gw.offset(), gb == null ? null : gb.data(), gb == null ? 0 : gb.offset());
+        gw.commit(gradWeight);
         if (gb != null) {
-            commit(gb, gradBias);
+            gb.commit(gradBias);
         }
     }
 
@@ -457,11 +388,11 @@ public final class CpuBackend implements Backend {
                     output.offset(), null, 0, null, 0);
             return;
         }
-        Doubles x = read(input);
-        Doubles y = target(output);
-        ReferenceKernels.maxPool(ReferenceKernels.Geometry.pool(input.shape(), spec), x.data, x.offset, y.data,
-                y.offset, null, 0, null, 0);
-        commit(y, output);
+        DoubleView x = DoubleView.read(input);
+        DoubleView y = DoubleView.target(output);
+        ReferenceKernels.maxPool(ReferenceKernels.Geometry.pool(input.shape(), spec), x.data(), x.offset(), y.data(),
+                y.offset(), null, 0, null, 0);
+        y.commit(output);
     }
 
     @Override
@@ -471,30 +402,30 @@ public final class CpuBackend implements Backend {
                     gradOutput.offset(), floats(gradInput), gradInput.offset());
             return;
         }
-        Doubles x = read(input);
-        Doubles gy = read(gradOutput);
-        Doubles gx = target(gradInput);
-        ReferenceKernels.maxPool(ReferenceKernels.Geometry.pool(input.shape(), spec), x.data, x.offset, null, 0,
-                gy.data, gy.offset, gx.data, gx.offset);
-        commit(gx, gradInput);
+        DoubleView x = DoubleView.read(input);
+        DoubleView gy = DoubleView.read(gradOutput);
+        DoubleView gx = DoubleView.target(gradInput);
+        ReferenceKernels.maxPool(ReferenceKernels.Geometry.pool(input.shape(), spec), x.data(), x.offset(), null, 0,
+                gy.data(), gy.offset(), gx.data(), gx.offset());
+        gx.commit(gradInput);
     }
 
     @Override
     public void avgPool2dForward(NdArray input, PoolSpec spec, NdArray output) {
-        Doubles x = read(input);
-        Doubles y = target(output);
-        ReferenceKernels.avgPool(ReferenceKernels.Geometry.pool(input.shape(), spec), x.data, x.offset, y.data,
-                y.offset, null, 0, null, 0);
-        commit(y, output);
+        DoubleView x = DoubleView.read(input);
+        DoubleView y = DoubleView.target(output);
+        ReferenceKernels.avgPool(ReferenceKernels.Geometry.pool(input.shape(), spec), x.data(), x.offset(), y.data(),
+                y.offset(), null, 0, null, 0);
+        y.commit(output);
     }
 
     @Override
     public void avgPool2dBackward(NdArray gradOutput, PoolSpec spec, NdArray gradInput) {
-        Doubles gy = read(gradOutput);
-        Doubles gx = target(gradInput);
+        DoubleView gy = DoubleView.read(gradOutput);
+        DoubleView gx = DoubleView.target(gradInput);
         ReferenceKernels.avgPool(ReferenceKernels.Geometry.pool(gradInput.shape(), spec), null, 0, null, 0,
-                gy.data, gy.offset, gx.data, gx.offset);
-        commit(gx, gradInput);
+                gy.data(), gy.offset(), gx.data(), gx.offset());
+        gx.commit(gradInput);
     }
 
     // ---- normalisation --------------------------------------------------------------------------
@@ -518,26 +449,26 @@ public final class CpuBackend implements Backend {
                     floats(mean), mean.offset(), floats(variance), variance.offset());
             return;
         }
-        Doubles x = read(input);
+        DoubleView x = DoubleView.read(input);
         double[] m = new double[c];
         double[] v = new double[c];
-        ReferenceKernels.batchNormStatistics(x.data, x.offset, n, c, spatial(input), m, v);
-        Doubles y = target(output);
-        ReferenceKernels.batchNormApply(x.data, x.offset, n, c, spatial(input), whole(gamma), whole(beta), m, v, eps,
-                y.data, y.offset);
-        commit(y, output);
-        store(m, 0, mean);
-        store(v, 0, variance);
+        ReferenceKernels.batchNormStatistics(x.data(), x.offset(), n, c, spatial(input), m, v);
+        DoubleView y = DoubleView.target(output);
+        ReferenceKernels.batchNormApply(x.data(), x.offset(), n, c, spatial(input), DoubleView.whole(gamma), DoubleView.whole(beta), m, v, eps,
+                y.data(), y.offset());
+        y.commit(output);
+        DoubleView.store(m, 0, mean);
+        DoubleView.store(v, 0, variance);
     }
 
     @Override
     public void batchNormEvalForward(NdArray input, NdArray gamma, NdArray beta, NdArray mean, NdArray variance,
                                      double eps, NdArray output) {
-        Doubles x = read(input);
-        Doubles y = target(output);
-        ReferenceKernels.batchNormApply(x.data, x.offset, input.dim(0), input.dim(1), spatial(input), whole(gamma),
-                whole(beta), whole(mean), whole(variance), eps, y.data, y.offset);
-        commit(y, output);
+        DoubleView x = DoubleView.read(input);
+        DoubleView y = DoubleView.target(output);
+        ReferenceKernels.batchNormApply(x.data(), x.offset(), input.dim(0), input.dim(1), spatial(input), DoubleView.whole(gamma),
+                DoubleView.whole(beta), DoubleView.whole(mean), DoubleView.whole(variance), eps, y.data(), y.offset());
+        y.commit(output);
     }
 
     @Override
@@ -553,16 +484,16 @@ public final class CpuBackend implements Backend {
                     gradInput.offset(), floats(gradGamma), gradGamma.offset(), floats(gradBeta), gradBeta.offset());
             return;
         }
-        Doubles gy = read(gradOutput);
-        Doubles x = read(input);
-        Doubles gx = target(gradInput);
+        DoubleView gy = DoubleView.read(gradOutput);
+        DoubleView x = DoubleView.read(input);
+        DoubleView gx = DoubleView.target(gradInput);
         double[] gg = new double[c];
         double[] gb = new double[c];
-        ReferenceKernels.batchNormBackward(gy.data, gy.offset, x.data, x.offset, n, c, spatial(input), whole(gamma),
-                whole(mean), whole(variance), eps, training, gx.data, gx.offset, gg, gb);
-        commit(gx, gradInput);
-        store(gg, 0, gradGamma);
-        store(gb, 0, gradBeta);
+        ReferenceKernels.batchNormBackward(gy.data(), gy.offset(), x.data(), x.offset(), n, c, spatial(input), DoubleView.whole(gamma),
+                DoubleView.whole(mean), DoubleView.whole(variance), eps, training, gx.data(), gx.offset(), gg, gb);
+        gx.commit(gradInput);
+        DoubleView.store(gg, 0, gradGamma);
+        DoubleView.store(gb, 0, gradBeta);
     }
 
     // ---- softmax and losses ---------------------------------------------------------------------
@@ -576,10 +507,10 @@ public final class CpuBackend implements Backend {
                     out.offset());
             return;
         }
-        Doubles a = read(x);
-        Doubles o = target(out);
-        ReferenceKernels.softmax(a.data, a.offset, rows, cols, temperature, log, o.data, o.offset);
-        commit(o, out);
+        DoubleView a = DoubleView.read(x);
+        DoubleView o = DoubleView.target(out);
+        ReferenceKernels.softmax(a.data(), a.offset(), rows, cols, temperature, log, o.data(), o.offset());
+        o.commit(out);
     }
 
     @Override
@@ -587,31 +518,31 @@ public final class CpuBackend implements Backend {
                                 NdArray gradInput) {
         int cols = output.dim(-1);
         int rows = cols == 0 ? 0 : output.size() / cols;
-        Doubles gy = read(gradOutput);
-        Doubles y = read(output);
-        Doubles gx = target(gradInput);
-        ReferenceKernels.softmaxBackward(gy.data, gy.offset, y.data, y.offset, rows, cols, temperature, log,
-                gx.data, gx.offset);
-        commit(gx, gradInput);
+        DoubleView gy = DoubleView.read(gradOutput);
+        DoubleView y = DoubleView.read(output);
+        DoubleView gx = DoubleView.target(gradInput);
+        ReferenceKernels.softmaxBackward(gy.data(), gy.offset(), y.data(), y.offset(), rows, cols, temperature, log,
+                gx.data(), gx.offset());
+        gx.commit(gradInput);
     }
 
     @Override
     public void nllForward(NdArray logProbs, NdArray labels, double smoothing, NdArray lossPerRow) {
         int cols = logProbs.dim(-1);
-        Doubles lp = read(logProbs);
-        Doubles o = target(lossPerRow);
-        ReferenceKernels.nllForward(lp.data, lp.offset, logProbs.dim(0), cols, storage(labels).ints,
-                labels.offset(), smoothing, o.data, o.offset);
-        commit(o, lossPerRow);
+        DoubleView lp = DoubleView.read(logProbs);
+        DoubleView o = DoubleView.target(lossPerRow);
+        ReferenceKernels.nllForward(lp.data(), lp.offset(), logProbs.dim(0), cols, storage(labels).ints,
+                labels.offset(), smoothing, o.data(), o.offset());
+        o.commit(lossPerRow);
     }
 
     @Override
     public void nllBackward(NdArray gradLossPerRow, NdArray labels, double smoothing, NdArray gradLogProbs) {
-        Doubles g = read(gradLossPerRow);
-        Doubles o = target(gradLogProbs);
-        ReferenceKernels.nllBackward(g.data, g.offset, gradLogProbs.dim(0), gradLogProbs.dim(-1),
-                storage(labels).ints, labels.offset(), smoothing, o.data, o.offset);
-        commit(o, gradLogProbs);
+        DoubleView g = DoubleView.read(gradLossPerRow);
+        DoubleView o = DoubleView.target(gradLogProbs);
+        ReferenceKernels.nllBackward(g.data(), g.offset(), gradLogProbs.dim(0), gradLogProbs.dim(-1),
+                storage(labels).ints, labels.offset(), smoothing, o.data(), o.offset());
+        o.commit(gradLogProbs);
     }
 
     // ---- optimizers -----------------------------------------------------------------------------
@@ -626,14 +557,14 @@ public final class CpuBackend implements Backend {
                     (float) momentum, (float) dampening, (float) weightDecay, nesterov, firstStep);
             return;
         }
-        Doubles p = read(param);
-        Doubles g = read(grad);
-        Doubles b = momentumBuffer == null ? new Doubles(null, 0) : read(momentumBuffer);
-        ReferenceKernels.sgdStep(p.data, p.offset, g.data, g.offset, b.data, b.offset, param.size(), lr, momentum,
+        DoubleView p = DoubleView.read(param);
+        DoubleView g = DoubleView.read(grad);
+        DoubleView b = momentumBuffer == null ? new DoubleView(null, 0) : DoubleView.read(momentumBuffer);
+        ReferenceKernels.sgdStep(p.data(), p.offset(), g.data(), g.offset(), b.data(), b.offset(), param.size(), lr, momentum,
                 dampening, weightDecay, nesterov, firstStep);
-        commit(p, param);
+        p.commit(param);
         if (momentumBuffer != null) {
-            commit(b, momentumBuffer);
+            b.commit(momentumBuffer);
         }
     }
 
@@ -646,14 +577,14 @@ public final class CpuBackend implements Backend {
                     beta2, eps, weightDecay, step);
             return;
         }
-        Doubles p = read(param);
-        Doubles g = read(grad);
-        Doubles m = read(firstMoment);
-        Doubles v = read(secondMoment);
-        ReferenceKernels.adamwStep(p.data, p.offset, g.data, g.offset, m.data, m.offset, v.data, v.offset,
+        DoubleView p = DoubleView.read(param);
+        DoubleView g = DoubleView.read(grad);
+        DoubleView m = DoubleView.read(firstMoment);
+        DoubleView v = DoubleView.read(secondMoment);
+        ReferenceKernels.adamwStep(p.data(), p.offset(), g.data(), g.offset(), m.data(), m.offset(), v.data(), v.offset(),
                 param.size(), lr, beta1, beta2, eps, weightDecay, step);
-        commit(p, param);
-        commit(m, firstMoment);
-        commit(v, secondMoment);
+        p.commit(param);
+        m.commit(firstMoment);
+        v.commit(secondMoment);
     }
 }
