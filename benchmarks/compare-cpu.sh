@@ -4,6 +4,7 @@
 # PyTorch runs under several thread/BLAS configurations and Retort is compared with the best of them.
 #
 # Usage: benchmarks/compare-cpu.sh [REPORT.md]   (default benchmarks/results/<date>-cpu-train-step.md)
+# A quick rehearsal: SECONDS_PER_MODEL=2 JMH_ARGS="-wi 1 -i 1 -w 1 -r 1" benchmarks/compare-cpu.sh /tmp/r.md
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 report=${1:-benchmarks/results/$(date +%F)-cpu-train-step.md}
@@ -36,7 +37,7 @@ run_pytorch() {
 }
 
 run_pytorch before
-java -jar benchmarks/target/benchmarks.jar TrainingStepBenchmark -rf json -rff "$work/retort.json" \
+java -jar benchmarks/target/benchmarks.jar TrainingStepBenchmark ${JMH_ARGS:-} -rf json -rff "$work/retort.json" \
   | tee "$work/jmh.txt" | grep -E '^(Benchmark|TrainingStep)' || true
 run_pytorch after
 
@@ -49,7 +50,7 @@ for tag, config, _, model, batch, ms, steps in rows:
     torch_ms.setdefault(model, {}).setdefault(config, []).append(float(ms))
 retort = {}
 for r in json.load(open(retort_file)):
-    retort[r["params"]["model"]] = (r["primaryMetric"]["score"], r["primaryMetric"]["scoreError"])
+    retort[r["params"]["model"]] = (float(r["primaryMetric"]["score"]), float(r["primaryMetric"]["scoreError"]))
 cpu = subprocess.run(["sh", "-c", "lscpu | grep 'Model name' | sed 's/.*: *//'"], capture_output=True, text=True).stdout.strip()
 lines = [f"# CPU training step: Retort vs PyTorch ({datetime.date.today()})", "",
          f"Machine: {cpu}, {subprocess.run(['nproc'], capture_output=True, text=True).stdout.strip()} cores, "
