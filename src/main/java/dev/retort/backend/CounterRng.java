@@ -14,9 +14,18 @@ public final class CounterRng {
         return z ^ (z >>> 31);
     }
 
+    /** The per-draw key of a seed; hoisted out of loops that draw many elements. */
+    public static long key(long seed) {
+        return mix(seed);
+    }
+
+    /** The 24 random bits of element {@code index} under a key: an integer in [0, 2^24). */
+    public static int bits24(long key, long index) {
+        return (int) (mix(key + index * 0x9E3779B97F4A7C15L) >>> 40);
+    }
+
     /** A uniform number in [0, 1) with 24 random bits, exactly representable as a float. */
     public static float uniform(long seed, long index) {
-        long bits = mix(mix(seed) + index * 0x9E3779B97F4A7C15L);
-        return (bits >>> 40) * 0x1.0p-24f;
+        return bits24(key(seed), index) * 0x1.0p-24f;
     }
 }
