@@ -28,6 +28,10 @@ public final class Conv2dKernels {
     // the result does not depend on which thread finished first (nor on the thread count, up to this many).
     private static final int MINIMUM_WEIGHT_GROUPS = 8;
 
+    // The weight gradient's inner products run over a depth rounded up to this many floats, a whole number of
+    // vectors up to 512 bits, so the vector kernel needs no scalar tail.
+    private static final int DOT_DEPTH_ALIGN = 16;
+
     private Conv2dKernels() {}
 
     /** {@code output = conv(input, weight) + bias}; output is overwritten, bias may be null. */
@@ -102,7 +106,7 @@ public final class Conv2dKernels {
                                 gradOutput, gradOffset, pixels, 0f, gradInput, image * imageSize, pixels);
                     } else if (wide) {
                         int length = wideLength(g);
-                        widen(g, gradOutput, gradOffset, wideGradient);
+                        widen(g, gradOutput, gradOffset, wideGradient, length);
                         math.gemm(true, false, patch, length, outChannels, 1f, weight, 0, patch,
                                 wideGradient, 0, length, 0f, columns, 0, length);
                         foldWideColumns(math, g, columns, padded);
@@ -143,15 +147,21 @@ public final class Conv2dKernels {
             }
             return;
         }
-        // Each group sums the transposed gradient, [C·kh·kw, K]: as the GEMM's A the big column matrix is then
-        // packed by plain row reads, where as B it needed a slow column-wise transposition (measured ~2× the
-        // whole GEMM's cost here). The final reduction transposes back.
+        // Each group sums dW[o][r] = sum_p dY[o][p]·columns[r][p] as inner products of rows (FloatMath.dotProducts),
+        // which need no transposition of the big column matrix; in the wide layout its rows are read straight out
+        // of the padded image, so it is never built. The depth is rounded up to whole vectors, with zeros in the
+        // widened gradient and finite junk in the plane beyond, so the kernel runs no scalar tail.
+        int length = wide ? wideLength(g) : pixels;
+        int depth = wide ? GemmSupport.ceilDiv(length, DOT_DEPTH_ALIGN) * DOT_DEPTH_ALIGN : pixels;
+        int slack = depth - length;
+        int[] wideRows = wide ? widePatchRows(g) : null;
         float[][] weightSums = new float[groups][];
         double[][] biasSums = new double[groups][];
         Parallel.forRange(0, groups, 1, (groupLo, groupHi) -> {
-            float[] columns = pointwise ? null : COLUMNS.acquire(patch * (wide ? wideLength(g) : pixels));
-            float[] padded = wide ? PADDED.acquire(paddedSize(g)) : null;
-            float[] wideGradient = wide ? WIDE.acquire(outChannels * wideLength(g)) : null;
+            float[] columns = pointwise || wide ? null : COLUMNS.acquire(patch * pixels);
+            float[] padded = wide ? PADDED.acquire(paddedSize(g) + slack) : null;
+            float[] wideGradient = wide ? WIDE.acquire(outChannels * depth) : null;
+            int[] rows = new int[patch];
             try {
                 for (int group = groupLo; group < groupHi; group++) {
                     float[] weightSum = new float[weightSize];
@@ -162,20 +172,24 @@ public final class Conv2dKernels {
                         int gradOffset = image * outChannels * pixels;
                         float beta = image == first ? 0f : 1f;
                         if (pointwise) {
-                            math.gemm(false, true, patch, outChannels, pixels, 1f, input, image * imageSize, pixels,
-                                    gradOutput, gradOffset, pixels, beta, weightSum, 0, outChannels);
+                            for (int row = 0; row < patch; row++) {
+                                rows[row] = image * imageSize + row * pixels;
+                            }
+                            math.dotProducts(outChannels, patch, pixels, gradOutput, gradOffset, pixels, input, rows,
+                                    beta, weightSum, 0, patch);
                         } else if (wide) {
-                            // Junk columns of the widened gradient are zero, so they add nothing to the sums.
-                            int length = wideLength(g);
                             padImage(g, input, image * imageSize, padded);
-                            wideColumns(g, padded, columns);
-                            widen(g, gradOutput, gradOffset, wideGradient);
-                            math.gemm(false, true, patch, outChannels, length, 1f, columns, 0, length,
-                                    wideGradient, 0, length, beta, weightSum, 0, outChannels);
+                            Arrays.fill(padded, paddedSize(g), paddedSize(g) + slack, 0f);
+                            widen(g, gradOutput, gradOffset, wideGradient, depth);
+                            math.dotProducts(outChannels, patch, depth, wideGradient, 0, depth, padded, wideRows,
+                                    beta, weightSum, 0, patch);
                         } else {
                             imageToColumns(g, input, image * imageSize, columns);
-                            math.gemm(false, true, patch, outChannels, pixels, 1f, columns, 0, pixels,
-                                    gradOutput, gradOffset, pixels, beta, weightSum, 0, outChannels);
+                            for (int row = 0; row < patch; row++) {
+                                rows[row] = row * pixels;
+                            }
+                            math.dotProducts(outChannels, patch, pixels, gradOutput, gradOffset, pixels, columns,
+                                    rows, beta, weightSum, 0, patch);
                         }
                         if (biasSum != null) {
                             for (int channel = 0; channel < outChannels; channel++) {
@@ -192,16 +206,11 @@ public final class Conv2dKernels {
                 release(WIDE, wideGradient);
             }
         });
-        float[] summed = weightSums[0];
+        System.arraycopy(weightSums[0], 0, gradWeight, 0, weightSize);
         for (int group = 1; group < groups; group++) {
             float[] partial = weightSums[group];
             for (int index = 0; index < weightSize; index++) {
-                summed[index] += partial[index];
-            }
-        }
-        for (int channel = 0; channel < outChannels; channel++) {
-            for (int row = 0; row < patch; row++) {
-                gradWeight[channel * patch + row] = summed[row * outChannels + channel];
+                gradWeight[index] += partial[index];
             }
         }
         if (gradBias != null) {
@@ -291,6 +300,22 @@ public final class Conv2dKernels {
         }
     }
 
+    /** Where each row of the wide column matrix starts in the padded planes, as {@link #wideColumns} copies it. */
+    private static int[] widePatchRows(Conv2dGeometry g) {
+        int[] rows = new int[patchSize(g)];
+        int paddedWidth = paddedWidth(g);
+        int plane = paddedPlane(g);
+        int row = 0;
+        for (int channel = 0; channel < g.inChannels(); channel++) {
+            for (int i = 0; i < g.kernelH(); i++) {
+                for (int j = 0; j < g.kernelW(); j++, row++) {
+                    rows[row] = channel * plane + i * paddedWidth + j;
+                }
+            }
+        }
+        return rows;
+    }
+
     /** Wide col2im: adds each row of {@code columns} onto the padded planes it was read from, which it zeroes first. */
     private static void foldWideColumns(FloatMath math, Conv2dGeometry g, float[] columns, float[] padded) {
         int length = wideLength(g);
@@ -308,15 +333,19 @@ public final class Conv2dKernels {
         }
     }
 
-    /** Spreads one image's {@code [K, OH, OW]} gradient over rows {@code Wp} apart, zeros in the junk columns. */
-    private static void widen(Conv2dGeometry g, float[] gradOutput, int gradOffset, float[] wide) {
+    /**
+     * Spreads one image's {@code [K, OH, OW]} gradient over rows {@code Wp} apart, zeros in the junk columns; each
+     * channel's wide row is {@code rowStride} floats, zeros after its {@code wideLength} real ones.
+     */
+    private static void widen(Conv2dGeometry g, float[] gradOutput, int gradOffset, float[] wide, int rowStride) {
         int length = wideLength(g);
         int outHeight = g.outHeight();
         int outWidth = g.outWidth();
         int paddedWidth = paddedWidth(g);
         for (int channel = 0; channel < g.outChannels(); channel++) {
-            int target = channel * length;
+            int target = channel * rowStride;
             int source = gradOffset + channel * outHeight * outWidth;
+            Arrays.fill(wide, target + length, target + rowStride, 0f);
             for (int oh = 0; oh < outHeight; oh++) {
                 int to = target + oh * paddedWidth;
                 System.arraycopy(gradOutput, source + oh * outWidth, wide, to, outWidth);

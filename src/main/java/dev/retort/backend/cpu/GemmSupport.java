@@ -19,6 +19,19 @@ final class GemmSupport {
         }
     }
 
+    /** The same checks for {@link FloatMath#dotProducts}, whose B is given by row starts. */
+    static void checkDotShape(int m, int n, int k, int lda, int[] bRows, int ldc) {
+        if (m < 0 || n < 0 || k < 0) {
+            throw new IllegalArgumentException("dotProducts: sizes must not be negative, got m=" + m + " n=" + n
+                    + " k=" + k);
+        }
+        if (lda < k || ldc < n || bRows.length < n) {
+            throw new IllegalArgumentException("dotProducts: operands too small for m=" + m + " n=" + n + " k=" + k
+                    + ": lda=" + lda + " (needs >= " + k + "), ldc=" + ldc + " (needs >= " + n + "), bRows.length="
+                    + bRows.length + " (needs >= " + n + ")");
+        }
+    }
+
     /** {@code C = beta * C} over rows {@code [rowLo, rowHi)}; with beta 0 C is overwritten, so NaN does not survive. */
     static void scaleRows(int rowLo, int rowHi, int n, float beta, float[] c, int cOff, int ldc) {
         if (beta == 1f) {
