@@ -14,7 +14,9 @@ import java.util.Arrays;
  * zero-padded plane of row length {@code Wp = W + 2·padW}, and each column-matrix row is then one contiguous slice
  * of it, its pixels spaced {@code Wp} apart per output row, so the few junk columns between output rows cost a
  * little GEMM work (e.g. 28 → 30 per row) but unfolding and folding become long copies and adds instead of
- * thousands of 28-float ones. Junk columns of gradients are zero, so folding them back adds exact zeros.
+ * thousands of 28-float ones. Junk columns of gradients are zero, so folding them back adds exact zeros. The
+ * forward and weight-gradient passes do not even copy: {@link FloatMath#gemmRows} and
+ * {@link FloatMath#dotProducts} take the column matrix as its rows' starts in the padded plane.
  */
 public final class Conv2dKernels {
 
@@ -43,8 +45,10 @@ public final class Conv2dKernels {
         int outChannels = g.outChannels();
         boolean pointwise = isPointwise(g);
         boolean wide = !pointwise && isStrideOne(g);
+        // The wide column matrix is never built: the GEMM packs its rows straight out of the padded planes.
+        int[] wideRows = wide ? widePatchRows(g) : null;
         Parallel.forRange(0, g.batch(), 1, (lo, hi) -> {
-            float[] columns = pointwise ? null : COLUMNS.acquire(patch * (wide ? wideLength(g) : pixels));
+            float[] columns = pointwise || wide ? null : COLUMNS.acquire(patch * pixels);
             float[] padded = wide ? PADDED.acquire(paddedSize(g)) : null;
             float[] wideOutput = wide ? WIDE.acquire(outChannels * wideLength(g)) : null;
             try {
@@ -53,9 +57,8 @@ public final class Conv2dKernels {
                     if (wide) {
                         int length = wideLength(g);
                         padImage(g, input, image * imageSize, padded);
-                        wideColumns(g, padded, columns);
-                        math.gemm(false, false, outChannels, length, patch, 1f, weight, 0, patch,
-                                columns, 0, length, 0f, wideOutput, 0, length);
+                        math.gemmRows(outChannels, length, patch, weight, 0, patch, padded, wideRows, 0f,
+                                wideOutput, 0, length);
                         narrow(g, wideOutput, bias, output, outOffset);
                         continue;
                     }
@@ -285,22 +288,10 @@ public final class Conv2dKernels {
         }
     }
 
-    /** Wide im2col: row (c, i, j) is the padded plane of channel c read from offset {@code i·Wp + j}. */
-    private static void wideColumns(Conv2dGeometry g, float[] padded, float[] columns) {
-        int length = wideLength(g);
-        int paddedWidth = paddedWidth(g);
-        int plane = paddedPlane(g);
-        int row = 0;
-        for (int channel = 0; channel < g.inChannels(); channel++) {
-            for (int i = 0; i < g.kernelH(); i++) {
-                for (int j = 0; j < g.kernelW(); j++, row++) {
-                    System.arraycopy(padded, channel * plane + i * paddedWidth + j, columns, row * length, length);
-                }
-            }
-        }
-    }
-
-    /** Where each row of the wide column matrix starts in the padded planes, as {@link #wideColumns} copies it. */
+    /**
+     * Wide im2col without the copy: row (c, i, j) of the wide column matrix is the padded plane of channel c read
+     * from offset {@code i·Wp + j}, so its start in the padded planes is all the GEMMs need.
+     */
     private static int[] widePatchRows(Conv2dGeometry g) {
         int[] rows = new int[patchSize(g)];
         int paddedWidth = paddedWidth(g);

@@ -19,16 +19,19 @@ final class GemmSupport {
         }
     }
 
-    /** The same checks for {@link FloatMath#dotProducts}, whose B is given by row starts. */
-    static void checkDotShape(int m, int n, int k, int lda, int[] bRows, int ldc) {
+    /**
+     * The same checks for {@link FloatMath#dotProducts} and {@link FloatMath#gemmRows}, whose B is given by the
+     * starts of its {@code rows} rows.
+     */
+    static void checkRowsShape(String operation, int m, int n, int k, int lda, int[] bRows, int rows, int ldc) {
         if (m < 0 || n < 0 || k < 0) {
-            throw new IllegalArgumentException("dotProducts: sizes must not be negative, got m=" + m + " n=" + n
+            throw new IllegalArgumentException(operation + ": sizes must not be negative, got m=" + m + " n=" + n
                     + " k=" + k);
         }
-        if (lda < k || ldc < n || bRows.length < n) {
-            throw new IllegalArgumentException("dotProducts: operands too small for m=" + m + " n=" + n + " k=" + k
+        if (lda < k || ldc < n || bRows.length < rows) {
+            throw new IllegalArgumentException(operation + ": operands too small for m=" + m + " n=" + n + " k=" + k
                     + ": lda=" + lda + " (needs >= " + k + "), ldc=" + ldc + " (needs >= " + n + "), bRows.length="
-                    + bRows.length + " (needs >= " + n + ")");
+                    + bRows.length + " (needs >= " + rows + ")");
         }
     }
 

@@ -117,13 +117,29 @@ public final class ScalarFloatMath implements FloatMath {
     @Override
     public void dotProducts(int m, int n, int k, float[] a, int aOff, int lda, float[] b, int[] bRows,
                             float beta, float[] c, int cOff, int ldc) {
-        GemmSupport.checkDotShape(m, n, k, lda, bRows, ldc);
+        GemmSupport.checkRowsShape("dotProducts", m, n, k, lda, bRows, n, ldc);
         float[] rows = panels.acquire(Math.max(1, Math.multiplyExact(n, k)));
         try {
             for (int j = 0; j < n; j++) {
                 System.arraycopy(b, bRows[j], rows, j * k, k);
             }
             gemm(false, true, m, n, k, 1f, a, aOff, lda, rows, 0, Math.max(1, k), beta, c, cOff, ldc);
+        } finally {
+            panels.release(rows);
+        }
+    }
+
+    /** Copies B's rows into one k×n matrix and multiplies by it. */
+    @Override
+    public void gemmRows(int m, int n, int k, float[] a, int aOff, int lda, float[] b, int[] bRows,
+                         float beta, float[] c, int cOff, int ldc) {
+        GemmSupport.checkRowsShape("gemmRows", m, n, k, lda, bRows, k, ldc);
+        float[] rows = panels.acquire(Math.max(1, Math.multiplyExact(n, k)));
+        try {
+            for (int p = 0; p < k; p++) {
+                System.arraycopy(b, bRows[p], rows, p * n, n);
+            }
+            gemm(false, false, m, n, k, 1f, a, aOff, lda, rows, 0, Math.max(1, n), beta, c, cOff, ldc);
         } finally {
             panels.release(rows);
         }

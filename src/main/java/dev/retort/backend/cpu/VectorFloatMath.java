@@ -62,6 +62,20 @@ public final class VectorFloatMath implements FloatMath, ArrayAdder {
                      float[] a, int aOff, int lda, float[] b, int bOff, int ldb,
                      float beta, float[] c, int cOff, int ldc) {
         GemmSupport.checkShape(transA, transB, m, n, k, lda, ldb, ldc);
+        multiply(transA, transB, m, n, k, alpha, a, aOff, lda, b, bOff, ldb, null, beta, c, cOff, ldc);
+    }
+
+    @Override
+    public void gemmRows(int m, int n, int k, float[] a, int aOff, int lda, float[] b, int[] bRows,
+                         float beta, float[] c, int cOff, int ldc) {
+        GemmSupport.checkRowsShape("gemmRows", m, n, k, lda, bRows, k, ldc);
+        multiply(false, false, m, n, k, 1f, a, aOff, lda, b, 0, n, bRows, beta, c, cOff, ldc);
+    }
+
+    /** {@link #gemm}, or {@link #gemmRows} when {@code bRows} is set (then B's rows start there, not at bOff). */
+    private void multiply(boolean transA, boolean transB, int m, int n, int k, float alpha,
+                          float[] a, int aOff, int lda, float[] b, int bOff, int ldb, int[] bRows,
+                          float beta, float[] c, int cOff, int ldc) {
         if (m == 0 || n == 0) {
             return;
         }
@@ -81,12 +95,12 @@ public final class VectorFloatMath implements FloatMath, ArrayAdder {
             long work = (long) m * n * k;
             if (work < PARALLEL_WORK || Parallel.threads() == 1 || Parallel.isPoolThread()) {
                 // Inside a pool task (say one image of a convolution) the other threads already have work.
-                packB(transB, b, bOff, ldb, n, k, 0, strips, packedB);
+                packB(transB, b, bOff, ldb, bRows, n, k, 0, strips, packedB);
                 multiplyBlock(0, panels, 0, strips, transA, m, n, k, alpha, a, aOff, lda, packedB, overwrite, c, cOff, ldc);
             } else if (panels >= strips) {
                 // Tall: share one packed B, then give each thread its own rows, so A is packed once in all.
                 int packGrain = (int) Math.max(1, CHUNK_WORK / 16 / ((long) STRIP_COLUMNS * k));
-                Parallel.forRange(0, strips, packGrain, (lo, hi) -> packB(transB, b, bOff, ldb, n, k, lo, hi, packedB));
+                Parallel.forRange(0, strips, packGrain, (lo, hi) -> packB(transB, b, bOff, ldb, bRows, n, k, lo, hi, packedB));
                 int panelGrain = (int) Math.max(1, CHUNK_WORK / ((long) PANEL_ROWS * n * k));
                 Parallel.forRange(0, panels, panelGrain, (lo, hi) -> multiplyBlock(lo, hi, 0, strips,
                         transA, m, n, k, alpha, a, aOff, lda, packedB, overwrite, c, cOff, ldc));
@@ -95,7 +109,7 @@ public final class VectorFloatMath implements FloatMath, ArrayAdder {
                 // once per thread.
                 int stripGrain = (int) Math.max(1, CHUNK_WORK / ((long) STRIP_COLUMNS * m * k));
                 Parallel.forRange(0, strips, stripGrain, (lo, hi) -> {
-                    packB(transB, b, bOff, ldb, n, k, lo, hi, packedB);
+                    packB(transB, b, bOff, ldb, bRows, n, k, lo, hi, packedB);
                     multiplyBlock(0, panels, lo, hi, transA, m, n, k, alpha, a, aOff, lda, packedB, overwrite, c, cOff, ldc);
                 });
             }
@@ -165,7 +179,7 @@ public final class VectorFloatMath implements FloatMath, ArrayAdder {
      * Packs op(B) strips {@code [stripLo, stripHi)} over all of k: strip s holds k rows of STRIP_COLUMNS
      * floats at {@code s * k * STRIP_COLUMNS}, columns beyond n as zeros.
      */
-    private static void packB(boolean transB, float[] b, int bOff, int ldb, int n, int k,
+    private static void packB(boolean transB, float[] b, int bOff, int ldb, int[] bRows, int n, int k,
                               int stripLo, int stripHi, float[] packedB) {
         // One small method per case: sharing one method let the profile of one case deoptimise the other, and
         // left the gather compiled badly in about one JVM run of three.
@@ -173,7 +187,9 @@ public final class VectorFloatMath implements FloatMath, ArrayAdder {
             int column = strip * STRIP_COLUMNS;
             int columns = Math.min(STRIP_COLUMNS, n - column);
             int target = strip * k * STRIP_COLUMNS;
-            if (!transB) {
+            if (bRows != null) {
+                packListedRows(b, bRows, column, k, columns, packedB, target);
+            } else if (!transB) {
                 packRows(b, bOff + column, ldb, k, columns, packedB, target);
             } else if (columns == STRIP_COLUMNS) {
                 packColumnsGathered(b, bOff + column * ldb, ldb, k, packedB, target);
@@ -188,6 +204,18 @@ public final class VectorFloatMath implements FloatMath, ArrayAdder {
         for (int p = 0; p < k; p++) {
             int to = target + p * STRIP_COLUMNS;
             System.arraycopy(b, source + p * ldb, packedB, to, columns);
+            if (columns < STRIP_COLUMNS) {
+                java.util.Arrays.fill(packedB, to + columns, to + STRIP_COLUMNS, 0f);
+            }
+        }
+    }
+
+    /** One strip of a B whose row p starts at {@code bRows[p]}, as {@link #gemmRows} takes it. */
+    private static void packListedRows(float[] b, int[] bRows, int column, int k, int columns, float[] packedB,
+                                       int target) {
+        for (int p = 0; p < k; p++) {
+            int to = target + p * STRIP_COLUMNS;
+            System.arraycopy(b, bRows[p] + column, packedB, to, columns);
             if (columns < STRIP_COLUMNS) {
                 java.util.Arrays.fill(packedB, to + columns, to + STRIP_COLUMNS, 0f);
             }
@@ -445,7 +473,7 @@ public final class VectorFloatMath implements FloatMath, ArrayAdder {
     @Override
     public void dotProducts(int m, int n, int k, float[] a, int aOff, int lda, float[] b, int[] bRows,
                             float beta, float[] c, int cOff, int ldc) {
-        GemmSupport.checkDotShape(m, n, k, lda, bRows, ldc);
+        GemmSupport.checkRowsShape("dotProducts", m, n, k, lda, bRows, n, ldc);
         if (m == 0 || n == 0) {
             return;
         }
