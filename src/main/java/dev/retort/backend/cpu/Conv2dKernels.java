@@ -14,7 +14,9 @@ import java.util.Arrays;
  * zero-padded plane of row length {@code Wp = W + 2·padW}, and each column-matrix row is then one contiguous slice
  * of it, its pixels spaced {@code Wp} apart per output row, so the few junk columns between output rows cost a
  * little GEMM work (e.g. 28 → 30 per row) but unfolding and folding become long copies and adds instead of
- * thousands of 28-float ones. Junk columns of gradients are zero, so folding them back adds exact zeros.
+ * thousands of 28-float ones. Junk columns of gradients are zero, so folding them back adds exact zeros. The
+ * forward and weight-gradient passes do not even copy: {@link FloatMath#gemmRows} and
+ * {@link FloatMath#dotProducts} take the column matrix as its rows' starts in the padded plane.
  */
 public final class Conv2dKernels {
 
@@ -28,6 +30,10 @@ public final class Conv2dKernels {
     // the result does not depend on which thread finished first (nor on the thread count, up to this many).
     private static final int MINIMUM_WEIGHT_GROUPS = 8;
 
+    // The weight gradient's inner products run over a depth rounded up to this many floats, a whole number of
+    // vectors up to 512 bits, so the vector kernel needs no scalar tail.
+    private static final int DOT_DEPTH_ALIGN = 16;
+
     private Conv2dKernels() {}
 
     /** {@code output = conv(input, weight) + bias}; output is overwritten, bias may be null. */
@@ -39,8 +45,10 @@ public final class Conv2dKernels {
         int outChannels = g.outChannels();
         boolean pointwise = isPointwise(g);
         boolean wide = !pointwise && isStrideOne(g);
+        // The wide column matrix is never built: the GEMM packs its rows straight out of the padded planes.
+        int[] wideRows = wide ? widePatchRows(g) : null;
         Parallel.forRange(0, g.batch(), 1, (lo, hi) -> {
-            float[] columns = pointwise ? null : COLUMNS.acquire(patch * (wide ? wideLength(g) : pixels));
+            float[] columns = pointwise || wide ? null : COLUMNS.acquire(patch * pixels);
             float[] padded = wide ? PADDED.acquire(paddedSize(g)) : null;
             float[] wideOutput = wide ? WIDE.acquire(outChannels * wideLength(g)) : null;
             try {
@@ -49,9 +57,8 @@ public final class Conv2dKernels {
                     if (wide) {
                         int length = wideLength(g);
                         padImage(g, input, image * imageSize, padded);
-                        wideColumns(g, padded, columns);
-                        math.gemm(false, false, outChannels, length, patch, 1f, weight, 0, patch,
-                                columns, 0, length, 0f, wideOutput, 0, length);
+                        math.gemmRows(outChannels, length, patch, weight, 0, patch, padded, wideRows, 0f,
+                                wideOutput, 0, length);
                         narrow(g, wideOutput, bias, output, outOffset);
                         continue;
                     }
@@ -102,7 +109,7 @@ public final class Conv2dKernels {
                                 gradOutput, gradOffset, pixels, 0f, gradInput, image * imageSize, pixels);
                     } else if (wide) {
                         int length = wideLength(g);
-                        widen(g, gradOutput, gradOffset, wideGradient);
+                        widen(g, gradOutput, gradOffset, wideGradient, length);
                         math.gemm(true, false, patch, length, outChannels, 1f, weight, 0, patch,
                                 wideGradient, 0, length, 0f, columns, 0, length);
                         foldWideColumns(math, g, columns, padded);
@@ -143,15 +150,21 @@ public final class Conv2dKernels {
             }
             return;
         }
-        // Each group sums the transposed gradient, [C·kh·kw, K]: as the GEMM's A the big column matrix is then
-        // packed by plain row reads, where as B it needed a slow column-wise transposition (measured ~2× the
-        // whole GEMM's cost here). The final reduction transposes back.
+        // Each group sums dW[o][r] = sum_p dY[o][p]·columns[r][p] as inner products of rows (FloatMath.dotProducts),
+        // which need no transposition of the big column matrix; in the wide layout its rows are read straight out
+        // of the padded image, so it is never built. The depth is rounded up to whole vectors, with zeros in the
+        // widened gradient and finite junk in the plane beyond, so the kernel runs no scalar tail.
+        int length = wide ? wideLength(g) : pixels;
+        int depth = wide ? GemmSupport.ceilDiv(length, DOT_DEPTH_ALIGN) * DOT_DEPTH_ALIGN : pixels;
+        int slack = depth - length;
+        int[] wideRows = wide ? widePatchRows(g) : null;
         float[][] weightSums = new float[groups][];
         double[][] biasSums = new double[groups][];
         Parallel.forRange(0, groups, 1, (groupLo, groupHi) -> {
-            float[] columns = pointwise ? null : COLUMNS.acquire(patch * (wide ? wideLength(g) : pixels));
-            float[] padded = wide ? PADDED.acquire(paddedSize(g)) : null;
-            float[] wideGradient = wide ? WIDE.acquire(outChannels * wideLength(g)) : null;
+            float[] columns = pointwise || wide ? null : COLUMNS.acquire(patch * pixels);
+            float[] padded = wide ? PADDED.acquire(paddedSize(g) + slack) : null;
+            float[] wideGradient = wide ? WIDE.acquire(outChannels * depth) : null;
+            int[] rows = new int[patch];
             try {
                 for (int group = groupLo; group < groupHi; group++) {
                     float[] weightSum = new float[weightSize];
@@ -162,20 +175,24 @@ public final class Conv2dKernels {
                         int gradOffset = image * outChannels * pixels;
                         float beta = image == first ? 0f : 1f;
                         if (pointwise) {
-                            math.gemm(false, true, patch, outChannels, pixels, 1f, input, image * imageSize, pixels,
-                                    gradOutput, gradOffset, pixels, beta, weightSum, 0, outChannels);
+                            for (int row = 0; row < patch; row++) {
+                                rows[row] = image * imageSize + row * pixels;
+                            }
+                            math.dotProducts(outChannels, patch, pixels, gradOutput, gradOffset, pixels, input, rows,
+                                    beta, weightSum, 0, patch);
                         } else if (wide) {
-                            // Junk columns of the widened gradient are zero, so they add nothing to the sums.
-                            int length = wideLength(g);
                             padImage(g, input, image * imageSize, padded);
-                            wideColumns(g, padded, columns);
-                            widen(g, gradOutput, gradOffset, wideGradient);
-                            math.gemm(false, true, patch, outChannels, length, 1f, columns, 0, length,
-                                    wideGradient, 0, length, beta, weightSum, 0, outChannels);
+                            Arrays.fill(padded, paddedSize(g), paddedSize(g) + slack, 0f);
+                            widen(g, gradOutput, gradOffset, wideGradient, depth);
+                            math.dotProducts(outChannels, patch, depth, wideGradient, 0, depth, padded, wideRows,
+                                    beta, weightSum, 0, patch);
                         } else {
                             imageToColumns(g, input, image * imageSize, columns);
-                            math.gemm(false, true, patch, outChannels, pixels, 1f, columns, 0, pixels,
-                                    gradOutput, gradOffset, pixels, beta, weightSum, 0, outChannels);
+                            for (int row = 0; row < patch; row++) {
+                                rows[row] = row * pixels;
+                            }
+                            math.dotProducts(outChannels, patch, pixels, gradOutput, gradOffset, pixels, columns,
+                                    rows, beta, weightSum, 0, patch);
                         }
                         if (biasSum != null) {
                             for (int channel = 0; channel < outChannels; channel++) {
@@ -192,16 +209,11 @@ public final class Conv2dKernels {
                 release(WIDE, wideGradient);
             }
         });
-        float[] summed = weightSums[0];
+        System.arraycopy(weightSums[0], 0, gradWeight, 0, weightSize);
         for (int group = 1; group < groups; group++) {
             float[] partial = weightSums[group];
             for (int index = 0; index < weightSize; index++) {
-                summed[index] += partial[index];
-            }
-        }
-        for (int channel = 0; channel < outChannels; channel++) {
-            for (int row = 0; row < patch; row++) {
-                gradWeight[channel * patch + row] = summed[row * outChannels + channel];
+                gradWeight[index] += partial[index];
             }
         }
         if (gradBias != null) {
@@ -276,19 +288,23 @@ public final class Conv2dKernels {
         }
     }
 
-    /** Wide im2col: row (c, i, j) is the padded plane of channel c read from offset {@code i·Wp + j}. */
-    private static void wideColumns(Conv2dGeometry g, float[] padded, float[] columns) {
-        int length = wideLength(g);
+    /**
+     * Wide im2col without the copy: row (c, i, j) of the wide column matrix is the padded plane of channel c read
+     * from offset {@code i·Wp + j}, so its start in the padded planes is all the GEMMs need.
+     */
+    private static int[] widePatchRows(Conv2dGeometry g) {
+        int[] rows = new int[patchSize(g)];
         int paddedWidth = paddedWidth(g);
         int plane = paddedPlane(g);
         int row = 0;
         for (int channel = 0; channel < g.inChannels(); channel++) {
             for (int i = 0; i < g.kernelH(); i++) {
                 for (int j = 0; j < g.kernelW(); j++, row++) {
-                    System.arraycopy(padded, channel * plane + i * paddedWidth + j, columns, row * length, length);
+                    rows[row] = channel * plane + i * paddedWidth + j;
                 }
             }
         }
+        return rows;
     }
 
     /** Wide col2im: adds each row of {@code columns} onto the padded planes it was read from, which it zeroes first. */
@@ -308,15 +324,19 @@ public final class Conv2dKernels {
         }
     }
 
-    /** Spreads one image's {@code [K, OH, OW]} gradient over rows {@code Wp} apart, zeros in the junk columns. */
-    private static void widen(Conv2dGeometry g, float[] gradOutput, int gradOffset, float[] wide) {
+    /**
+     * Spreads one image's {@code [K, OH, OW]} gradient over rows {@code Wp} apart, zeros in the junk columns; each
+     * channel's wide row is {@code rowStride} floats, zeros after its {@code wideLength} real ones.
+     */
+    private static void widen(Conv2dGeometry g, float[] gradOutput, int gradOffset, float[] wide, int rowStride) {
         int length = wideLength(g);
         int outHeight = g.outHeight();
         int outWidth = g.outWidth();
         int paddedWidth = paddedWidth(g);
         for (int channel = 0; channel < g.outChannels(); channel++) {
-            int target = channel * length;
+            int target = channel * rowStride;
             int source = gradOffset + channel * outHeight * outWidth;
+            Arrays.fill(wide, target + length, target + rowStride, 0f);
             for (int oh = 0; oh < outHeight; oh++) {
                 int to = target + oh * paddedWidth;
                 System.arraycopy(gradOutput, source + oh * outWidth, wide, to, outWidth);

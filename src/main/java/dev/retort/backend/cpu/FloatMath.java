@@ -22,6 +22,25 @@ public interface FloatMath {
               float beta, float[] c, int cOff, int ldc);
 
     /**
+     * {@code C = A · B + beta * C} like {@link #gemm} without transposes or alpha, except that row p of the k×n
+     * matrix B is the n floats from {@code b[bRows[p]]} on. The rows may overlap: a convolution's forward pass
+     * multiplies by its unfolded patches read straight out of a padded image, never building the column matrix.
+     * Threads and beta as in {@link #gemm}.
+     */
+    void gemmRows(int m, int n, int k, float[] a, int aOff, int lda, float[] b, int[] bRows,
+                  float beta, float[] c, int cOff, int ldc);
+
+    /**
+     * Inner products of rows, {@code C = A · Bᵀ + beta * C}: C is m×n, A is m×k (row-major, leading dimension
+     * {@code lda}) and row j of B is the k floats from {@code b[bRows[j]]} on. B's rows may overlap, which lets a
+     * convolution read its unfolded patches straight out of a padded image, and with k along both operands'
+     * rows neither needs the transposition that {@link #gemm} with {@code transB} would pack. {@code beta} as in
+     * {@link #gemm}. Large products run on {@link Parallel}'s threads; calling this from a body is allowed.
+     */
+    void dotProducts(int m, int n, int k, float[] a, int aOff, int lda, float[] b, int[] bRows,
+                     float beta, float[] c, int cOff, int ldc);
+
+    /**
      * ReLU's backward rule on one run of elements: {@code result[i] = output[i] > 0 ? grad[i] : 0} (0 where the
      * output is NaN). On the calling thread only. The plain-Java ternary compiles to a branch that random signs
      * mispredict half the time; the vector implementation selects with a mask instead.

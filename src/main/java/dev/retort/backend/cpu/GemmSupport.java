@@ -19,6 +19,22 @@ final class GemmSupport {
         }
     }
 
+    /**
+     * The same checks for {@link FloatMath#dotProducts} and {@link FloatMath#gemmRows}, whose B is given by the
+     * starts of its {@code rows} rows.
+     */
+    static void checkRowsShape(String operation, int m, int n, int k, int lda, int[] bRows, int rows, int ldc) {
+        if (m < 0 || n < 0 || k < 0) {
+            throw new IllegalArgumentException(operation + ": sizes must not be negative, got m=" + m + " n=" + n
+                    + " k=" + k);
+        }
+        if (lda < k || ldc < n || bRows.length < rows) {
+            throw new IllegalArgumentException(operation + ": operands too small for m=" + m + " n=" + n + " k=" + k
+                    + ": lda=" + lda + " (needs >= " + k + "), ldc=" + ldc + " (needs >= " + n + "), bRows.length="
+                    + bRows.length + " (needs >= " + rows + ")");
+        }
+    }
+
     /** {@code C = beta * C} over rows {@code [rowLo, rowHi)}; with beta 0 C is overwritten, so NaN does not survive. */
     static void scaleRows(int rowLo, int rowHi, int n, float beta, float[] c, int cOff, int ldc) {
         if (beta == 1f) {

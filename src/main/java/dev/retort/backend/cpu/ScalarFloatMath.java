@@ -113,6 +113,38 @@ public final class ScalarFloatMath implements FloatMath {
         }
     }
 
+    /** Copies B's rows into one n×k matrix and multiplies by it transposed: the GEMM's packing does the rest. */
+    @Override
+    public void dotProducts(int m, int n, int k, float[] a, int aOff, int lda, float[] b, int[] bRows,
+                            float beta, float[] c, int cOff, int ldc) {
+        GemmSupport.checkRowsShape("dotProducts", m, n, k, lda, bRows, n, ldc);
+        float[] rows = panels.acquire(Math.max(1, Math.multiplyExact(n, k)));
+        try {
+            for (int j = 0; j < n; j++) {
+                System.arraycopy(b, bRows[j], rows, j * k, k);
+            }
+            gemm(false, true, m, n, k, 1f, a, aOff, lda, rows, 0, Math.max(1, k), beta, c, cOff, ldc);
+        } finally {
+            panels.release(rows);
+        }
+    }
+
+    /** Copies B's rows into one k×n matrix and multiplies by it. */
+    @Override
+    public void gemmRows(int m, int n, int k, float[] a, int aOff, int lda, float[] b, int[] bRows,
+                         float beta, float[] c, int cOff, int ldc) {
+        GemmSupport.checkRowsShape("gemmRows", m, n, k, lda, bRows, k, ldc);
+        float[] rows = panels.acquire(Math.max(1, Math.multiplyExact(n, k)));
+        try {
+            for (int p = 0; p < k; p++) {
+                System.arraycopy(b, bRows[p], rows, p * n, n);
+            }
+            gemm(false, false, m, n, k, 1f, a, aOff, lda, rows, 0, Math.max(1, n), beta, c, cOff, ldc);
+        } finally {
+            panels.release(rows);
+        }
+    }
+
     @Override
     public void reluBackward(float[] grad, int gradOffset, float[] output, int outputOffset, float[] result,
                              int resultOffset, int n) {

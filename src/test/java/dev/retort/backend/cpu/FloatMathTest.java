@@ -130,6 +130,85 @@ class FloatMathTest {
         }
     }
 
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("implementations")
+    void dotProductsMatchTheReferenceForEverySize(FloatMath math) {
+        Random random = new Random(13);
+        for (int m : SIZES) {
+            for (int n : SIZES) {
+                for (int k : SIZES) {
+                    if ((m * 31 + n * 17 + k * 7) % 5 != 0 && m > 7 && n > 7 && k > 7) {
+                        continue;
+                    }
+                    checkDotProducts(math, random, m, n, k, 0f, 0, 0, k);
+                }
+            }
+        }
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("implementations")
+    void dotProductsWithBetaOffsetsAndOverlappingRowsMatchTheReference(FloatMath math) {
+        Random random = new Random(17);
+        int[][] shapes = {{1, 1, 1}, {4, 4, 16}, {5, 7, 3}, {8, 288, 848}, {17, 33, 31}, {33, 17, 65}, {3, 9, 129}};
+        for (float beta : new float[] {0f, 1f, 0.25f}) {
+            for (int[] shape : shapes) {
+                int k = shape[2];
+                // Row starts k apart (a plain matrix), 1 apart (a convolution's overlapping patches), and wider.
+                for (int step : new int[] {k, 1, k + 3}) {
+                    checkDotProducts(math, random, shape[0], shape[1], k, beta, 3, 5, step);
+                }
+            }
+        }
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("implementations")
+    void largeDotProductsSplitAcrossThreadsMatchTheReference(FloatMath math) {
+        Random random = new Random(19);
+        checkDotProducts(math, random, 40, 301, 600, 0f, 0, 0, 600);
+        checkDotProducts(math, random, 32, 288, 848, 1f, 2, 7, 1);
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("implementations")
+    void gemmRowsMatchesTheReferenceForEverySize(FloatMath math) {
+        Random random = new Random(23);
+        for (int m : SIZES) {
+            for (int n : SIZES) {
+                for (int k : SIZES) {
+                    if ((m * 31 + n * 17 + k * 7) % 5 != 0 && m > 7 && n > 7 && k > 7) {
+                        continue;
+                    }
+                    checkGemmRows(math, random, m, n, k, 0f, 0, 0, n);
+                }
+            }
+        }
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("implementations")
+    void gemmRowsWithBetaOffsetsAndOverlappingRowsMatchesTheReference(FloatMath math) {
+        Random random = new Random(29);
+        int[][] shapes = {{1, 1, 1}, {8, 32, 4}, {5, 7, 3}, {32, 838, 288}, {17, 33, 31}, {33, 17, 65}, {9, 3, 300}};
+        for (float beta : new float[] {0f, 1f, 0.25f}) {
+            for (int[] shape : shapes) {
+                int n = shape[1];
+                for (int step : new int[] {n, 1, n + 3}) {
+                    checkGemmRows(math, random, shape[0], n, shape[2], beta, 3, 5, step);
+                }
+            }
+        }
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("implementations")
+    void largeGemmRowsSplitsAcrossThreadsAndMatchesTheReference(FloatMath math) {
+        Random random = new Random(31);
+        checkGemmRows(math, random, 257, 300, 600, 0f, 0, 0, 300);
+        checkGemmRows(math, random, 33, 900, 290, 1f, 1, 2, 30);
+    }
+
     @Test
     void negativeSizesAndShortLeadingDimensionsAreRejected() {
         FloatMath math = FloatMathProvider.scalar();
@@ -140,6 +219,18 @@ class FloatMathTest {
         IllegalArgumentException shortLda = assertThrows(IllegalArgumentException.class,
                 () -> FloatMathProvider.vector().gemm(false, false, 2, 2, 3, 1f, data, 0, 2, data, 0, 2, 0f, data, 0, 2));
         assertTrue(shortLda.getMessage().contains("lda=2"), shortLda.getMessage());
+        for (FloatMath each : List.of(math, FloatMathProvider.vector())) {
+            IllegalArgumentException fewRows = assertThrows(IllegalArgumentException.class,
+                    () -> each.dotProducts(2, 3, 2, data, 0, 2, data, new int[2], 0f, data, 0, 3));
+            assertTrue(fewRows.getMessage().contains("bRows.length=2"), fewRows.getMessage());
+            IllegalArgumentException negativeK = assertThrows(IllegalArgumentException.class,
+                    () -> each.dotProducts(1, 1, -1, data, 0, 2, data, new int[1], 0f, data, 0, 1));
+            assertTrue(negativeK.getMessage().contains("k=-1"), negativeK.getMessage());
+            IllegalArgumentException fewGemmRows = assertThrows(IllegalArgumentException.class,
+                    () -> each.gemmRows(2, 2, 3, data, 0, 3, data, new int[2], 0f, data, 0, 2));
+            assertTrue(fewGemmRows.getMessage().contains("gemmRows") && fewGemmRows.getMessage().contains("needs >= 3"),
+                    fewGemmRows.getMessage());
+        }
     }
 
     /**
@@ -165,6 +256,97 @@ class FloatMathTest {
         math.gemm(transA, transB, m, n, k, alpha, a, offset, lda, b, offset, ldb, beta, c, offset, ldc);
         String where = math.name() + " transA=" + transA + " transB=" + transB + " m=" + m + " n=" + n + " k=" + k
                 + " alpha=" + alpha + " beta=" + beta;
+        assertClose(expected, c, offset, ldc, m, n, where);
+        for (int index = 0; index < c.length; index++) {
+            int row = (index - offset) / ldc;
+            int column = (index - offset) % ldc;
+            boolean inside = index >= offset && row < m && column < n;
+            if (!inside && Float.floatToRawIntBits(c[index]) != Float.floatToRawIntBits(original[index])) {
+                fail(where + ": wrote outside C at index " + index);
+            }
+        }
+    }
+
+    /**
+     * Runs one {@link FloatMath#dotProducts} with A and C embedded in larger arrays ({@code offset}, leading
+     * dimensions widened by {@code extra}) and B's rows {@code step} apart in shuffled order, and compares C,
+     * including the untouched padding, to a double-precision reference.
+     */
+    private static void checkDotProducts(FloatMath math, Random random, int m, int n, int k, float beta, int offset,
+                                         int extra, int step) {
+        int lda = k + extra;
+        int ldc = n + extra;
+        float[] a = randomArray(random, offset + m * lda);
+        float[] b = randomArray(random, offset + n * step + k);
+        int[] bRows = new int[n + 2];
+        for (int j = 0; j < n; j++) {
+            bRows[j] = offset + ((j * 7) % Math.max(1, n)) * step;
+        }
+        float[] c = randomArray(random, offset + m * ldc);
+        if (beta == 0f) {
+            for (int i = 0; i < m; i++) {
+                Arrays.fill(c, offset + i * ldc, offset + i * ldc + n, Float.NaN);
+            }
+        }
+        float[] original = c.clone();
+        double[] expected = new double[m * n];
+        for (int i = 0; i < m; i++) {
+            for (int j = 0; j < n; j++) {
+                double sum = 0;
+                for (int p = 0; p < k; p++) {
+                    sum += (double) a[offset + i * lda + p] * b[bRows[j] + p];
+                }
+                expected[i * n + j] = sum + (beta == 0f ? 0 : (double) beta * c[offset + i * ldc + j]);
+            }
+        }
+        math.dotProducts(m, n, k, a, offset, lda, b, bRows, beta, c, offset, ldc);
+        String where = math.name() + " dotProducts m=" + m + " n=" + n + " k=" + k + " beta=" + beta + " step="
+                + step;
+        assertClose(expected, c, offset, ldc, m, n, where);
+        for (int index = 0; index < c.length; index++) {
+            int row = (index - offset) / ldc;
+            int column = (index - offset) % ldc;
+            boolean inside = index >= offset && row < m && column < n;
+            if (!inside && Float.floatToRawIntBits(c[index]) != Float.floatToRawIntBits(original[index])) {
+                fail(where + ": wrote outside C at index " + index);
+            }
+        }
+    }
+
+    /**
+     * Runs one {@link FloatMath#gemmRows} with A and C embedded in larger arrays ({@code offset}, leading
+     * dimensions widened by {@code extra}) and B's rows {@code step} apart in shuffled order, and compares C,
+     * including the untouched padding, to a double-precision reference.
+     */
+    private static void checkGemmRows(FloatMath math, Random random, int m, int n, int k, float beta, int offset,
+                                      int extra, int step) {
+        int lda = k + extra;
+        int ldc = n + extra;
+        float[] a = randomArray(random, offset + m * lda);
+        float[] b = randomArray(random, offset + k * step + n);
+        int[] bRows = new int[k + 2];
+        for (int p = 0; p < k; p++) {
+            bRows[p] = offset + ((p * 7) % Math.max(1, k)) * step;
+        }
+        float[] c = randomArray(random, offset + m * ldc);
+        if (beta == 0f) {
+            for (int i = 0; i < m; i++) {
+                Arrays.fill(c, offset + i * ldc, offset + i * ldc + n, Float.NaN);
+            }
+        }
+        float[] original = c.clone();
+        double[] expected = new double[m * n];
+        for (int i = 0; i < m; i++) {
+            for (int j = 0; j < n; j++) {
+                double sum = 0;
+                for (int p = 0; p < k; p++) {
+                    sum += (double) a[offset + i * lda + p] * b[bRows[p] + j];
+                }
+                expected[i * n + j] = sum + (beta == 0f ? 0 : (double) beta * c[offset + i * ldc + j]);
+            }
+        }
+        math.gemmRows(m, n, k, a, offset, lda, b, bRows, beta, c, offset, ldc);
+        String where = math.name() + " gemmRows m=" + m + " n=" + n + " k=" + k + " beta=" + beta + " step=" + step;
         assertClose(expected, c, offset, ldc, m, n, where);
         for (int index = 0; index < c.length; index++) {
             int row = (index - offset) / ldc;
