@@ -139,6 +139,18 @@ public interface Backend {
     /** {@code grad[b, i] = -gradLoss[b]·((1-ε)·[i = y_b] + ε/C)}. */
     void nllBackward(NdArray gradLossPerRow, NdArray labels, double smoothing, NdArray gradLogProbs);
 
+    /**
+     * Fused knowledge-distillation loss and its gradient (docs/kd-modes.md, modes {@code temperature} and
+     * {@code hinton}) of student and teacher logits [B, C], one pass per row. labels: INT32 [B], or null
+     * when the spec needs none (then the CE term is 0). Writes {@code terms} [3] in the logits' dtype —
+     * the total loss, the batch-mean label cross-entropy {@code CE(s, y, ε)} (unweighted), and the
+     * batch-mean teacher term (unweighted: {@code KL(softmax_{T_t}(t) ‖ softmax_{T_s}(s))} without κ, or
+     * {@code CE(s, argmax t)} with hard teacher targets) — and {@code gradStudent} [B, C] = ∂total/∂s.
+     * The teacher gets no gradient.
+     */
+    void distillationLoss(NdArray student, NdArray teacher, NdArray labels, DistillationSpec spec, NdArray terms,
+                          NdArray gradStudent);
+
     // ---- optimizers (in place) ----------------------------------------------------------------
 
     /**

@@ -5,6 +5,7 @@ import dev.retort.backend.BinaryOp;
 import dev.retort.backend.ConvSpec;
 import dev.retort.backend.DType;
 import dev.retort.backend.Device;
+import dev.retort.backend.DistillationSpec;
 import dev.retort.backend.NdArray;
 import dev.retort.backend.PoolSpec;
 import dev.retort.backend.Shapes;
@@ -543,6 +544,28 @@ public final class CpuBackend implements Backend {
         ReferenceKernels.nllBackward(g.data(), g.offset(), gradLogProbs.dim(0), gradLogProbs.dim(-1),
                 storage(labels).ints, labels.offset(), smoothing, o.data(), o.offset());
         o.commit(gradLogProbs);
+    }
+
+    @Override
+    public void distillationLoss(NdArray student, NdArray teacher, NdArray labels, DistillationSpec spec,
+                                 NdArray terms, NdArray gradStudent) {
+        int cols = student.dim(-1);
+        int rows = cols == 0 ? 0 : student.size() / cols;
+        int[] y = labels == null ? null : storage(labels).ints;
+        int yo = labels == null ? 0 : labels.offset();
+        double[] values = new double[3];
+        if (allFloat32(student, teacher, gradStudent)) {
+            FloatDistillationKernels.loss(floats(student), student.offset(), floats(teacher), teacher.offset(), y, yo,
+                    rows, cols, spec, values, floats(gradStudent), gradStudent.offset());
+        } else {
+            DoubleView s = DoubleView.read(student);
+            DoubleView t = DoubleView.read(teacher);
+            DoubleView g = DoubleView.target(gradStudent);
+            ReferenceKernels.distillation(s.data(), s.offset(), t.data(), t.offset(), y, yo, rows, cols, spec, values,
+                    0, g.data(), g.offset());
+            g.commit(gradStudent);
+        }
+        DoubleView.store(values, 0, terms);
     }
 
     // ---- optimizers -----------------------------------------------------------------------------

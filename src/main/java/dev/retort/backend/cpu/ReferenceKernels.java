@@ -3,6 +3,7 @@ package dev.retort.backend.cpu;
 import dev.retort.backend.BinaryOp;
 import dev.retort.backend.ConvSpec;
 import dev.retort.backend.CounterRng;
+import dev.retort.backend.DistillationSpec;
 import dev.retort.backend.PoolSpec;
 import dev.retort.backend.Shapes;
 import dev.retort.backend.UnaryOp;
@@ -444,6 +445,87 @@ final class ReferenceKernels {
                 gLogp[gpo + r * cols + c] = -gLoss[go + r] * target;
             }
         }
+    }
+
+    /** {@code log_softmax(x[xo .. xo+cols) / T)} into out[0 .. cols), the row maximum subtracted first. */
+    private static void logSoftmaxRow(double[] x, int xo, int cols, double temperature, double[] out) {
+        double max = Double.NEGATIVE_INFINITY;
+        for (int c = 0; c < cols; c++) {
+            max = Math.max(max, x[xo + c]);
+        }
+        double sum = 0;
+        for (int c = 0; c < cols; c++) {
+            sum += Math.exp((x[xo + c] - max) / temperature);
+        }
+        double logSum = Math.log(sum);
+        for (int c = 0; c < cols; c++) {
+            out[c] = (x[xo + c] - max) / temperature - logSum;
+        }
+    }
+
+    /**
+     * The fused distillation loss of docs/kd-modes.md written out term by term (two-pass log-softmax
+     * per row; the fast kernels use the online recurrence and are checked against this). labels may be
+     * null. Writes terms {total, mean CE(s, y, ε), mean teacher term} and grad = ∂total/∂s.
+     */
+    static void distillation(double[] s, int so, double[] t, int to, int[] labels, int lo, int rows, int cols,
+                             DistillationSpec spec, double[] terms, int termsOffset, double[] grad, int go) {
+        boolean hard = spec.hardTeacherTargets();
+        double eps = spec.labelSmoothing();
+        double[] logPs = new double[cols]; // log softmax_{T_s}(s)
+        double[] logPt = new double[cols]; // log softmax_{T_t}(t)
+        double[] logP1 = new double[cols]; // log softmax(s), for the cross-entropy terms
+        double ceSum = 0;
+        double teacherSum = 0;
+        for (int r = 0; r < rows; r++) {
+            int base = r * cols;
+            logSoftmaxRow(s, so + base, cols, spec.studentTemperature(), logPs);
+            logSoftmaxRow(t, to + base, cols, spec.teacherTemperature(), logPt);
+            logSoftmaxRow(s, so + base, cols, 1.0, logP1);
+            int y = labels == null ? -1 : labels[lo + r];
+            if (y >= 0) {
+                double sumLog = 0;
+                for (int c = 0; c < cols; c++) {
+                    sumLog += logP1[c];
+                }
+                ceSum += -((1 - eps) * logP1[y] + eps / cols * sumLog);
+            }
+            int k = 0; // argmax of the teacher's row, first on ties
+            for (int c = 1; c < cols; c++) {
+                if (t[to + base + c] > t[to + base + k]) {
+                    k = c;
+                }
+            }
+            if (hard) {
+                teacherSum += -logP1[k];
+            } else {
+                for (int c = 0; c < cols; c++) {
+                    double pt = Math.exp(logPt[c]);
+                    if (pt > 0) { // 0 · log 0 = 0
+                        teacherSum += pt * (logPt[c] - logPs[c]);
+                    }
+                }
+            }
+            for (int c = 0; c < cols; c++) {
+                double g = 0;
+                if (spec.crossEntropyWeight() != 0) {
+                    double target = (c == y ? 1 - eps : 0) + eps / cols;
+                    g += spec.crossEntropyWeight() / rows * (Math.exp(logP1[c]) - target);
+                }
+                if (hard) {
+                    g += spec.teacherWeight() / rows * (Math.exp(logP1[c]) - (c == k ? 1 : 0));
+                } else {
+                    g += spec.teacherWeight() / (spec.studentTemperature() * rows)
+                            * (Math.exp(logPs[c]) - Math.exp(logPt[c]));
+                }
+                grad[go + base + c] = g;
+            }
+        }
+        double ce = ceSum / rows;
+        double teacherTerm = teacherSum / rows;
+        terms[termsOffset] = spec.total(ce, teacherTerm);
+        terms[termsOffset + 1] = ce;
+        terms[termsOffset + 2] = teacherTerm;
     }
 
     static void dropoutMask(long seed, double p, double[] mask, int mo, int n) {
