@@ -1,7 +1,9 @@
 package dev.retort.tensor;
 
 import dev.retort.backend.DType;
+import dev.retort.backend.BinaryOp;
 import dev.retort.backend.Device;
+import dev.retort.backend.DistillationSpec;
 import dev.retort.backend.NdArray;
 import dev.retort.backend.Shapes;
 
@@ -81,6 +83,81 @@ public final class Losses {
         Tensor logTeacher = teacher.logSoftmax(teacherTemperature);
         // p_t · (log p_t − log p_s): both logs are finite, so rows where p_t underflows give 0·finite = 0.
         return logTeacher.exp().mul(logTeacher.sub(logStudent)).sum().mul(1.0 / student.dim(0));
+    }
+
+    /**
+     * The fused knowledge-distillation loss (docs/kd-modes.md): the total as a scalar differentiable with
+     * respect to the student, and the unweighted batch-mean terms.
+     *
+     * @param total        the total loss as computed (in double on the CPU), before rounding to the loss's dtype
+     * @param crossEntropy {@code CE(s, y, ε)}, or NaN when no labels were given
+     * @param teacherTerm  {@code KL(softmax_{T_t}(t) ‖ softmax_{T_s}(s))} without κ, or {@code CE(s, argmax t)}
+     *                     with hard teacher targets
+     */
+    public record Distillation(Tensor loss, double total, double crossEntropy, double teacherTerm) {}
+
+    /**
+     * Knowledge-distillation loss of student and teacher logits [B, C] in one fused pass per row
+     * ({@link dev.retort.backend.Backend#distillationLoss}). labels: INT32 [B], required by mode hinton and
+     * optional in mode temperature (then only reported). The teacher is never differentiated; the loss's
+     * backward rule scales the gradient computed in the forward pass by the upstream gradient.
+     */
+    public static Distillation distillation(Tensor student, Tensor teacher, Tensor labels, DistillationSpec spec) {
+        if (spec == null) {
+            throw new IllegalArgumentException("distillation: spec is null");
+        }
+        String op = "distillation (" + spec.mode() + ")";
+        checkDistillationShapes(op, student, teacher);
+        if (labels != null) {
+            checkLabels(op, student, labels);
+        } else if (spec.needsLabels()) {
+            throw new IllegalArgumentException(op + ": labels are required (INT32 of shape [" + student.dim(0)
+                    + "]); mode temperature works without them");
+        }
+        NdArray terms = student.empty(3);
+        NdArray grad = student.emptyLike();
+        student.backend().distillationLoss(student.data(), teacher.data(), labels == null ? null : labels.data(),
+                spec, terms, grad);
+        double[] values = student.backend().toDoubles(terms);
+        terms.storage().release();
+        NdArray total = student.empty();
+        student.backend().fill(total, values[0]);
+        Tensor gradient = Tensor.wrap(grad);
+        Tensor loss = Tensor.record("distillation", total, g -> {
+            NdArray gx = student.emptyLike();
+            student.backend().binary(BinaryOp.MUL, gradient.data(), g.data(), gx);
+            return new Tensor[] {Tensor.wrap(gx)};
+        }, student);
+        if (loss.gradFn() == null) {
+            gradient.close(); // nothing will ask for it
+        }
+        return new Distillation(loss, values[0], labels == null ? Double.NaN : values[1], values[2]);
+    }
+
+    private static void checkDistillationShapes(String op, Tensor student, Tensor teacher) {
+        if (student == null || teacher == null) {
+            throw new IllegalArgumentException(op + ": student and teacher logits are required, got "
+                    + (student == null ? "no student" : "no teacher"));
+        }
+        Tensor.checkOperands(op, student, teacher);
+        if (student.rank() != 2 || teacher.rank() != 2) {
+            throw new IllegalArgumentException(op + ": student and teacher must be logits of shape [B, C], got student "
+                    + Shapes.format(student.shape()) + " and teacher " + Shapes.format(teacher.shape()));
+        }
+        if (student.dim(1) != teacher.dim(1)) {
+            throw new IllegalArgumentException(op + ": student has " + student.dim(1) + " classes but teacher has "
+                    + teacher.dim(1) + " (student " + Shapes.format(student.shape()) + ", teacher "
+                    + Shapes.format(teacher.shape()) + "); both must score the same classes");
+        }
+        if (student.dim(0) != teacher.dim(0)) {
+            throw new IllegalArgumentException(op + ": student has " + student.dim(0) + " rows but teacher has "
+                    + teacher.dim(0) + " (student " + Shapes.format(student.shape()) + ", teacher "
+                    + Shapes.format(teacher.shape()) + "); both must score the same batch");
+        }
+        if (student.dim(0) == 0 || student.dim(1) == 0) {
+            throw new IllegalArgumentException(op + ": needs at least one row and one class, got "
+                    + Shapes.format(student.shape()));
+        }
     }
 
     /** Mean squared error. */
