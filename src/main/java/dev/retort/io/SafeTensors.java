@@ -28,6 +28,7 @@ import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Predicate;
 import java.util.function.UnaryOperator;
 
 /**
@@ -80,6 +81,11 @@ public final class SafeTensors {
      * @throws FileFormatException when the file breaks the format; the message names the file and field
      */
     public static Contents read(Path file) throws IOException {
+        return read(file, name -> false);
+    }
+
+    /** As {@link #read(Path)}, leaving out (validated but not decoded) the tensors {@code skip} accepts. */
+    static Contents read(Path file, Predicate<String> skip) throws IOException {
         try (FileChannel channel = FileChannel.open(file, StandardOpenOption.READ)) {
             long fileSize = channel.size();
             if (fileSize < 8) {
@@ -118,6 +124,9 @@ public final class SafeTensors {
             Map<String, Tensor> tensors = new LinkedHashMap<>();
             try {
                 for (Entry e : entries) {
+                    if (skip.test(e.name)) {
+                        continue;
+                    }
                     ByteBuffer bytes = readFully(channel, dataStart + e.begin, (int) (e.end - e.begin), file,
                             "tensor '" + e.name + "' data");
                     tensors.put(e.name, decode(file, e, bytes.order(ByteOrder.LITTLE_ENDIAN)));
