@@ -84,6 +84,10 @@ public final class Npy {
                         + "' needs " + expected + " bytes of data, but the file holds " + available
                         + "; the shape and the data size do not match");
             }
+            if (expected > Integer.MAX_VALUE - 8) {
+                throw new FileFormatException(file, "data: " + expected + " bytes, more than Retort reads into one "
+                        + "array (2 GiB); split the array");
+            }
             ByteBuffer data = read(channel, dataStart, (int) expected).order(ByteOrder.LITTLE_ENDIAN);
             return Tensor.wrap(decode(file, spec, data));
         }

@@ -234,6 +234,10 @@ public final class SafeTensors {
                 throw new FileFormatException(file, where + ".data_offsets " + offsets + " span " + (be[1] - be[0])
                         + " bytes, but " + dtype + " x " + Shapes.format(shape) + " needs " + expected);
             }
+            if (expected > Integer.MAX_VALUE - 8) {
+                throw new FileFormatException(file, where + " holds " + expected + " bytes, more than Retort reads "
+                        + "into one array (2 GiB); split the tensor");
+            }
             entries.add(new Entry(name, dtype, shape, be[0], be[1]));
         }
         return entries;
