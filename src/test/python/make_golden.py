@@ -20,12 +20,16 @@ Format of every file:
         {"name": "...", "params": {...},
          "tensors": {"<name>": {"shape": [...], "data": [flat row-major float64 ...]}}}, ...]}
 
+It also writes src/test/resources/interop/: a seeded cnn-student and a tiny BatchNorm network as
+safetensors (written by hand: struct + json), their inputs and PyTorch's logits as .npy.
+
 The script also checks the analytic gradient formulas of docs/kd-modes.md (modes `temperature`
 and `hinton`) against autograd and fails loudly when they disagree by 1e-10 or more.
 """
 
 import json
 import os
+import struct
 import sys
 
 import torch
@@ -34,6 +38,7 @@ import torch.nn.functional as F
 GENERATOR = "src/test/python/make_golden.py"
 OUT_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "resources", "golden")
 MAX_FILE_BYTES = 300_000
+INTEROP_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "resources", "interop")
 
 torch.set_num_threads(1)
 torch.use_deterministic_algorithms(True)
@@ -699,6 +704,98 @@ def models_cases():
     return out
 
 
+# ---------------------------------------------------------------------------------------------
+# Interop fixtures: files as PyTorch and NumPy users have them (src/test/resources/interop/)
+# ---------------------------------------------------------------------------------------------
+
+SAFETENSORS_DTYPES = {torch.float32: ("F32", "<f4"), torch.float64: ("F64", "<f8"), torch.int64: ("I64", "<i8")}
+
+
+def write_safetensors(file, state, metadata):
+    """The safetensors format by hand (no safetensors package on Debian): an 8-byte little-endian
+    header length, the JSON header padded with spaces to a multiple of 8, then the raw data."""
+    header = {"__metadata__": metadata}
+    chunks = []
+    offset = 0
+    for k, v in state.items():
+        code, descr = SAFETENSORS_DTYPES[v.dtype]
+        data = v.detach().contiguous().numpy().astype(descr).tobytes()
+        header[k] = {"dtype": code, "shape": list(v.shape), "data_offsets": [offset, offset + len(data)]}
+        chunks.append(data)
+        offset += len(data)
+    text = json.dumps(header, separators=(",", ":")).encode("utf-8")
+    text += b" " * (-len(text) % 8)
+    path = os.path.join(INTEROP_DIR, file)
+    with open(path, "wb") as f:
+        f.write(struct.pack("<Q", len(text)) + text + b"".join(chunks))
+    print(f"wrote {os.path.normpath(path)}: {len(state)} tensors, {8 + len(text) + offset} bytes")
+
+
+def write_npy(file, t, descr):
+    import numpy as np
+    path = os.path.join(INTEROP_DIR, file)
+    with open(path, "wb") as f:
+        np.lib.format.write_array(f, t.detach().numpy().astype(descr), version=(1, 0), allow_pickle=False)
+    print(f"wrote {os.path.normpath(path)}: {descr} {list(t.shape)}")
+
+
+def seeded_parameters(model, rng):
+    """Every parameter from a uniform draw in PyTorch's default init range, exact in float32."""
+    state = model.state_dict()
+    params = {}
+    for k, v in state.items():
+        if k.endswith("weight") and v.dim() > 1:
+            bound = 1.0 / v[0].numel() ** 0.5
+        elif k.endswith("bias") and k[:-4] + "weight" in state and state[k[:-4] + "weight"].dim() > 1:
+            bound = 1.0 / state[k[:-4] + "weight"][0].numel() ** 0.5
+        else:
+            continue
+        params[k] = rng.uniform(-bound, bound, *v.shape)
+    return params
+
+
+def interop_fixtures():
+    os.makedirs(INTEROP_DIR, exist_ok=True)
+    meta = {"generator": GENERATOR, "torch": torch.__version__}
+
+    # cnn-student exactly as Models.create builds it, seeded weights, logits in float64.
+    rng = Rng(9001)
+    model = reference_network("cnn-student").eval()
+    model.load_state_dict(seeded_parameters(model, rng))
+    x = rng.randn(4, 1, 28, 28)
+    with torch.no_grad():
+        y = model(x)
+    write_safetensors("cnn-student.safetensors", {k: v.float() for k, v in model.state_dict().items()},
+                      dict(meta, model="cnn-student"))
+    write_npy("cnn-student_input.npy", x, "<f4")
+    write_npy("cnn-student_logits.npy", y, "<f8")
+
+    # A tiny network with a BatchNorm2d, so the file holds num_batches_tracked (I64) and running
+    # statistics from three training batches. Weights of the Linear layer are stored as F64.
+    rng = Rng(9002)
+    nn = torch.nn
+    tiny = nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.BatchNorm2d(4), nn.ReLU(), nn.MaxPool2d(2),
+                         nn.Flatten(), nn.Linear(64, 3))
+    tiny.load_state_dict(dict(tiny.state_dict(), **seeded_parameters(tiny, rng)))
+    with torch.no_grad():
+        tiny[1].weight.copy_(rng.uniform(0.5, 1.5, 4))
+        tiny[1].bias.copy_(rng.randn(4, scale=0.1))
+        tiny.train()
+        for _ in range(3):
+            tiny(rng.randn(5, 1, 8, 8, scale=2.0, shift=0.5))
+        for b in (tiny[1].running_mean, tiny[1].running_var):
+            b.copy_(b.float().double())
+    check(int(tiny[1].num_batches_tracked) == 3, "bn-tiny: num_batches_tracked is not 3")
+    tiny.eval()
+    x = rng.randn(2, 1, 8, 8)
+    with torch.no_grad():
+        y = tiny(x)
+    state = {k: (v if v.dtype == torch.int64 or k.startswith("5.") else v.float()) for k, v in tiny.state_dict().items()}
+    write_safetensors("bn-tiny.safetensors", state, dict(meta, model="bn-tiny"))
+    write_npy("bn-tiny_input.npy", x, "<f4")
+    write_npy("bn-tiny_logits.npy", y, "<f8")
+
+
 def main():
     os.makedirs(OUT_DIR, exist_ok=True)
     write_fixture("conv2d.json", conv2d_cases())
@@ -709,6 +806,7 @@ def main():
     write_fixture("losses.json", losses_cases())
     write_fixture("optim.json", optim_cases())
     write_fixture("models.json", models_cases())
+    interop_fixtures()
     print("all analytic gradient checks passed")
 
 

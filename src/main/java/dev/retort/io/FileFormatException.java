@@ -1,0 +1,26 @@
+package dev.retort.io;
+
+import java.io.IOException;
+import java.nio.file.Path;
+
+/** A file that Retort cannot read because its contents break the format; the message names the file and field. */
+public final class FileFormatException extends IOException {
+    private static final long serialVersionUID = 1L;
+
+    private final transient Path file;
+
+    public FileFormatException(Path file, String message) {
+        super(file + ": " + message);
+        this.file = file;
+    }
+
+    public FileFormatException(Path file, String message, Throwable cause) {
+        super(file + ": " + message, cause);
+        this.file = file;
+    }
+
+    /** The file that failed to parse. */
+    public Path file() {
+        return file;
+    }
+}
