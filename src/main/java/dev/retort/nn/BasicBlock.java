@@ -28,9 +28,9 @@ public final class BasicBlock extends Module {
 
     @Override
     public Tensor forward(Tensor input) {
-        Tensor out = bn1.forward(conv1.forward(input)).relu();
-        out = bn2.forward(conv2.forward(out));
-        Tensor shortcut = downsample == null ? input : downsample.forward(input);
+        Tensor out = bn1.call(conv1.call(input)).relu();
+        out = bn2.call(conv2.call(out));
+        Tensor shortcut = downsample == null ? input : downsample.call(input);
         return out.add(shortcut).relu();
     }
 }

@@ -39,12 +39,12 @@ public final class CifarResNet extends Module {
 
     /** The last feature map before the head ([N, 64, H/4, W/4]). */
     public Tensor features(Tensor input) {
-        Tensor x = bn1.forward(conv1.forward(input)).relu();
-        return layer3.forward(layer2.forward(layer1.forward(x)));
+        Tensor x = bn1.call(conv1.call(input)).relu();
+        return layer3.call(layer2.call(layer1.call(x)));
     }
 
     @Override
     public Tensor forward(Tensor input) {
-        return fc.forward(features(input).mean(false, 2, 3));
+        return fc.call(features(input).mean(false, 2, 3));
     }
 }

@@ -25,6 +25,16 @@ public abstract class Module implements AutoCloseable {
 
     public abstract Tensor forward(Tensor input);
 
+    /**
+     * Runs {@link #forward} and hands the output to an active {@link FeatureCapture} that asked for
+     * this module. Containers call their children through this, so any layer's output can be captured.
+     */
+    public final Tensor call(Tensor input) {
+        Tensor output = forward(input);
+        FeatureCapture.offer(this, output);
+        return output;
+    }
+
     /** A persistent FLOAT32 CPU tensor registered as a parameter that requires a gradient. */
     protected final Tensor addParameter(String name, float[] values, int... shape) {
         Tensor t = persistent(values, shape).requiresGrad(true);
@@ -55,6 +65,20 @@ public abstract class Module implements AutoCloseable {
     /** Direct children in registration order. */
     public final Map<String, Module> children() {
         return Collections.unmodifiableMap(children);
+    }
+
+    /** This module's descendants by dotted name ("0", "layer3.1.conv2", …), in registration order. */
+    public final Map<String, Module> namedModules() {
+        Map<String, Module> out = new LinkedHashMap<>();
+        collectModules("", out);
+        return out;
+    }
+
+    private void collectModules(String prefix, Map<String, Module> out) {
+        for (var e : children.entrySet()) {
+            out.put(prefix + e.getKey(), e.getValue());
+            e.getValue().collectModules(prefix + e.getKey() + ".", out);
+        }
     }
 
     /** Every parameter of this module and its descendants, by dotted name. */
