@@ -3,10 +3,8 @@ package dev.retort.data;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.List;
 
-/** Finds and loads Fashion-MNIST (or MNIST, same files) from the places design.md lists, in order. */
+/** Loads Fashion-MNIST (or MNIST: the same four IDX files) from a folder, normalised. */
 public final class FashionMnist {
     public static final String TRAIN_IMAGES = "train-images-idx3-ubyte";
     public static final String TRAIN_LABELS = "train-labels-idx1-ubyte";
@@ -18,40 +16,12 @@ public final class FashionMnist {
 
     private FashionMnist() {}
 
-    /** Candidate folders: the explicit one, $RETORT_DATA, ~/.cache/retort/fashion-mnist, Debian's package. */
-    public static List<Path> candidates(Path explicit) {
-        List<Path> out = new ArrayList<>();
-        if (explicit != null) {
-            out.add(explicit);
-        }
-        String env = System.getenv("RETORT_DATA");
-        if (env != null && !env.isBlank()) {
-            out.add(Path.of(env));
-        }
-        out.add(Path.of(System.getProperty("user.home"), ".cache", "retort", "fashion-mnist"));
-        out.add(Path.of("/usr/share/datasets/fashion-mnist"));
-        return out;
-    }
-
     /**
-     * The explicit folder when given (it must hold all four files: another dataset is never used in its
-     * place), else the first candidate folder holding them, or an error saying where it looked and what
-     * to install.
+     * The folder holding Fashion-MNIST, found in {@link DatasetSource}'s order (an explicit folder must hold
+     * the files), or downloaded into the cache with checksums verified when no local copy exists.
      */
     public static Path locate(Path explicit) throws IOException {
-        List<Path> tried = explicit != null ? List.of(explicit) : candidates(null);
-        for (Path dir : tried) {
-            if (find(dir, TRAIN_IMAGES) != null && find(dir, TRAIN_LABELS) != null && find(dir, TEST_IMAGES) != null
-                    && find(dir, TEST_LABELS) != null) {
-                return dir;
-            }
-        }
-        if (explicit != null) {
-            throw new IOException("--data " + explicit + ": the four Fashion-MNIST IDX files (" + TRAIN_IMAGES
-                    + "[.gz] and the others) are not all there");
-        }
-        throw new IOException("Fashion-MNIST not found in " + tried + "; install Debian's package "
-                + "(apt-get install dataset-fashion-mnist) or pass --data DIR");
+        return DatasetSource.of("fashion-mnist", explicit).locate();
     }
 
     private static Path find(Path dir, String name) {
