@@ -271,14 +271,7 @@ final class FloatKernels {
                 int xBase = xo + plane * h * w;
                 int yBase = plane * oh * ow;
                 if (gx != null) {
-                    // Every window's four cells are written below; only an odd last column or row is left over.
-                    int gxBase = gxo + plane * h * w;
-                    if (w % 2 != 0) {
-                        for (int r = 0; r < 2 * oh; r++) {
-                            gx[gxBase + r * w + w - 1] = 0f;
-                        }
-                    }
-                    java.util.Arrays.fill(gx, gxBase + 2 * oh * w, gxBase + h * w, 0f);
+                    java.util.Arrays.fill(gx, gxo + plane * h * w, gxo + (plane + 1) * h * w, 0f);
                 }
                 for (int i = 0; i < oh; i++) {
                     int top = xBase + 2 * i * w;
@@ -291,26 +284,15 @@ final class FloatKernels {
                         }
                         continue;
                     }
-                    int gxTop = gxo + (top - xo);
                     for (int j = 0; j < ow; j++) {
                         float a = x[top + 2 * j];
                         float b = x[top + 2 * j + 1];
                         float c = x[bottom + 2 * j];
                         float d = x[bottom + 2 * j + 1];
                         float m = Math.max(Math.max(a, b), Math.max(c, d));
-                        // The first element equal to the maximum (or NaN, when the maximum is NaN) takes the
-                        // gradient, the other three get zeros. All four cells are written with non-short-circuit
-                        // tests, so random data costs no mispredicted branches and gx needs no zeroing pass.
-                        boolean firstA = a == m | a != a;
-                        boolean firstB = !firstA & (b == m | b != b);
-                        boolean firstC = !firstA & !firstB & (c == m | c != c);
-                        boolean firstD = !firstA & !firstB & !firstC;
-                        float grad = gy[gyo + yBase + i * ow + j];
-                        int cell = gxTop + 2 * j;
-                        gx[cell] = firstA ? grad : 0f;
-                        gx[cell + 1] = firstB ? grad : 0f;
-                        gx[cell + w] = firstC ? grad : 0f;
-                        gx[cell + w + 1] = firstD ? grad : 0f;
+                        // The first element equal to the maximum (or NaN, when the maximum is NaN).
+                        int offset = a == m || a != a ? 0 : b == m || b != b ? 1 : c == m || c != c ? w : w + 1;
+                        gx[gxo + (top - xo) + 2 * j + offset] += gy[gyo + yBase + i * ow + j];
                     }
                 }
             }
@@ -325,14 +307,23 @@ final class FloatKernels {
                 double sum = 0;
                 for (int b = 0; b < n; b++) {
                     int base = xo + (b * c + ch) * spatial;
-                    sum += sum(x, base, spatial);
+                    float partial = 0f;
+                    for (int s = 0; s < spatial; s++) {
+                        partial += x[base + s];
+                    }
+                    sum += partial;
                 }
                 double count = (double) n * spatial;
                 float m = (float) (sum / count);
                 double squares = 0;
                 for (int b = 0; b < n; b++) {
                     int base = xo + (b * c + ch) * spatial;
-                    squares += squaredDeviations(x, base, spatial, m);
+                    float partial = 0f;
+                    for (int s = 0; s < spatial; s++) {
+                        float d = x[base + s] - m;
+                        partial += d * d;
+                    }
+                    squares += partial;
                 }
                 float v = (float) (squares / count);
                 float scale = (float) (gamma[go + ch] / Math.sqrt(v + (double) eps));
@@ -350,72 +341,6 @@ final class FloatKernels {
         });
     }
 
-    // Batch-norm's reductions run over four float lanes: one float accumulator is a chain of dependent adds (the
-    // JIT keeps float sums in order, so it does not vectorize them), four independent ones let the adds overlap.
-    // Each call covers one image's plane, and the callers add the planes up in double.
-
-    /** {@code x[from] + ... + x[from + n - 1]}. */
-    static double sum(float[] x, int from, int n) {
-        float s0 = 0f;
-        float s1 = 0f;
-        float s2 = 0f;
-        float s3 = 0f;
-        int i = 0;
-        for (; i + 4 <= n; i += 4) {
-            s0 += x[from + i];
-            s1 += x[from + i + 1];
-            s2 += x[from + i + 2];
-            s3 += x[from + i + 3];
-        }
-        for (; i < n; i++) {
-            s0 += x[from + i];
-        }
-        return (double) (s0 + s1) + (s2 + s3);
-    }
-
-    /** {@code sum of (x[i] - mean)^2} over {@code x[from], ..., x[from + n - 1]}. */
-    static double squaredDeviations(float[] x, int from, int n, float mean) {
-        float s0 = 0f;
-        float s1 = 0f;
-        float s2 = 0f;
-        float s3 = 0f;
-        int i = 0;
-        for (; i + 4 <= n; i += 4) {
-            float d0 = x[from + i] - mean;
-            float d1 = x[from + i + 1] - mean;
-            float d2 = x[from + i + 2] - mean;
-            float d3 = x[from + i + 3] - mean;
-            s0 += d0 * d0;
-            s1 += d1 * d1;
-            s2 += d2 * d2;
-            s3 += d3 * d3;
-        }
-        for (; i < n; i++) {
-            float d = x[from + i] - mean;
-            s0 += d * d;
-        }
-        return (double) (s0 + s1) + (s2 + s3);
-    }
-
-    /** {@code sum of g[i]·(x[i] - mean)} over n elements from {@code g[gFrom]} and {@code x[xFrom]}. */
-    static double centeredDot(float[] g, int gFrom, float[] x, int xFrom, int n, float mean) {
-        float s0 = 0f;
-        float s1 = 0f;
-        float s2 = 0f;
-        float s3 = 0f;
-        int i = 0;
-        for (; i + 4 <= n; i += 4) {
-            s0 += g[gFrom + i] * (x[xFrom + i] - mean);
-            s1 += g[gFrom + i + 1] * (x[xFrom + i + 1] - mean);
-            s2 += g[gFrom + i + 2] * (x[xFrom + i + 2] - mean);
-            s3 += g[gFrom + i + 3] * (x[xFrom + i + 3] - mean);
-        }
-        for (; i < n; i++) {
-            s0 += g[gFrom + i] * (x[xFrom + i] - mean);
-        }
-        return (double) (s0 + s1) + (s2 + s3);
-    }
-
     static void batchNormBackward(float[] gy, int gyo, float[] x, int xo, int n, int c, int spatial, float[] gamma,
                                   int go, float[] mean, int mo, float[] variance, int vo, float eps,
                                   boolean training, float[] gx, int gxo, float[] gGamma, int ggo, float[] gBeta,
@@ -428,8 +353,15 @@ final class FloatKernels {
                 double sumGyCentered = 0;
                 for (int b = 0; b < n; b++) {
                     int base = (b * c + ch) * spatial;
-                    sumGy += sum(gy, gyo + base, spatial);
-                    sumGyCentered += centeredDot(gy, gyo + base, x, xo + base, spatial, m);
+                    float p1 = 0f;
+                    float p2 = 0f;
+                    for (int s = 0; s < spatial; s++) {
+                        float g = gy[gyo + base + s];
+                        p1 += g;
+                        p2 += g * (x[xo + base + s] - m);
+                    }
+                    sumGy += p1;
+                    sumGyCentered += p2;
                 }
                 float sumGyXhat = (float) (sumGyCentered * invStd);
                 gGamma[ggo + ch] = sumGyXhat;
