@@ -91,6 +91,13 @@ public final class Conv2dKernels {
     /** {@code gradInput = d(loss)/d(input)} from {@code gradOutput}; gradInput is overwritten. */
     public static void backwardInput(FloatMath math, Conv2dGeometry g, float[] gradOutput, float[] weight,
                                      float[] gradInput) {
+        if (!isPointwise(g) && isStrideOne(g) && g.padH() < g.kernelH() && g.padW() < g.kernelW()) {
+            // A stride-1 input gradient is itself a stride-1 convolution: of the output gradient, padded by
+            // kernel - 1 - pad, with the weights flipped in space and their channel axes swapped. That runs the
+            // forward pass's GEMM on patches read from the padded gradient and needs no col2im fold.
+            forward(math, transposed(g), gradOutput, flippedTransposedWeight(g, weight), null, gradInput);
+            return;
+        }
         int patch = patchSize(g);
         int pixels = g.outHeight() * g.outWidth();
         int imageSize = g.inChannels() * g.height() * g.width();
@@ -227,6 +234,36 @@ public final class Conv2dKernels {
         }
     }
 
+    /**
+     * The stride-1 convolution whose output is {@code g}'s input gradient: input {@code [N, K, OH, OW]}, output
+     * {@code [N, C, H, W]}, padding {@code kernel - 1 - pad} (so that its output size is H × W again).
+     */
+    static Conv2dGeometry transposed(Conv2dGeometry g) {
+        return new Conv2dGeometry(g.batch(), g.outChannels(), g.outHeight(), g.outWidth(), g.inChannels(),
+                g.kernelH(), g.kernelW(), 1, 1, g.kernelH() - 1 - g.padH(), g.kernelW() - 1 - g.padW());
+    }
+
+    /** {@code W'[c][k][i][j] = W[k][c][kh-1-i][kw-1-j]}: the weights of {@link #transposed}'s convolution. */
+    static float[] flippedTransposedWeight(Conv2dGeometry g, float[] weight) {
+        int kh = g.kernelH();
+        int kw = g.kernelW();
+        int inChannels = g.inChannels();
+        int outChannels = g.outChannels();
+        float[] flipped = new float[outChannels * inChannels * kh * kw];
+        for (int k = 0; k < outChannels; k++) {
+            for (int c = 0; c < inChannels; c++) {
+                int source = (k * inChannels + c) * kh * kw;
+                int target = (c * outChannels + k) * kh * kw;
+                for (int i = 0; i < kh; i++) {
+                    for (int j = 0; j < kw; j++) {
+                        flipped[target + (kh - 1 - i) * kw + (kw - 1 - j)] = weight[source + i * kw + j];
+                    }
+                }
+            }
+        }
+        return flipped;
+    }
+
     static boolean isPointwise(Conv2dGeometry g) {
         return g.kernelH() == 1 && g.kernelW() == 1 && g.strideH() == 1 && g.strideW() == 1
                 && g.padH() == 0 && g.padW() == 0;
@@ -264,13 +301,22 @@ public final class Conv2dKernels {
         int width = g.width();
         int paddedWidth = paddedWidth(g);
         int plane = paddedPlane(g);
-        Arrays.fill(padded, 0, paddedSize(g), 0f);
+        int padW = g.padW();
+        int top = g.padH() * paddedWidth;
+        int bottom = (g.padH() + g.height()) * paddedWidth;
+        // Only the border needs zeros; the interior is overwritten, so filling the whole plane first would write
+        // it twice. Between two rows the right pad of one and the left pad of the next are one run of 2·padW.
         for (int channel = 0; channel < g.inChannels(); channel++) {
+            int base = channel * plane;
             int source = inputOffset + channel * g.height() * width;
-            int target = channel * plane + g.padH() * paddedWidth + g.padW();
+            Arrays.fill(padded, base, base + top + padW, 0f);
             for (int h = 0; h < g.height(); h++) {
-                System.arraycopy(input, source + h * width, padded, target + h * paddedWidth, width);
+                int target = base + top + h * paddedWidth + padW;
+                System.arraycopy(input, source + h * width, padded, target, width);
+                int gapEnd = h + 1 < g.height() ? target + width + 2 * padW : base + bottom;
+                Arrays.fill(padded, target + width, gapEnd, 0f);
             }
+            Arrays.fill(padded, base + bottom, base + plane, 0f);
         }
     }
 

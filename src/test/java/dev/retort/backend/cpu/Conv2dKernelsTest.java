@@ -33,6 +33,14 @@ class Conv2dKernelsTest {
                 new Conv2dGeometry(3, 2, 7, 10, 3, 1, 3, 1, 2, 0, 1),
                 new Conv2dGeometry(1, 3, 13, 13, 7, 4, 2, 3, 2, 2, 1),
                 new Conv2dGeometry(3, 1, 28, 28, 8, 3, 3, 1, 1, 1, 1),
+                // Stride 1: the input gradient as a convolution padded by kernel - 1 - pad (2, 0, mixed), and the
+                // padding at least the kernel (1×1 and 1×3 with pad 1), which keeps the fold.
+                new Conv2dGeometry(2, 3, 6, 5, 4, 3, 3, 1, 1, 0, 0),
+                new Conv2dGeometry(2, 2, 5, 6, 3, 3, 3, 1, 1, 2, 2),
+                new Conv2dGeometry(2, 3, 7, 4, 2, 2, 5, 1, 1, 0, 3),
+                new Conv2dGeometry(2, 2, 1, 1, 3, 3, 3, 1, 1, 1, 1),
+                new Conv2dGeometry(2, 3, 4, 5, 2, 1, 1, 1, 1, 1, 1),
+                new Conv2dGeometry(2, 3, 4, 5, 2, 1, 3, 1, 1, 1, 1),
                 new Conv2dGeometry(2, 16, 14, 14, 33, 3, 3, 1, 1, 1, 1),
                 // Large enough per image for the GEMMs to take their multi-threaded path when batch is 1.
                 new Conv2dGeometry(1, 32, 28, 28, 32, 3, 3, 1, 1, 1, 1),
