@@ -118,15 +118,7 @@ public final class ScalarFloatMath implements FloatMath {
     public void dotProducts(int m, int n, int k, float[] a, int aOff, int lda, float[] b, int[] bRows,
                             float beta, float[] c, int cOff, int ldc) {
         GemmSupport.checkRowsShape("dotProducts", m, n, k, lda, bRows, n, ldc);
-        float[] rows = panels.acquire(Math.max(1, Math.multiplyExact(n, k)));
-        try {
-            for (int j = 0; j < n; j++) {
-                System.arraycopy(b, bRows[j], rows, j * k, k);
-            }
-            gemm(false, true, m, n, k, 1f, a, aOff, lda, rows, 0, Math.max(1, k), beta, c, cOff, ldc);
-        } finally {
-            panels.release(rows);
-        }
+        gemmOnGatheredRows(true, m, n, k, a, aOff, lda, b, bRows, n, k, beta, c, cOff, ldc);
     }
 
     /** Copies B's rows into one k×n matrix and multiplies by it. */
@@ -134,12 +126,19 @@ public final class ScalarFloatMath implements FloatMath {
     public void gemmRows(int m, int n, int k, float[] a, int aOff, int lda, float[] b, int[] bRows,
                          float beta, float[] c, int cOff, int ldc) {
         GemmSupport.checkRowsShape("gemmRows", m, n, k, lda, bRows, k, ldc);
+        gemmOnGatheredRows(false, m, n, k, a, aOff, lda, b, bRows, k, n, beta, c, cOff, ldc);
+    }
+
+    /** Gathers {@code count} rows of {@code rowLength} floats from B into one matrix, then runs the GEMM on it. */
+    private void gemmOnGatheredRows(boolean transB, int m, int n, int k, float[] a, int aOff, int lda, float[] b,
+                                    int[] bRows, int count, int rowLength, float beta, float[] c, int cOff,
+                                    int ldc) {
         float[] rows = panels.acquire(Math.max(1, Math.multiplyExact(n, k)));
         try {
-            for (int p = 0; p < k; p++) {
-                System.arraycopy(b, bRows[p], rows, p * n, n);
+            for (int r = 0; r < count; r++) {
+                System.arraycopy(b, bRows[r], rows, r * rowLength, rowLength);
             }
-            gemm(false, false, m, n, k, 1f, a, aOff, lda, rows, 0, Math.max(1, n), beta, c, cOff, ldc);
+            gemm(false, transB, m, n, k, 1f, a, aOff, lda, rows, 0, Math.max(1, rowLength), beta, c, cOff, ldc);
         } finally {
             panels.release(rows);
         }
