@@ -1,5 +1,6 @@
 package dev.retort.train;
 
+import dev.retort.data.DataLoader;
 import dev.retort.data.Dataset;
 import dev.retort.nn.Module;
 import dev.retort.optim.LearningRateSchedule;
@@ -8,18 +9,15 @@ import dev.retort.tensor.Autograd;
 import dev.retort.tensor.Losses;
 import dev.retort.tensor.Scope;
 import dev.retort.tensor.Tensor;
-import java.util.SplittableRandom;
 
 /** Supervised training of a classifier with cross-entropy: epochs of shuffled mini-batches, and evaluation. */
 public final class Trainer {
-    /** Mean training loss of an epoch, and accuracy in [0, 1] with mean loss on an evaluation set. */
-    public record EpochResult(double trainLoss, double accuracy, double testLoss) {}
-
     private final Module model;
     private final Optimizer optimizer;
     private final LearningRateSchedule schedule;
     private final int batchSize;
-    private final SplittableRandom shuffle;
+    private final long seed;
+    private int epoch;
     private long step;
 
     public Trainer(Module model, Optimizer optimizer, LearningRateSchedule schedule, int batchSize, long seed) {
@@ -30,7 +28,7 @@ public final class Trainer {
         this.optimizer = optimizer;
         this.schedule = schedule;
         this.batchSize = batchSize;
-        this.shuffle = new SplittableRandom(seed);
+        this.seed = seed;
     }
 
     /** One pass over the data in a fresh random order; returns the mean loss. Stops on a non-finite loss. */
@@ -39,27 +37,30 @@ public final class Trainer {
             throw new IllegalArgumentException(data.name() + ": no examples to train on");
         }
         model.train();
-        int[] order = permutation(data.size());
+        // Full batches only (PyTorch's drop_last), unless the data is smaller than one batch; the next
+        // batches are assembled on a background thread while this one trains.
+        DataLoader loader = DataLoader.builder(data, Math.min(batchSize, data.size())).seed(seed).dropLast(true)
+                .prefetch(2).build();
         double total = 0;
-        // Full batches only (PyTorch's drop_last), unless the data is smaller than one batch.
-        int batches = Math.max(1, data.size() / batchSize);
-        for (int b = 0; b < batches; b++) {
-            int from = b * batchSize;
-            int to = Math.min(data.size(), from + batchSize);
-            try (Scope scope = Scope.open()) {
-                optimizer.setLearningRate(schedule.at(step));
-                Tensor[] batch = data.batch(order, from, to);
-                Tensor loss = Losses.crossEntropy(model.forward(batch[0]), batch[1], 0.0);
-                double value = loss.item();
-                if (!Double.isFinite(value)) {
-                    throw new IllegalStateException("training loss became " + value + " at step " + step
-                            + "; lower the learning rate");
+        int batches = 0;
+        try (DataLoader.Epoch epochBatches = loader.epoch(epoch++)) {
+            for (DataLoader.Batch batch : epochBatches) {
+                try (Scope scope = Scope.open()) {
+                    optimizer.setLearningRate(schedule.at(step));
+                    Tensor[] tensors = batch.toTensors();
+                    Tensor loss = Losses.crossEntropy(model.forward(tensors[0]), tensors[1], 0.0);
+                    double value = loss.item();
+                    if (!Double.isFinite(value)) {
+                        throw new IllegalStateException("training loss became " + value + " at step " + step
+                                + "; lower the learning rate");
+                    }
+                    optimizer.zeroGrad();
+                    loss.backward();
+                    optimizer.step();
+                    total += value;
+                    batches++;
+                    step++;
                 }
-                optimizer.zeroGrad();
-                loss.backward();
-                optimizer.step();
-                total += value;
-                step++;
             }
         }
         return total / batches;
@@ -92,19 +93,5 @@ public final class Trainer {
         }
         model.train();
         return new double[] {(double) correct / Math.max(1, data.size()), lossSum / Math.max(1, data.size())};
-    }
-
-    private int[] permutation(int n) {
-        int[] order = new int[n];
-        for (int i = 0; i < n; i++) {
-            order[i] = i;
-        }
-        for (int i = n - 1; i > 0; i--) {
-            int j = shuffle.nextInt(i + 1);
-            int t = order[i];
-            order[i] = order[j];
-            order[j] = t;
-        }
-        return order;
     }
 }

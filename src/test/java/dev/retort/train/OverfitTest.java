@@ -100,8 +100,10 @@ class OverfitTest {
             System.out.println("mlp-tiny on synthetic images: epoch losses " + Arrays.toString(losses)
                     + "; held-out accuracy " + before[0] + " → " + after[0]);
             assertTrue(losses[losses.length - 1] < 0.5 * losses[0], "loss did not fall: " + Arrays.toString(losses));
+            // Once near zero, an epoch's mean loss moves with the shuffle order; what must hold is that no
+            // later epoch falls back toward the first.
             for (int e = 1; e < losses.length; e++) {
-                assertTrue(losses[e] < losses[e - 1] * 1.05, "loss rose at epoch " + e + ": " + Arrays.toString(losses));
+                assertTrue(losses[e] < 0.5 * losses[0], "loss rose back at epoch " + e + ": " + Arrays.toString(losses));
             }
             assertTrue(after[0] > 0.6, "held-out accuracy " + after[0] + " (chance is 0.1)");
             assertTrue(after[1] < before[1], "held-out loss " + before[1] + " → " + after[1]);
