@@ -169,9 +169,12 @@ public final class Functional {
         } else {
             input.backend().batchNormEvalForward(input.data(), gamma.data(), beta.data(), runningMean.data(),
                     runningVar.data(), eps, out);
-            // Snapshots, so that a later in-place update of the running statistics cannot change this gradient.
-            mean = runningMean.detach().mul(1.0);
-            variance = runningVar.detach().mul(1.0);
+            // When a gradient rule is recorded, it gets snapshots, so that a later in-place update of the running
+            // statistics cannot change it; evaluation without recording (the usual case) copies nothing.
+            boolean recorded = Autograd.isEnabled()
+                    && (input.requiresGrad() || gamma.requiresGrad() || beta.requiresGrad());
+            mean = recorded ? runningMean.detach().mul(1.0) : runningMean;
+            variance = recorded ? runningVar.detach().mul(1.0) : runningVar;
         }
         return Tensor.record("batchNorm", out, g -> {
             NdArray gx = input.emptyLike();
