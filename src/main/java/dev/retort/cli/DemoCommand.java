@@ -3,90 +3,91 @@ package dev.retort.cli;
 import dev.retort.backend.Backends;
 import dev.retort.backend.Device;
 import dev.retort.data.Dataset;
-import dev.retort.data.FashionMnist;
 import dev.retort.data.SyntheticImages;
-import dev.retort.nn.Module;
-import dev.retort.nn.Models;
-import dev.retort.optim.LearningRateSchedule;
-import dev.retort.optim.Sgd;
-import dev.retort.train.Trainer;
+import dev.retort.train.Demo;
+import dev.retort.train.Runs;
 import java.io.IOException;
+import java.io.PrintStream;
 import java.nio.file.Path;
-import java.util.concurrent.Callable;
+import java.time.LocalDateTime;
+import java.time.format.DateTimeFormatter;
+import java.util.Locale;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
-/**
- * The main job. Until distillation lands it trains one classifier (by default {@code mlp-student})
- * on Fashion-MNIST, or on generated images when the dataset is not installed, and prints accuracy.
- */
+/** {@code retort demo}, the main job: teacher, baseline student and one student per distillation mode. */
 @Command(name = "demo", mixinStandardHelpOptions = true,
-        description = "Train a classifier on Fashion-MNIST (or generated images) and print its test accuracy.")
-final class DemoCommand implements Callable<Integer> {
-    @Option(names = "--data", paramLabel = "DIR", description = "Folder with the Fashion-MNIST IDX files.")
-    Path data;
+        description = {"The main job on Fashion-MNIST: train cnn-teacher, train cnn-student alone, distill cnn-student in "
+                + "each mode (temperature, hinton, hybrid), print the table and write report.md with plots.",
+                "The default schedule takes about ten minutes on a 2-core CPU; --full runs the long one (25 teacher "
+                        + "epochs with augmentation, 20 per student, three seeds). Run it again with the same --out to "
+                        + "reuse finished runs and resume an interrupted one."})
+final class DemoCommand extends ReportingCommand {
+    @Option(names = "--full", description = "The long schedule.")
+    boolean full;
 
-    @Option(names = "--model", defaultValue = "mlp-student",
-            description = "Network: cnn-teacher, cnn-student, mlp-teacher, mlp-student, mlp-tiny (default ${DEFAULT-VALUE}).")
-    String model;
+    @Option(names = "--out", paramLabel = "DIR", description = "Demo folder (default runs/demo-<time>).")
+    Path out;
 
-    @Option(names = "--epochs", defaultValue = "2", description = "Passes over the training set (default ${DEFAULT-VALUE}).")
-    int epochs;
+    @Option(names = "--seeds", description = "Student seeds (default 1, or 3 with --full).")
+    Integer seeds;
 
-    @Option(names = "--batch-size", defaultValue = "128", description = "Examples per step (default ${DEFAULT-VALUE}).")
-    int batchSize;
+    @Option(names = "--teacher-epochs", description = "Override the schedule's teacher epochs.")
+    Integer teacherEpochs;
 
-    @Option(names = "--lr", defaultValue = "0.05", description = "Peak learning rate of SGD with momentum 0.9 (default ${DEFAULT-VALUE}).")
-    double learningRate;
+    @Option(names = "--student-epochs", description = "Override the schedule's student epochs.")
+    Integer studentEpochs;
 
-    @Option(names = "--train-size", defaultValue = "60000", description = "Use at most this many training examples.")
+    @Option(names = "--train-size", defaultValue = "60000", description = "Use at most this many training images.")
     int trainSize;
 
-    @Option(names = "--seed", defaultValue = "1", description = "Seed of initialisation and shuffling.")
-    long seed;
+    @Mixin
+    DataOption data;
+
+    @Mixin
+    DeviceOption device;
 
     @Override
-    public Integer call() throws IOException {
-        if (!Models.NAMES.contains(model) || model.startsWith("resnet")) {
-            throw new IllegalArgumentException("--model " + model + ": expected one of cnn-teacher, cnn-student, "
-                    + "mlp-teacher, mlp-student, mlp-tiny");
-        }
-        if (epochs <= 0 || batchSize <= 0 || trainSize <= 0) {
-            throw new IllegalArgumentException("--epochs, --batch-size and --train-size must be positive");
-        }
-        System.out.println("retort demo: " + Backends.of(Device.CPU).describe());
-        Dataset train;
-        Dataset test;
+    protected int run() throws IOException {
+        PrintStream log = System.out;
+        Device chosen = device.resolve(log);
+        String machine = Backends.of(chosen).describe();
+        log.println("retort demo: " + machine);
+        Demo.Schedule schedule = full ? Demo.full(trainSize) : Demo.quick(trainSize);
+        schedule = new Demo.Schedule(schedule.name(),
+                teacherEpochs == null ? schedule.teacher() : schedule.teacher().withEpochs(teacherEpochs),
+                studentEpochs == null ? schedule.student() : schedule.student().withEpochs(studentEpochs),
+                seeds == null ? schedule.seeds() : seeds);
+        Path folder = out != null ? out : Path.of("runs", "demo-"
+                + LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")));
+        Runs.Data d = data(log);
+        Demo.Result result = Demo.run(schedule, d, folder, log);
+        Path report = Demo.writeReport(result, schedule, d, machine, folder);
+        log.println();
+        log.print(Demo.table(result));
+        log.printf(Locale.ROOT, "%nreport: %s (%.1f minutes)%n", report, result.seconds() / 60);
+        return 0;
+    }
+
+    /** Fashion-MNIST; without it and without --data, generated images, so the quick start works anywhere. */
+    private Runs.Data data(PrintStream log) throws IOException {
         try {
-            Path dir = FashionMnist.locate(data);
-            train = FashionMnist.train(dir).head(trainSize);
-            test = FashionMnist.test(dir);
-            System.out.println("data: Fashion-MNIST from " + dir + " (" + train.size() + " train, " + test.size()
-                    + " test)");
+            Dataset train = data.train().head(trainSize);
+            Dataset test = data.test();
+            String source = "Fashion-MNIST from " + data.locate();
+            log.println("data: " + source + " (" + train.size() + " train, " + test.size() + " test)");
+            return new Runs.Data(train, test, source);
         } catch (IOException e) {
-            if (data != null) {
+            if (data.explicit() != null) {
                 throw e;
             }
-            System.out.println("data: " + e.getMessage());
-            System.out.println("data: using generated 28×28 images instead (10 classes)");
-            train = SyntheticImages.generate("synthetic/train", Math.min(trainSize, 12000), 10, 28, 7);
-            test = SyntheticImages.generate("synthetic/test", 2000, 10, 28, 8);
+            log.println("data: " + e.getMessage());
+            log.println("data: using generated 28×28 images instead (10 classes); install dataset-fashion-mnist "
+                    + "for the real demo");
+            Dataset train = SyntheticImages.generate("synthetic/train", Math.min(trainSize, 12000), 10, 28, 7);
+            Dataset test = SyntheticImages.generate("synthetic/test", 2000, 10, 28, 8);
+            return new Runs.Data(train, test, "generated images (dataset-fashion-mnist not installed)");
         }
-        try (Module net = Models.create(model, seed);
-             Sgd sgd = new Sgd(net.parameters(), learningRate, 0.9, 0, 5e-4, true)) {
-            System.out.println("model: " + model + ", " + net.parameterCount() + " parameters");
-            long steps = (long) epochs * Math.max(1, train.size() / batchSize);
-            Trainer trainer = new Trainer(net, sgd,
-                    LearningRateSchedule.warmupCosine(learningRate, Math.min(100, steps / 10), steps, 0), batchSize, seed);
-            for (int epoch = 1; epoch <= epochs; epoch++) {
-                long start = System.nanoTime();
-                double loss = trainer.trainEpoch(train);
-                double seconds = (System.nanoTime() - start) / 1e9;
-                double[] eval = Trainer.evaluate(net, test, 512);
-                System.out.printf("epoch %d/%d  train loss %.4f  test loss %.4f  test accuracy %.2f%%  (%.1f s, %.0f "
-                        + "images/s)%n", epoch, epochs, loss, eval[1], 100 * eval[0], seconds, train.size() / seconds);
-            }
-        }
-        return 0;
     }
 }

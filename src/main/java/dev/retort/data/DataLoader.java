@@ -142,6 +142,10 @@ public final class DataLoader {
         return data;
     }
 
+    public int batchSize() {
+        return batchSize;
+    }
+
     public int batchesPerEpoch() {
         int n = data.size();
         return dropLast ? n / batchSize : (n + batchSize - 1) / batchSize;

@@ -72,6 +72,21 @@ public final class Pruning implements AutoCloseable {
         }
     }
 
+    /**
+     * Rebuilds the masks a run had after {@code step} steps — those of its last mask update — when it
+     * resumes from a checkpoint (the masked weights are zero in it, so the same ones are chosen again).
+     */
+    public void resumeAt(long step) {
+        long lastUpdate = step >= totalSteps ? step : step - step % updateEvery;
+        for (int i = 0; i < weights.size(); i++) {
+            Tensor previous = masks.get(i);
+            masks.set(i, lastUpdate == 0 ? null : mask(weights.get(i), sparsityAt(lastUpdate)));
+            if (previous != null) {
+                previous.close();
+            }
+        }
+    }
+
     /** Ones except at the {@code ⌊s·n⌋} smallest magnitudes (ties broken by position, so exactly that many). */
     private static Tensor mask(Tensor weight, double sparsity) {
         float[] w = weight.toFloatArray();

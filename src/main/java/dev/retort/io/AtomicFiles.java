@@ -77,7 +77,7 @@ public final class AtomicFiles {
     }
 
     /** Makes the rename itself durable where the platform allows opening a folder (Linux does). */
-    private static void forceFolder(Path folder) {
+    public static void forceFolder(Path folder) {
         try (FileChannel dir = FileChannel.open(folder, StandardOpenOption.READ)) {
             dir.force(true);
         } catch (IOException | UnsupportedOperationException ignored) {

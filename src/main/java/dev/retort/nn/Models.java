@@ -20,6 +20,22 @@ public final class Models {
         return name.startsWith("resnet") ? new int[] {3, 32, 32} : new int[] {1, 28, 28};
     }
 
+    /**
+     * A reference network by name, or the network a JSON file describes ({@link NetworkFile}) when
+     * {@code nameOrFile} is not a reference name.
+     */
+    public static Module resolve(String nameOrFile, long seed) throws java.io.IOException {
+        if (NAMES.contains(nameOrFile)) {
+            return create(nameOrFile, seed);
+        }
+        java.nio.file.Path file = java.nio.file.Path.of(nameOrFile);
+        if (!java.nio.file.Files.isRegularFile(file)) {
+            throw new IllegalArgumentException("model '" + nameOrFile + "' is neither a reference network " + NAMES
+                    + " nor a JSON network file");
+        }
+        return NetworkFile.load(file, seed).model();
+    }
+
     public static Module create(String name, long seed) {
         SplittableRandom rng = new SplittableRandom(seed);
         return switch (name) {

@@ -2,6 +2,7 @@ package dev.retort.optim;
 
 import dev.retort.tensor.Tensor;
 import java.util.List;
+import java.util.Map;
 
 /** Adam with decoupled weight decay (Loshchilov & Hutter), with PyTorch's semantics and defaults. */
 public final class AdamW extends Optimizer {
@@ -48,6 +49,49 @@ public final class AdamW extends Optimizer {
             }
             p.backend().adamwStep(p.data(), g.data(), firstMoments[i].data(), secondMoments[i].data(), learningRate(),
                     beta1, beta2, eps, weightDecay, ++steps[i]);
+        }
+    }
+
+    @Override
+    protected void collectState(Map<String, Tensor> out) {
+        for (int i = 0; i < firstMoments.length; i++) {
+            if (firstMoments[i] != null) {
+                out.put(i + ".step", Tensor.of(new double[] {steps[i]}));
+                out.put(i + ".exp_avg", firstMoments[i]);
+                out.put(i + ".exp_avg_sq", secondMoments[i]);
+            }
+        }
+    }
+
+    @Override
+    protected boolean acceptsState(String buffer) {
+        return buffer.equals("step") || buffer.equals("exp_avg") || buffer.equals("exp_avg_sq");
+    }
+
+    @Override
+    protected void restoreState(Map<String, Tensor> values) {
+        for (int i = 0; i < firstMoments.length; i++) {
+            Tensor step = values.get(i + ".step");
+            Tensor first = values.get(i + ".exp_avg");
+            Tensor second = values.get(i + ".exp_avg_sq");
+            if (step == null && first == null && second == null) {
+                continue;
+            }
+            if (step == null || first == null || second == null) {
+                throw new IllegalArgumentException("AdamW state of parameter " + i
+                        + " needs step, exp_avg and exp_avg_sq together");
+            }
+            release(i);
+            firstMoments[i] = stateFrom(parameters.get(i), first);
+            secondMoments[i] = stateFrom(parameters.get(i), second);
+            steps[i] = Math.round(step.item());
+        }
+    }
+
+    private void release(int i) {
+        if (firstMoments[i] != null) {
+            firstMoments[i].close();
+            secondMoments[i].close();
         }
     }
 

@@ -3,7 +3,10 @@ package dev.retort.optim;
 import dev.retort.backend.NdArray;
 import dev.retort.tensor.Tensor;
 import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 
 /**
  * Updates parameters from their gradients. State (momentum, moments) is allocated per parameter
@@ -46,6 +49,60 @@ public abstract class Optimizer implements AutoCloseable {
         for (Tensor p : parameters) {
             p.zeroGrad();
         }
+    }
+
+    /**
+     * The optimizer's state by name, {@code <parameter index>.<buffer>} with PyTorch's buffer names
+     * ({@code momentum_buffer}, {@code exp_avg}, {@code exp_avg_sq}, {@code step}): what a checkpoint needs
+     * to resume training exactly. The tensors are the live state; copy before keeping them.
+     */
+    public final Map<String, Tensor> stateDict() {
+        Map<String, Tensor> out = new LinkedHashMap<>();
+        collectState(out);
+        return out;
+    }
+
+    protected abstract void collectState(Map<String, Tensor> out);
+
+    /**
+     * Restores state saved by {@link #stateDict()} from an optimizer of the same kind over the same
+     * parameters; {@code source} names where it came from in errors. Entries are checked before any is
+     * copied, so a mismatch changes nothing.
+     */
+    public final void loadStateDict(Map<String, Tensor> values, String source) {
+        for (var e : values.entrySet()) {
+            String key = e.getKey();
+            int dot = key.indexOf('.');
+            int index = -1;
+            try {
+                index = dot > 0 ? Integer.parseInt(key.substring(0, dot)) : -1;
+            } catch (NumberFormatException ignored) {
+                // reported below
+            }
+            if (index < 0 || index >= parameters.size() || !acceptsState(key.substring(dot + 1))) {
+                throw new IllegalArgumentException(source + ": '" + key + "' is not state of " + getClass().getSimpleName()
+                        + " over " + parameters.size() + " parameters; was it saved by another optimizer or model?");
+            }
+            int[] expected = key.endsWith(".step") ? new int[0] : parameters.get(index).shape();
+            if (!Arrays.equals(expected, e.getValue().shape())) {
+                throw new IllegalArgumentException(source + ": '" + key + "' has shape "
+                        + Arrays.toString(e.getValue().shape()) + ", parameter " + index + " needs "
+                        + Arrays.toString(expected));
+            }
+        }
+        restoreState(values);
+    }
+
+    protected abstract boolean acceptsState(String buffer);
+
+    /** Called with checked values; copies them into (freshly allocated) state. */
+    protected abstract void restoreState(Map<String, Tensor> values);
+
+    /** A persistent copy of a saved state tensor for parameter p. */
+    protected static Tensor stateFrom(Tensor p, Tensor saved) {
+        Tensor state = stateLike(p);
+        p.backend().copy(saved.to(p.dtype()).data(), state.data());
+        return state;
     }
 
     /** A zero-filled persistent tensor shaped like p, for optimizer state. */

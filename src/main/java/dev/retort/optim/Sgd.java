@@ -2,6 +2,7 @@ package dev.retort.optim;
 
 import dev.retort.tensor.Tensor;
 import java.util.List;
+import java.util.Map;
 
 /** Stochastic gradient descent with PyTorch's semantics: weight decay, momentum, dampening, Nesterov. */
 public final class Sgd extends Optimizer {
@@ -47,6 +48,34 @@ public final class Sgd extends Optimizer {
             p.backend().sgdStep(p.data(), g.data(), buffers[i] == null ? null : buffers[i].data(), learningRate(),
                     momentum, dampening, weightDecay, nesterov, !started[i]);
             started[i] = true;
+        }
+    }
+
+    @Override
+    protected void collectState(Map<String, Tensor> out) {
+        for (int i = 0; i < buffers.length; i++) {
+            if (buffers[i] != null) {
+                out.put(i + ".momentum_buffer", buffers[i]);
+            }
+        }
+    }
+
+    @Override
+    protected boolean acceptsState(String buffer) {
+        return buffer.equals("momentum_buffer");
+    }
+
+    @Override
+    protected void restoreState(Map<String, Tensor> values) {
+        for (int i = 0; i < buffers.length; i++) {
+            Tensor saved = values.get(i + ".momentum_buffer");
+            if (saved != null) {
+                if (buffers[i] != null) {
+                    buffers[i].close();
+                }
+                buffers[i] = stateFrom(parameters.get(i), saved);
+                started[i] = true;
+            }
         }
     }
 

@@ -2,96 +2,303 @@ package dev.retort.train;
 
 import dev.retort.data.DataLoader;
 import dev.retort.data.Dataset;
+import dev.retort.io.Checkpoints;
+import dev.retort.io.SafeTensors;
 import dev.retort.nn.Module;
+import dev.retort.optim.AdamW;
 import dev.retort.optim.LearningRateSchedule;
 import dev.retort.optim.Optimizer;
+import dev.retort.optim.Sgd;
 import dev.retort.tensor.Autograd;
-import dev.retort.tensor.Losses;
 import dev.retort.tensor.Scope;
 import dev.retort.tensor.Tensor;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
 
-/** Supervised training of a classifier with cross-entropy: epochs of shuffled mini-batches, and evaluation. */
-public final class Trainer {
+/**
+ * Trains a model on an {@link Objective} for the epochs of a {@link TrainingConfig}: seeded, prefetched
+ * mini-batches, the optimizer and learning-rate schedule the config names, an evaluation after every
+ * epoch (top-1, NLL, ECE), and — given a {@link RunFolder} — metrics and an atomic checkpoint per epoch
+ * from which {@link #resume} continues.
+ *
+ * <p>A loss term that turns NaN or infinite stops the run with {@link TrainingDivergedException}, naming
+ * the step and the term; the last good checkpoint stays as it was.
+ */
+public final class Trainer implements AutoCloseable {
+    private static final String FORMAT = "retort-checkpoint-1";
+
     private final Module model;
+    private final Objective objective;
+    private final TrainingConfig config;
+    private final Dataset train;
+    private final DataLoader loader;
     private final Optimizer optimizer;
     private final LearningRateSchedule schedule;
-    private final int batchSize;
-    private final long seed;
+    private final long totalSteps;
+    private final List<Map<String, Object>> metrics = new ArrayList<>();
+    private RunFolder run;
+    private PrintStream log = System.out;
+    private String label = "";
+    private RunFolder.Checkpoint lastCheckpoint;
     private int epoch;
     private long step;
 
-    public Trainer(Module model, Optimizer optimizer, LearningRateSchedule schedule, int batchSize, long seed) {
-        if (batchSize <= 0) {
-            throw new IllegalArgumentException("batch size must be positive, got " + batchSize);
+    /** @param train the training examples; the config's {@code trainSize} is applied by the caller */
+    public Trainer(Module model, Objective objective, TrainingConfig config, Dataset train) {
+        if (train.size() == 0) {
+            throw new IllegalArgumentException(train.name() + ": no examples to train on");
         }
+        checkClasses(model, train);
         this.model = model;
-        this.optimizer = optimizer;
-        this.schedule = schedule;
-        this.batchSize = batchSize;
-        this.seed = seed;
+        this.objective = objective;
+        this.config = config;
+        this.train = train;
+        int batch = Math.min(config.batchSize(), train.size());
+        // Full batches only (PyTorch's drop_last), so batch statistics never come from a stub of a batch.
+        DataLoader.Builder builder = DataLoader.builder(train, batch).seed(config.seed()).dropLast(true).prefetch(2);
+        if (config.cropPadding() > 0) {
+            builder.randomCrop(config.cropPadding());
+        }
+        builder.horizontalFlip(config.flip());
+        this.loader = builder.build();
+        this.totalSteps = (long) config.epochs() * loader.batchesPerEpoch();
+        List<Tensor> parameters = new ArrayList<>(model.parameters());
+        parameters.addAll(objective.extraParameters());
+        this.optimizer = config.optimizer().equals("adamw")
+                ? new AdamW(parameters, config.learningRate(), 0.9, 0.999, 1e-8, config.weightDecay())
+                : new Sgd(parameters, config.learningRate(), config.momentum(), 0, config.weightDecay(),
+                        config.nesterov());
+        this.schedule = schedule(config, loader.batchesPerEpoch(), totalSteps);
     }
 
-    /** One pass over the data in a fresh random order; returns the mean loss. Stops on a non-finite loss. */
-    public double trainEpoch(Dataset data) {
-        if (data.size() == 0) {
-            throw new IllegalArgumentException(data.name() + ": no examples to train on");
+    /** One example forward: the model must predict exactly the data's classes, or labels would fall outside. */
+    private static void checkClasses(Module model, Dataset data) {
+        boolean training = model.isTraining();
+        model.eval();
+        try (Autograd.NoGrad ignored = Autograd.noGrad(); Scope scope = Scope.open()) {
+            Tensor out = model.call(data.batch(new int[] {0}, 0, 1)[0]);
+            if (out.rank() != 2 || out.dim(1) != data.classes()) {
+                throw new IllegalArgumentException(data.name() + " has " + data.classes() + " classes, the model "
+                        + "outputs " + java.util.Arrays.toString(out.shape()) + " per batch; give it "
+                        + data.classes() + " outputs");
+            }
+        } finally {
+            if (training) {
+                model.train();
+            }
         }
+    }
+
+    private static LearningRateSchedule schedule(TrainingConfig c, int stepsPerEpoch, long total) {
+        return switch (c.schedule()) {
+            case "constant" -> LearningRateSchedule.constant(c.learningRate());
+            case "step" -> {
+                long half = Math.max(1, total / 2);
+                long threeQuarters = Math.max(half + 1, total * 3 / 4);
+                yield s -> c.learningRate() * (s < half ? 1 : s < threeQuarters ? 0.1 : 0.01);
+            }
+            default -> LearningRateSchedule.warmupCosine(c.learningRate(),
+                    Math.min(total - 1, Math.round(c.warmupEpochs() * stepsPerEpoch)), total, 0);
+        };
+    }
+
+    /** Writes metrics and checkpoints into {@code folder}; {@code resolvedConfig} becomes its config.json. */
+    public Trainer runFolder(RunFolder folder, Map<String, Object> resolvedConfig) throws IOException {
+        this.run = folder;
+        if (resolvedConfig != null) {
+            folder.writeConfig(resolvedConfig);
+        }
+        return this;
+    }
+
+    /** Where the per-epoch lines go ({@code null}: nowhere), and a prefix naming this run in them. */
+    public Trainer log(PrintStream out, String runLabel) {
+        this.log = out;
+        this.label = runLabel == null ? "" : runLabel;
+        return this;
+    }
+
+    public int epoch() {
+        return epoch;
+    }
+
+    public long step() {
+        return step;
+    }
+
+    public Optimizer optimizer() {
+        return optimizer;
+    }
+
+    /** The metrics rows so far, one per finished epoch. */
+    public List<Map<String, Object>> metrics() {
+        return List.copyOf(metrics);
+    }
+
+    /**
+     * Continues from the run folder's newest checkpoint: model, optimizer and objective state, the epoch
+     * and step counters, and the metrics of the epochs done. The run must have trained the same model.
+     */
+    public void resume() throws IOException {
+        if (run == null) {
+            throw new IllegalStateException("resume: no run folder set");
+        }
+        String savedModel = run.readConfig().path("training").path("model").asText("");
+        if (!savedModel.isEmpty() && !savedModel.equals(config.model())) {
+            throw new IllegalArgumentException("--resume: " + run.dir() + " trained model '" + savedModel
+                    + "', this command asks for '" + config.model() + "'; resume with the same --model or choose "
+                    + "another --out");
+        }
+        RunFolder.Checkpoint checkpoint = run.latestCheckpoint().orElseThrow(() -> new IOException(
+                "--resume: " + run.dir() + " holds no complete checkpoint"));
+        Map<String, String> meta = Checkpoints.load(model, checkpoint.model());
+        try (Scope scope = Scope.open();
+             SafeTensors.Contents contents = SafeTensors.read(checkpoint.state())) {
+            Map<String, Tensor> optimizerState = new LinkedHashMap<>();
+            Map<String, Tensor> objectiveState = new LinkedHashMap<>();
+            for (var e : contents.tensors().entrySet()) {
+                if (e.getKey().startsWith("optimizer.")) {
+                    optimizerState.put(e.getKey().substring("optimizer.".length()), e.getValue());
+                } else if (e.getKey().startsWith("objective.")) {
+                    objectiveState.put(e.getKey().substring("objective.".length()), e.getValue());
+                } else {
+                    throw new IOException(checkpoint.state() + ": unexpected tensor '" + e.getKey() + "'");
+                }
+            }
+            optimizer.loadStateDict(optimizerState, checkpoint.state().toString());
+            objective.loadStateDict(objectiveState, checkpoint.state().toString());
+        }
+        try {
+            epoch = Integer.parseInt(meta.getOrDefault("epoch", ""));
+            step = Long.parseLong(meta.getOrDefault("step", ""));
+        } catch (NumberFormatException e) {
+            throw new IOException(checkpoint.model() + ": metadata lacks the epoch and step of the checkpoint");
+        }
+        metrics.clear();
+        for (Map<String, Object> row : run.readMetrics()) {
+            if (row.get("epoch") instanceof Number n && n.intValue() <= epoch) {
+                metrics.add(row);
+            }
+        }
+        lastCheckpoint = checkpoint;
+        objective.resumeAt(model, step);
+        if (log != null) {
+            log.printf("%sresumed from %s (epoch %d, step %d)%n", label, checkpoint.folder(), epoch, step);
+        }
+    }
+
+    /** Trains the remaining epochs, evaluating on {@code test} after each; returns all metrics rows. */
+    public List<Map<String, Object>> fit(Dataset test) throws IOException {
+        while (epoch < config.epochs()) {
+            Map<String, Object> row = trainEpoch();
+            Evaluation.Metrics m = Evaluation.evaluate(model, test, config.evalBatchSize());
+            row.put("test_accuracy", m.accuracy());
+            row.put("test_nll", m.nll());
+            row.put("test_ece", m.ece());
+            metrics.add(row);
+            if (log != null) {
+                log.println(label + describe(row));
+            }
+            if (run != null) {
+                run.writeMetrics(metrics);
+                lastCheckpoint = run.saveCheckpoint(epoch, model, trainingState(),
+                        Map.of("format", FORMAT, "epoch", Integer.toString(epoch), "step", Long.toString(step),
+                                "model", config.model()));
+            }
+        }
+        if (run != null && lastCheckpoint != null) {
+            run.exportModel(lastCheckpoint);
+        }
+        return metrics();
+    }
+
+    /** One pass over the training data; returns the epoch's row (means of every loss term) without evaluation. */
+    public Map<String, Object> trainEpoch() {
         model.train();
-        // Full batches only (PyTorch's drop_last), unless the data is smaller than one batch; the next
-        // batches are assembled on a background thread while this one trains.
-        DataLoader loader = DataLoader.builder(data, Math.min(batchSize, data.size())).seed(seed).dropLast(true)
-                .prefetch(2).build();
-        double total = 0;
-        int batches = 0;
-        try (DataLoader.Epoch epochBatches = loader.epoch(epoch++)) {
+        int[] order = loader.order(epoch);
+        int batches = loader.batchesPerEpoch();
+        Map<String, Double> sums = new LinkedHashMap<>();
+        long start = System.nanoTime();
+        String task = String.format(Locale.ROOT, "%sepoch %d/%d", label, epoch + 1, config.epochs());
+        try (DataLoader.Epoch epochBatches = loader.epoch(epoch);
+             Progress progress = Progress.start(task, batches, "batch")) {
             for (DataLoader.Batch batch : epochBatches) {
+                int[] examples = new int[batch.size()];
+                System.arraycopy(order, batch.index() * loader.batchSize(), examples, 0, batch.size());
                 try (Scope scope = Scope.open()) {
                     optimizer.setLearningRate(schedule.at(step));
                     Tensor[] tensors = batch.toTensors();
-                    Tensor loss = Losses.crossEntropy(model.forward(tensors[0]), tensors[1], 0.0);
-                    double value = loss.item();
-                    if (!Double.isFinite(value)) {
-                        throw new IllegalStateException("training loss became " + value + " at step " + step
-                                + "; lower the learning rate");
-                    }
+                    Objective.StepLoss loss = objective.compute(model, tensors[0], tensors[1], examples);
+                    checkFinite(loss.terms());
                     optimizer.zeroGrad();
-                    loss.backward();
+                    loss.loss().backward();
                     optimizer.step();
-                    total += value;
-                    batches++;
                     step++;
+                    objective.afterStep(model, step);
+                    loss.terms().forEach((k, v) -> sums.merge(k, v, Double::sum));
+                    progress.message(String.format(Locale.ROOT, "loss %.4f", loss.terms().get("loss")));
+                    progress.step(1);
                 }
             }
         }
-        return total / batches;
+        double seconds = (System.nanoTime() - start) / 1e9;
+        epoch++;
+        Map<String, Object> row = new LinkedHashMap<>();
+        row.put("epoch", epoch);
+        row.put("step", step);
+        row.put("lr", optimizer.learningRate());
+        sums.forEach((k, v) -> row.put("train_" + k, v / batches));
+        row.putAll(objective.epochValues());
+        row.put("seconds", seconds);
+        row.put("images_per_s", batches * (double) loader.batchSize() / seconds);
+        return row;
     }
 
-    /** Top-1 accuracy and mean cross-entropy over a dataset, in evaluation mode without recording. */
-    public static double[] evaluate(Module model, Dataset data, int batchSize) {
-        model.eval();
-        int[] order = new int[data.size()];
-        for (int i = 0; i < order.length; i++) {
-            order[i] = i;
-        }
-        long correct = 0;
-        double lossSum = 0;
-        try (Autograd.NoGrad ignored = Autograd.noGrad()) {
-            for (int from = 0; from < data.size(); from += batchSize) {
-                int to = Math.min(data.size(), from + batchSize);
-                try (Scope scope = Scope.open()) {
-                    Tensor[] batch = data.batch(order, from, to);
-                    Tensor logits = model.forward(batch[0]);
-                    lossSum += Losses.crossEntropy(logits, batch[1], 0.0).item() * (to - from);
-                    int[] predicted = logits.argmax().toIntArray();
-                    for (int i = 0; i < predicted.length; i++) {
-                        if (predicted[i] == data.labels()[from + i]) {
-                            correct++;
-                        }
-                    }
-                }
+    private void checkFinite(Map<String, Double> terms) {
+        for (var e : terms.entrySet()) {
+            if (!Double.isFinite(e.getValue())) {
+                String kept = lastCheckpoint == null ? "no checkpoint had been written yet"
+                        : "the last good checkpoint, " + lastCheckpoint.folder() + " (epoch " + lastCheckpoint.epoch()
+                          + "), is kept";
+                throw new TrainingDivergedException(epoch + 1, step + 1, e.getKey(), e.getValue(),
+                        label + "loss term '" + e.getKey() + "' became " + e.getValue() + " at step " + (step + 1)
+                                + " (epoch " + (epoch + 1) + "); the run stopped and " + kept
+                                + ". Lower --lr or check the data.");
             }
         }
-        model.train();
-        return new double[] {(double) correct / Math.max(1, data.size()), lossSum / Math.max(1, data.size())};
+    }
+
+    private Map<String, Tensor> trainingState() {
+        Map<String, Tensor> state = new LinkedHashMap<>();
+        optimizer.stateDict().forEach((k, v) -> state.put("optimizer." + k, v));
+        objective.stateDict().forEach((k, v) -> state.put("objective." + k, v));
+        return state;
+    }
+
+    private String describe(Map<String, Object> row) {
+        StringBuilder terms = new StringBuilder();
+        for (var e : row.entrySet()) {
+            if (e.getKey().startsWith("train_") && !e.getKey().equals("train_loss")) {
+                terms.append(terms.length() == 0 ? " (" : ", ").append(e.getKey().substring(6)).append(' ')
+                        .append(String.format(Locale.ROOT, "%.4f", (Double) e.getValue()));
+            }
+        }
+        if (terms.length() > 0) {
+            terms.append(')');
+        }
+        return String.format(Locale.ROOT, "epoch %d/%d  loss %.4f%s  test %.2f %%  nll %.4f  ece %.4f  (%.1f s, %.0f img/s)",
+                (Integer) row.get("epoch"), config.epochs(), (Double) row.get("train_loss"), terms,
+                100 * (Double) row.get("test_accuracy"), (Double) row.get("test_nll"), (Double) row.get("test_ece"),
+                (Double) row.get("seconds"), (Double) row.get("images_per_s"));
+    }
+
+    @Override
+    public void close() {
+        optimizer.close();
     }
 }

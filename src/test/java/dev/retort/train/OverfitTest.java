@@ -10,7 +10,6 @@ import dev.retort.data.SyntheticImages;
 import dev.retort.nn.Models;
 import dev.retort.nn.Module;
 import dev.retort.optim.AdamW;
-import dev.retort.optim.LearningRateSchedule;
 import dev.retort.optim.Optimizer;
 import dev.retort.optim.Sgd;
 import dev.retort.tensor.Losses;
@@ -70,11 +69,11 @@ class OverfitTest {
                     steps++;
                 }
             }
-            double[] evaluated = Trainer.evaluate(model, data, 64);
-            assertEquals(1.0, evaluated[0], data.name() + ": training accuracy after " + steps + " steps");
-            assertTrue(evaluated[1] < firstLoss / 4, data.name() + ": loss " + evaluated[1] + " from " + firstLoss);
+            Evaluation.Metrics evaluated = Evaluation.evaluate(model, data, 64);
+            assertEquals(1.0, evaluated.accuracy(), data.name() + ": training accuracy after " + steps + " steps");
+            assertTrue(evaluated.nll() < firstLoss / 4, data.name() + ": loss " + evaluated.nll() + " from " + firstLoss);
             System.out.println("cnn-student fits 64 " + data.name() + " images in " + steps + " steps; loss "
-                    + firstLoss + " → " + evaluated[1]);
+                    + firstLoss + " → " + evaluated.nll());
         }
         assertEquals(baseline, Storage.liveCount() + Storage.leakedCount(), "tensors leaked by the training loop");
     }
@@ -87,16 +86,20 @@ class OverfitTest {
         Dataset test = new Dataset("synthetic/test", Arrays.copyOfRange(all.images(), 2000 * 784, all.images().length),
                 Arrays.copyOfRange(all.labels(), 2000, all.size()), 1, 28, 28, 10);
         assertEquals(500, n);
+        System.setProperty("retort.progress", "off");
+        TrainingConfig config = new TrainingConfig("mlp-tiny", 4, 50, "sgd", 0.05, 0.9, false, 0, "constant", 0, 0, 0,
+                false, train.size(), 3, 250);
         try (Module model = Models.create("mlp-tiny", 2);
-             Optimizer optimizer = new Sgd(model.parameters(), 0.05, 0.9)) {
-            Trainer trainer = new Trainer(model, optimizer, LearningRateSchedule.constant(0.05), 50, 3);
-            double[] before = Trainer.evaluate(model, test, 250);
+             Trainer trainer = new Trainer(model, Objective.crossEntropy(0), config, train)) {
+            Evaluation.Metrics start = Evaluation.evaluate(model, test, 250);
+            double[] before = {start.accuracy(), start.nll()};
             double[] losses = new double[4];
             for (int epoch = 0; epoch < losses.length; epoch++) {
-                losses[epoch] = trainer.trainEpoch(train);
+                losses[epoch] = (Double) trainer.trainEpoch().get("train_loss");
                 assertTrue(Double.isFinite(losses[epoch]), "epoch " + epoch);
             }
-            double[] after = Trainer.evaluate(model, test, 250);
+            Evaluation.Metrics end = Evaluation.evaluate(model, test, 250);
+            double[] after = {end.accuracy(), end.nll()};
             System.out.println("mlp-tiny on synthetic images: epoch losses " + Arrays.toString(losses)
                     + "; held-out accuracy " + before[0] + " → " + after[0]);
             assertTrue(losses[losses.length - 1] < 0.5 * losses[0], "loss did not fall: " + Arrays.toString(losses));

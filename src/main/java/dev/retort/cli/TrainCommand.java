@@ -1,0 +1,43 @@
+package dev.retort.cli;
+
+import dev.retort.train.Runs;
+import dev.retort.train.TrainingConfig;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.file.Path;
+import java.util.Locale;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+/** {@code retort train}: a teacher, or a baseline student, on the labels alone. */
+@Command(name = "train", mixinStandardHelpOptions = true,
+        description = "Train a network on Fashion-MNIST with cross-entropy (a teacher, or a baseline student).")
+final class TrainCommand extends ReportingCommand {
+    @Option(names = "--model", defaultValue = "cnn-teacher", paramLabel = "NAME|FILE.json",
+            description = "A reference network (cnn-teacher, cnn-student, mlp-teacher, mlp-student, mlp-tiny) or a "
+                    + "JSON network file (default ${DEFAULT-VALUE}).")
+    String model;
+
+    @Mixin
+    TrainingOptions training;
+
+    @Mixin
+    DataOption data;
+
+    @Mixin
+    DeviceOption device;
+
+    @Override
+    protected int run() throws IOException {
+        PrintStream log = System.out;
+        device.resolve(log);
+        TrainingConfig config = training.config(model);
+        Path out = training.out("train", model);
+        Runs.Data d = Commands.loadData(data, config, log);
+        Runs.Outcome outcome = Runs.train("train " + model, config, d, out, training.resume, log);
+        log.printf(Locale.ROOT, "test accuracy %.2f %%, NLL %.4f, ECE %.4f; weights in %s%n",
+                100 * outcome.test().accuracy(), outcome.test().nll(), outcome.test().ece(), outcome.model());
+        return 0;
+    }
+}

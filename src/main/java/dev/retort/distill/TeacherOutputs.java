@@ -1,0 +1,133 @@
+package dev.retort.distill;
+
+import dev.retort.data.Dataset;
+import dev.retort.nn.FeatureCapture;
+import dev.retort.nn.Module;
+import dev.retort.tensor.Autograd;
+import dev.retort.tensor.Scope;
+import dev.retort.tensor.Tensor;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.function.IntConsumer;
+
+/**
+ * The teacher's outputs over a whole transfer set, computed once (offline distillation, kd-modes.md): its
+ * logits and, for hybrid, its paired features, kept on the host and gathered per batch by example index.
+ * Valid only while the examples do not change between epochs, i.e. without augmentation.
+ */
+public final class TeacherOutputs {
+    private final int count;
+    private final int classes;
+    private final float[] logits;
+    private final List<float[]> features = new ArrayList<>();
+    private final List<int[]> featureShapes = new ArrayList<>();
+
+    private TeacherOutputs(int count, int classes, float[] logits) {
+        this.count = count;
+        this.classes = classes;
+        this.logits = logits;
+    }
+
+    /**
+     * Runs the teacher in evaluation mode without recording over every example of {@code data}.
+     *
+     * @param featureLayers teacher layer names whose outputs to keep too (empty for the output-only modes)
+     * @param onBatch       told the number of examples after each batch (progress display)
+     */
+    public static TeacherOutputs compute(Module teacher, Dataset data, List<String> featureLayers, int batchSize,
+                                         IntConsumer onBatch) {
+        if (batchSize <= 0) {
+            throw new IllegalArgumentException("teacher outputs: batch size must be positive, got " + batchSize);
+        }
+        boolean wasTraining = teacher.isTraining();
+        teacher.eval();
+        int n = data.size();
+        int[] order = new int[n];
+        Arrays.setAll(order, i -> i);
+        TeacherOutputs out = null;
+        try (Autograd.NoGrad ignored = Autograd.noGrad()) {
+            for (int from = 0; from < n; from += batchSize) {
+                int to = Math.min(n, from + batchSize);
+                try (Scope scope = Scope.open();
+                     FeatureCapture capture = FeatureCapture.of(teacher, featureLayers)) {
+                    Tensor z = teacher.call(data.batch(order, from, to)[0]);
+                    if (z.rank() != 2) {
+                        throw new IllegalArgumentException("teacher outputs: the teacher returned "
+                                + Arrays.toString(z.shape()) + ", expected logits [batch, classes]");
+                    }
+                    if (out == null) {
+                        out = new TeacherOutputs(n, z.dim(1), new float[n * z.dim(1)]);
+                        for (String layer : featureLayers) {
+                            int[] shape = capture.get(layer).shape();
+                            int[] per = Arrays.copyOfRange(shape, 1, shape.length);
+                            out.featureShapes.add(per);
+                            out.features.add(new float[Math.multiplyExact(n, Arrays.stream(per).reduce(1, Math::multiplyExact))]);
+                        }
+                    }
+                    System.arraycopy(z.toFloatArray(), 0, out.logits, from * out.classes, (to - from) * out.classes);
+                    for (int i = 0; i < featureLayers.size(); i++) {
+                        float[] values = capture.get(featureLayers.get(i)).toFloatArray();
+                        System.arraycopy(values, 0, out.features.get(i), from * (values.length / (to - from)),
+                                values.length);
+                    }
+                }
+                if (onBatch != null) {
+                    onBatch.accept(to - from);
+                }
+            }
+        } finally {
+            if (wasTraining) {
+                teacher.train();
+            }
+        }
+        if (out == null) {
+            throw new IllegalArgumentException("teacher outputs: " + data.name() + " has no examples");
+        }
+        return out;
+    }
+
+    public int size() {
+        return count;
+    }
+
+    public int classes() {
+        return classes;
+    }
+
+    /** Host memory held, in bytes. */
+    public long bytes() {
+        long total = 4L * logits.length;
+        for (float[] f : features) {
+            total += 4L * f.length;
+        }
+        return total;
+    }
+
+    /** The cached logits of these examples, [examples, classes], owned by the current scope. */
+    public Tensor logits(int[] examples) {
+        return gather(logits, new int[] {classes}, examples);
+    }
+
+    /** The cached feature {@code index} (in the order of the layers given to compute) of these examples. */
+    public Tensor feature(int index, int[] examples) {
+        return gather(features.get(index), featureShapes.get(index), examples);
+    }
+
+    private Tensor gather(float[] source, int[] perShape, int[] examples) {
+        int per = source.length / count;
+        float[] out = new float[examples.length * per];
+        for (int i = 0; i < examples.length; i++) {
+            int e = examples[i];
+            if (e < 0 || e >= count) {
+                throw new IndexOutOfBoundsException("teacher outputs: example " + e + " outside the " + count
+                        + " cached");
+            }
+            System.arraycopy(source, e * per, out, i * per, per);
+        }
+        int[] shape = new int[perShape.length + 1];
+        shape[0] = examples.length;
+        System.arraycopy(perShape, 0, shape, 1, perShape.length);
+        return Tensor.of(out, shape);
+    }
+}

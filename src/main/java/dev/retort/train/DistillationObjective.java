@@ -1,0 +1,307 @@
+package dev.retort.train;
+
+import dev.retort.data.Dataset;
+import dev.retort.distill.DistillationLoss;
+import dev.retort.distill.DistillationResult;
+import dev.retort.distill.FeaturePairs;
+import dev.retort.distill.FeatureRegressor;
+import dev.retort.distill.HybridLoss;
+import dev.retort.distill.Pruning;
+import dev.retort.distill.TeacherOutputs;
+import dev.retort.nn.FeatureCapture;
+import dev.retort.nn.Module;
+import dev.retort.tensor.Autograd;
+import dev.retort.tensor.Scope;
+import dev.retort.tensor.Tensor;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.SplittableRandom;
+
+/**
+ * The objective of a distillation run: the student's loss against a frozen teacher in one of the three
+ * modes of kd-modes.md. The teacher runs in evaluation mode without recording, once over the transfer
+ * set when it is not augmented (its outputs cached) or on every batch when it is.
+ */
+public final class DistillationObjective implements Objective {
+    private final DistillationConfig config;
+    private final Module teacher;
+    private final TeacherOutputs cache;
+    private final FeaturePairs pairs;
+    private final List<FeatureRegressor> regressors = new ArrayList<>();
+    private final Pruning pruning;
+    private final double labelSmoothing;
+
+    private DistillationObjective(DistillationConfig config, Module teacher, TeacherOutputs cache, FeaturePairs pairs,
+                                  Pruning pruning, double labelSmoothing) {
+        this.config = config;
+        this.labelSmoothing = labelSmoothing;
+        this.teacher = teacher;
+        this.cache = cache;
+        this.pairs = pairs;
+        this.pruning = pruning;
+    }
+
+    /**
+     * Checks teacher against student on one example (same class count; feature pairs that exist and fit),
+     * builds the regressors, and caches the teacher's outputs over {@code transferSet} unless
+     * {@code augmented}.
+     *
+     * @param training   the run's options: label smoothing (mode hinton), seed, augmentation
+     * @param totalSteps the run's steps, over which pruning reaches its target
+     * @param progress   shown while the cache is computed (may be null)
+     */
+    public static DistillationObjective create(DistillationConfig config, Module teacher, Module student,
+                                               Dataset transferSet, TrainingConfig training, long totalSteps,
+                                               Progress progress) {
+        boolean hybrid = config.mode().equals("hybrid");
+        FeaturePairs pairs = hybrid ? FeaturePairs.resolve(config.pairs(), student, teacher)
+                : new FeaturePairs(List.of(), List.of());
+        Pruning pruning = config.prune() > 0 ? new Pruning(student, config.prune(), totalSteps) : null;
+        List<int[]> studentShapes = new ArrayList<>();
+        List<int[]> teacherShapes = new ArrayList<>();
+        probe(teacher, student, transferSet, pairs, studentShapes, teacherShapes);
+        TeacherOutputs cache = null;
+        if (!training.augmented()) {
+            cache = TeacherOutputs.compute(teacher, transferSet, pairs.teacherLayers(), training.evalBatchSize(),
+                    n -> {
+                        if (progress != null) {
+                            progress.step(n);
+                        }
+                    });
+        }
+        DistillationObjective objective = new DistillationObjective(config, teacher, cache, pairs, pruning,
+                training.labelSmoothing());
+        SplittableRandom rng = new SplittableRandom(training.seed() ^ 0x5EED_F00DL);
+        for (int i = 0; i < pairs.size(); i++) {
+            try {
+                objective.regressors.add(new FeatureRegressor(studentShapes.get(i), teacherShapes.get(i), rng));
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException("--pairs " + pairs.studentLayers().get(i) + "="
+                        + pairs.teacherLayers().get(i) + ": " + e.getMessage(), e);
+            }
+        }
+        return objective;
+    }
+
+    /** One example through both networks: class counts must agree, paired layers must produce features. */
+    private static void probe(Module teacher, Module student, Dataset data, FeaturePairs pairs,
+                              List<int[]> studentShapes, List<int[]> teacherShapes) {
+        boolean teacherTraining = teacher.isTraining();
+        boolean studentTraining = student.isTraining();
+        teacher.eval();
+        student.eval();
+        try (Autograd.NoGrad ignored = Autograd.noGrad(); Scope scope = Scope.open()) {
+            Tensor x = data.batch(new int[] {0}, 0, 1)[0];
+            int teacherClasses;
+            int studentClasses;
+            try (FeatureCapture capture = FeatureCapture.of(teacher, pairs.teacherLayers())) {
+                teacherClasses = teacher.call(x).dim(1);
+                for (String layer : pairs.teacherLayers()) {
+                    int[] s = capture.get(layer).shape();
+                    teacherShapes.add(Arrays.copyOfRange(s, 1, s.length));
+                }
+            }
+            try (FeatureCapture capture = FeatureCapture.of(student, pairs.studentLayers())) {
+                studentClasses = student.call(x).dim(1);
+                for (String layer : pairs.studentLayers()) {
+                    int[] s = capture.get(layer).shape();
+                    studentShapes.add(Arrays.copyOfRange(s, 1, s.length));
+                }
+            }
+            if (teacherClasses != studentClasses) {
+                throw new IllegalArgumentException("the teacher predicts " + teacherClasses + " classes and the student "
+                        + studentClasses + "; distillation needs both over the same classes");
+            }
+            if (studentClasses != data.classes()) {
+                throw new IllegalArgumentException(data.name() + " has " + data.classes() + " classes, the networks predict "
+                        + studentClasses);
+            }
+        } finally {
+            if (teacherTraining) {
+                teacher.train();
+            }
+            if (studentTraining) {
+                student.train();
+            }
+        }
+    }
+
+    /** Whether the teacher's outputs were computed once up front. */
+    public boolean cached() {
+        return cache != null;
+    }
+
+    public FeaturePairs pairs() {
+        return pairs;
+    }
+
+    @Override
+    public StepLoss compute(Module student, Tensor images, Tensor labels, int[] examples) {
+        Tensor teacherLogits;
+        List<Tensor> teacherFeatures = new ArrayList<>();
+        if (cache != null) {
+            teacherLogits = cache.logits(examples);
+            for (int i = 0; i < pairs.size(); i++) {
+                teacherFeatures.add(cache.feature(i, examples));
+            }
+        } else {
+            teacher.eval();
+            try (Autograd.NoGrad ignored = Autograd.noGrad();
+                 FeatureCapture capture = FeatureCapture.of(teacher, pairs.teacherLayers())) {
+                teacherLogits = teacher.call(images);
+                for (String layer : pairs.teacherLayers()) {
+                    teacherFeatures.add(capture.get(layer));
+                }
+            }
+        }
+        Tensor studentLogits;
+        List<Tensor> studentFeatures = new ArrayList<>();
+        try (FeatureCapture capture = FeatureCapture.of(student, pairs.studentLayers())) {
+            studentLogits = student.call(images);
+            for (String layer : pairs.studentLayers()) {
+                studentFeatures.add(capture.get(layer));
+            }
+        }
+        Map<String, Double> terms = new LinkedHashMap<>();
+        Tensor loss;
+        switch (config.mode()) {
+            case "temperature" -> {
+                DistillationResult r = DistillationLoss.temperature(studentLogits, teacherLogits, labels,
+                        config.studentTemperature(), config.teacherTemperature(), config.kappa());
+                loss = r.loss();
+                terms.put("loss", r.total());
+                terms.put("kl", r.klDivergence());
+                terms.put("ce", r.crossEntropy());
+            }
+            case "hinton" -> {
+                DistillationResult r = DistillationLoss.hinton(studentLogits, teacherLogits, labels,
+                        config.studentTemperature(), config.alpha(), labelSmoothing, config.hardTeacherTargets());
+                loss = r.loss();
+                terms.put("loss", r.total());
+                terms.put("ce", r.crossEntropy());
+                if (config.hardTeacherTargets()) {
+                    terms.put("ce_teacher", r.teacherCrossEntropy());
+                } else {
+                    terms.put("kl", r.klDivergence());
+                }
+            }
+            default -> {
+                HybridLoss.Result r = HybridLoss.compute(studentLogits, teacherLogits, labels, studentFeatures,
+                        teacherFeatures, regressors, new HybridLoss.Weights(config.alpha(), config.beta(),
+                                config.gamma(), config.studentTemperature()));
+                loss = r.loss();
+                terms.put("loss", r.total());
+                terms.put("ce", r.crossEntropy());
+                terms.put("kl", r.klDivergence());
+                terms.put("feature", r.feature());
+            }
+        }
+        return new StepLoss(loss, terms);
+    }
+
+    @Override
+    public String describe() {
+        return switch (config.mode()) {
+            case "temperature" -> String.format(Locale.ROOT, "distillation, mode temperature (T_s %s, T_t %s, κ %s)",
+                    config.studentTemperature(), config.teacherTemperature(), config.kappa());
+            case "hinton" -> String.format(Locale.ROOT, "distillation, mode hinton (T %s, α %s%s%s)",
+                    config.studentTemperature(), config.alpha(),
+                    labelSmoothing > 0 ? ", label smoothing " + labelSmoothing : "",
+                    config.hardTeacherTargets() ? ", hard teacher targets" : "");
+            default -> String.format(Locale.ROOT, "distillation, mode hybrid (α %s, β %s, γ %s, T %s, pairs %s%s)",
+                    config.alpha(), config.beta(), config.gamma(), config.studentTemperature(), pairLabels(),
+                    config.prune() > 0 ? ", prune " + config.prune() : "");
+        };
+    }
+
+    private List<String> pairLabels() {
+        List<String> out = new ArrayList<>();
+        for (int i = 0; i < pairs.size(); i++) {
+            out.add(pairs.studentLayers().get(i) + "=" + pairs.teacherLayers().get(i));
+        }
+        return out;
+    }
+
+    @Override
+    public List<Tensor> extraParameters() {
+        List<Tensor> out = new ArrayList<>();
+        for (FeatureRegressor r : regressors) {
+            out.addAll(r.parameters());
+        }
+        return out;
+    }
+
+    @Override
+    public Map<String, Tensor> stateDict() {
+        Map<String, Tensor> out = new LinkedHashMap<>();
+        for (int i = 0; i < regressors.size(); i++) {
+            for (var e : regressors.get(i).stateDict().entrySet()) {
+                out.put("regressor." + i + "." + e.getKey(), e.getValue());
+            }
+        }
+        return out;
+    }
+
+    @Override
+    public void loadStateDict(Map<String, Tensor> values, String source) {
+        List<Map<String, Tensor>> perRegressor = new ArrayList<>();
+        for (int i = 0; i < regressors.size(); i++) {
+            perRegressor.add(new LinkedHashMap<>());
+        }
+        for (var e : values.entrySet()) {
+            String[] parts = e.getKey().split("\\.", 3);
+            int index = -1;
+            if (parts.length == 3 && parts[0].equals("regressor")) {
+                try {
+                    index = Integer.parseInt(parts[1]);
+                } catch (NumberFormatException ignored) {
+                    // reported below
+                }
+            }
+            if (index < 0 || index >= regressors.size()) {
+                throw new IllegalArgumentException(source + ": '" + e.getKey() + "' is not state of " + describe());
+            }
+            perRegressor.get(index).put(parts[2], e.getValue());
+        }
+        for (int i = 0; i < regressors.size(); i++) {
+            try {
+                regressors.get(i).loadStateDict(perRegressor.get(i));
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException(source + ": regressor " + i + ": " + e.getMessage(), e);
+            }
+        }
+    }
+
+    @Override
+    public void afterStep(Module model, long step) {
+        if (pruning != null) {
+            pruning.afterStep(step);
+        }
+    }
+
+    @Override
+    public void resumeAt(Module model, long step) {
+        if (pruning != null) {
+            pruning.resumeAt(step);
+        }
+    }
+
+    @Override
+    public Map<String, Double> epochValues() {
+        return pruning == null ? Map.of() : Map.of("sparsity", pruning.sparsity());
+    }
+
+    @Override
+    public void close() {
+        for (FeatureRegressor r : regressors) {
+            r.close();
+        }
+        if (pruning != null) {
+            pruning.close();
+        }
+    }
+}

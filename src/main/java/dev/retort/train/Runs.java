@@ -1,0 +1,101 @@
+package dev.retort.train;
+
+import dev.retort.Version;
+import dev.retort.data.Dataset;
+import dev.retort.io.Checkpoints;
+import dev.retort.nn.Models;
+import dev.retort.nn.Module;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * One whole run, as the {@code train} and {@code distill} commands and the demo start it: build the
+ * networks, open the run folder (or resume it), record the resolved config, train, evaluate, export.
+ */
+public final class Runs {
+    /** The data of a run: training examples (already cut to the config's train size), test examples, origin. */
+    public record Data(Dataset train, Dataset test, String source) {}
+
+    /**
+     * What a finished run left.
+     *
+     * @param metrics one row per epoch, as in metrics.jsonl
+     * @param test    the final model's top-1 accuracy, NLL and ECE on the test data
+     * @param model   the exported weights, {@code <folder>/model.safetensors}
+     */
+    public record Outcome(String name, Path folder, List<Map<String, Object>> metrics, Evaluation.Metrics test,
+                          Path model, double seconds) {}
+
+    private Runs() {}
+
+    /** Trains a network alone on the labels (a teacher, or a baseline student). */
+    public static Outcome train(String name, TrainingConfig config, Data data, Path out, boolean resume,
+                                PrintStream log) throws IOException {
+        try (Module model = Models.resolve(config.model(), config.seed());
+             Objective objective = Objective.crossEntropy(config.labelSmoothing())) {
+            return run(name, "train", model, objective, config, null, data, out, resume, log);
+        }
+    }
+
+    /** Distills a student from a trained teacher in one of the three modes. */
+    public static Outcome distill(String name, TrainingConfig config, DistillationConfig distillation, Data data,
+                                  Path out, boolean resume, PrintStream log) throws IOException {
+        if (distillation.teacherWeights() == null) {
+            throw new IllegalArgumentException("--teacher-weights is required: the safetensors file of a trained teacher");
+        }
+        try (Module teacher = Models.resolve(distillation.teacherModel(), config.seed());
+             Module student = Models.resolve(config.model(), config.seed())) {
+            Checkpoints.load(teacher, Path.of(distillation.teacherWeights()));
+            long steps = (long) config.epochs() * Math.max(1, data.train().size() / Math.min(config.batchSize(),
+                    data.train().size()));
+            DistillationObjective objective;
+            try (Progress progress = Progress.start(name + (config.augmented() ? " teacher check" : " teacher outputs"),
+                    config.augmented() ? 0 : data.train().size(), "img")) {
+                objective = DistillationObjective.create(distillation, teacher, student, data.train(), config, steps,
+                        progress);
+            }
+            try (objective) {
+                if (log != null) {
+                    log.println(name + ": " + objective.describe() + (objective.cached()
+                            ? ", teacher outputs cached" : ", teacher run on every augmented batch"));
+                }
+                return run(name, "distill", student, objective, config, distillation, data, out, resume, log);
+            }
+        }
+    }
+
+    private static Outcome run(String name, String command, Module model, Objective objective, TrainingConfig config,
+                               DistillationConfig distillation, Data data, Path out, boolean resume, PrintStream log)
+            throws IOException {
+        long start = System.nanoTime();
+        RunFolder folder = RunFolder.open(out, resume);
+        Map<String, Object> resolved = new LinkedHashMap<>();
+        resolved.put("retort", Version.VERSION);
+        resolved.put("command", command);
+        resolved.put("name", name);
+        resolved.put("objective", objective.describe());
+        resolved.put("data", Map.of("source", data.source(), "train", data.train().size(), "test", data.test().size()));
+        resolved.put("training", config);
+        if (distillation != null) {
+            resolved.put("distillation", distillation);
+        }
+        resolved.put("parameters", model.parameterCount());
+        try (Trainer trainer = new Trainer(model, objective, config, data.train())) {
+            trainer.log(log, name + ": ");
+            if (resume) {
+                trainer.runFolder(folder, null);
+                trainer.resume();
+            } else {
+                trainer.runFolder(folder, resolved);
+            }
+            List<Map<String, Object>> metrics = trainer.fit(data.test());
+            Evaluation.Metrics test = Evaluation.evaluate(model, data.test(), config.evalBatchSize());
+            return new Outcome(name, out, metrics, test, out.resolve(RunFolder.MODEL),
+                    (System.nanoTime() - start) / 1e9);
+        }
+    }
+}

@@ -1,0 +1,77 @@
+package dev.retort.train;
+
+import java.util.Locale;
+
+/**
+ * How a network is trained, every option resolved: what the run folder's {@code config.json} records and
+ * what {@link Trainer} builds its optimizer, schedule and data loader from. Errors name the CLI option.
+ *
+ * @param model          a reference network name or a JSON network file
+ * @param optimizer      {@code sgd} (with momentum) or {@code adamw}
+ * @param schedule       {@code cosine} (linear warm-up, cosine decay to 0), {@code step} (×0.1 at 50 % and
+ *                       75 % of the run) or {@code constant}
+ * @param warmupEpochs   warm-up length of the cosine schedule, in epochs (fractions allowed)
+ * @param cropPadding    random-crop padding in pixels, 0 for none
+ * @param flip           random horizontal flips
+ * @param trainSize      use at most this many training examples (the first ones)
+ */
+public record TrainingConfig(String model, int epochs, int batchSize, String optimizer, double learningRate,
+                             double momentum, boolean nesterov, double weightDecay, String schedule,
+                             double warmupEpochs, double labelSmoothing, int cropPadding, boolean flip,
+                             int trainSize, long seed, int evalBatchSize) {
+    public TrainingConfig {
+        positive("--epochs", epochs);
+        positive("--batch-size", batchSize);
+        positive("--train-size", trainSize);
+        positive("--eval-batch-size", evalBatchSize);
+        optimizer = optimizer.toLowerCase(Locale.ROOT);
+        if (!optimizer.equals("sgd") && !optimizer.equals("adamw")) {
+            throw new IllegalArgumentException("--optimizer " + optimizer + ": expected sgd or adamw");
+        }
+        schedule = schedule.toLowerCase(Locale.ROOT);
+        if (!schedule.equals("cosine") && !schedule.equals("step") && !schedule.equals("constant")) {
+            throw new IllegalArgumentException("--schedule " + schedule + ": expected cosine, step or constant");
+        }
+        finite("--lr", learningRate, 0, Double.MAX_VALUE, false);
+        finite("--momentum", momentum, 0, 1, true);
+        finite("--weight-decay", weightDecay, 0, Double.MAX_VALUE, true);
+        finite("--warmup-epochs", warmupEpochs, 0, epochs, true);
+        finite("--label-smoothing", labelSmoothing, 0, 1, true);
+        if (cropPadding < 0) {
+            throw new IllegalArgumentException("--crop-padding must be ≥ 0, got " + cropPadding);
+        }
+        if (nesterov && momentum == 0) {
+            throw new IllegalArgumentException("--nesterov needs --momentum > 0");
+        }
+    }
+
+    /** True when examples change from epoch to epoch, so a teacher's outputs cannot be cached. */
+    public boolean augmented() {
+        return cropPadding > 0 || flip;
+    }
+
+    public TrainingConfig withEpochs(int value) {
+        return new TrainingConfig(model, value, batchSize, optimizer, learningRate, momentum, nesterov, weightDecay,
+                schedule, Math.min(warmupEpochs, value), labelSmoothing, cropPadding, flip, trainSize, seed,
+                evalBatchSize);
+    }
+
+    public TrainingConfig withSeed(long value) {
+        return new TrainingConfig(model, epochs, batchSize, optimizer, learningRate, momentum, nesterov, weightDecay,
+                schedule, warmupEpochs, labelSmoothing, cropPadding, flip, trainSize, value, evalBatchSize);
+    }
+
+    private static void positive(String option, int value) {
+        if (value <= 0) {
+            throw new IllegalArgumentException(option + " must be positive, got " + value);
+        }
+    }
+
+    private static void finite(String option, double value, double min, double max, boolean minInclusive) {
+        boolean aboveMin = minInclusive ? value >= min : value > min;
+        if (!(aboveMin && value <= max) || Double.isInfinite(value)) {
+            throw new IllegalArgumentException(option + " must be " + (minInclusive ? "in [" : "in (") + min + ", "
+                    + (max == Double.MAX_VALUE ? "∞)" : max + "]") + ", got " + value);
+        }
+    }
+}

@@ -1,0 +1,35 @@
+package dev.retort.train;
+
+/** A loss term became NaN or infinite: the run stopped at {@link #step()}, its checkpoints untouched. */
+public final class TrainingDivergedException extends IllegalStateException {
+    private final int epoch;
+    private final long step;
+    private final String term;
+    private final double value;
+
+    public TrainingDivergedException(int epoch, long step, String term, double value, String message) {
+        super(message);
+        this.epoch = epoch;
+        this.step = step;
+        this.term = term;
+        this.value = value;
+    }
+
+    /** The epoch (from 1) in which the term went bad. */
+    public int epoch() {
+        return epoch;
+    }
+
+    /** The step (from 1) whose loss went bad; its update was not applied. */
+    public long step() {
+        return step;
+    }
+
+    public String term() {
+        return term;
+    }
+
+    public double value() {
+        return value;
+    }
+}
