@@ -36,6 +36,14 @@ public record Dataset(String name, float[] images, int[] labels, int channels, i
                 channels, height, width, classes);
     }
 
+    /** The last {@code count} examples (a held-out split taken from the end, as {@code retort calibrate} does). */
+    public Dataset tail(int count) {
+        int n = Math.min(count, size());
+        int from = size() - n;
+        return new Dataset(name, java.util.Arrays.copyOfRange(images, from * imageSize(), size() * imageSize()),
+                java.util.Arrays.copyOfRange(labels, from, size()), channels, height, width, classes);
+    }
+
     /** A batch of the examples at the given indices, as an image tensor and an INT32 label tensor. */
     public Tensor[] batch(int[] order, int from, int to) {
         int n = to - from;

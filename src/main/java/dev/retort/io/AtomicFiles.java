@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.channels.WritableByteChannel;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -17,16 +18,21 @@ import java.util.function.UnaryOperator;
  * to a temporary file in the same folder, are forced to disk, and the temporary file is renamed over
  * the target. A failure at any step deletes the temporary file and leaves the target as it was.
  */
-final class AtomicFiles {
+public final class AtomicFiles {
     /** What to write; called once with a channel onto the temporary file. */
-    interface Body {
+    public interface Body {
         void writeTo(WritableByteChannel out) throws IOException;
     }
 
     private AtomicFiles() {}
 
-    static void write(Path target, Body body) throws IOException {
+    public static void write(Path target, Body body) throws IOException {
         write(target, body, UnaryOperator.identity());
+    }
+
+    /** Writes {@code text} as UTF-8 (reports, JSON results). */
+    public static void writeString(Path target, String text) throws IOException {
+        write(target, out -> writeFully(out, ByteBuffer.wrap(text.getBytes(StandardCharsets.UTF_8))));
     }
 
     /** As {@link #write(Path, Body)}, with the channel wrapped: tests use it to fail a write midway. */
@@ -80,7 +86,7 @@ final class AtomicFiles {
     }
 
     /** Writes all of {@code buffer}, looping over short writes. */
-    static void writeFully(WritableByteChannel out, ByteBuffer buffer) throws IOException {
+    public static void writeFully(WritableByteChannel out, ByteBuffer buffer) throws IOException {
         while (buffer.hasRemaining()) {
             out.write(buffer);
         }
