@@ -62,6 +62,16 @@ class DatasetTest {
     }
 
     @Test
+    void tailKeepsTheLastExamples() {
+        float[] pixels = {0, 1, 2, 3, 4, 5};
+        Dataset d = new Dataset("toy", pixels, new int[] {4, 5, 6}, 1, 1, 2, 10);
+        Dataset tail = d.tail(2);
+        assertArrayEquals(new int[] {5, 6}, tail.labels());
+        assertArrayEquals(new float[] {2, 3, 4, 5}, tail.images());
+        assertEquals(3, d.tail(10).size());
+    }
+
+    @Test
     void syntheticImagesAreReproducibleAndCoverEveryClass() {
         Dataset a = SyntheticImages.generate("synthetic", 500, 10, 28, 9);
         Dataset b = SyntheticImages.generate("synthetic", 500, 10, 28, 9);

@@ -1,0 +1,83 @@
+package dev.retort.cli;
+
+import dev.retort.backend.Backends;
+import dev.retort.backend.Device;
+import java.io.PrintStream;
+import java.io.PrintWriter;
+import java.util.Locale;
+import java.util.function.Consumer;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Spec;
+
+/**
+ * The {@code --device cpu|cuda|auto} option shared by every command that computes: it decides the
+ * backend up front, so that an unusable GPU is reported before any work starts, with its reason.
+ */
+public final class DeviceOption {
+    @Spec(Spec.Target.MIXEE)
+    CommandSpec mixee;
+
+    @Option(names = "--device", defaultValue = "auto", paramLabel = "cpu|cuda|auto",
+            description = "Where to compute: cpu, cuda, or auto (CUDA when it is usable, else CPU; "
+                    + "default ${DEFAULT-VALUE}).")
+    String device = "auto";
+
+    /** What the user asked for: "cpu", "cuda" or "auto". */
+    public String requested() {
+        return device;
+    }
+
+    /** The device to run on; with auto and no usable CUDA, one line on {@code log} says why CPU was chosen. */
+    public Device resolve(PrintStream log) {
+        return resolve(line -> log.println(line));
+    }
+
+    /** As {@link #resolve(PrintStream)}, logging to a picocli writer ({@code spec.commandLine().getOut()}). */
+    public Device resolve(PrintWriter log) {
+        return resolve(line -> {
+            log.println(line);
+            log.flush();
+        });
+    }
+
+    private Device resolve(Consumer<String> log) {
+        switch (device.toLowerCase(Locale.ROOT)) {
+            case "cpu":
+                return Device.CPU;
+            case "cuda": {
+                String reason = cudaUnavailableReason();
+                if (reason != null) {
+                    throw error("--device cuda: CUDA is not usable: " + reason);
+                }
+                return Device.CUDA;
+            }
+            case "auto": {
+                String reason = cudaUnavailableReason();
+                if (reason == null) {
+                    return Device.CUDA;
+                }
+                log.accept("device: cpu (CUDA is not usable: " + reason + ")");
+                return Device.CPU;
+            }
+            default:
+                throw error("--device " + device + ": expected cpu, cuda or auto");
+        }
+    }
+
+    /** Null when the CUDA backend starts; else why not (a missing build piece, driver or library). */
+    private static String cudaUnavailableReason() {
+        try {
+            Backends.of(Device.CUDA);
+            return null;
+        } catch (RuntimeException | LinkageError e) {
+            return e.getMessage() != null ? e.getMessage() : e.toString();
+        }
+    }
+
+    private RuntimeException error(String message) {
+        return mixee != null ? new ParameterException(mixee.commandLine(), message)
+                : new IllegalArgumentException(message);
+    }
+}

@@ -1,0 +1,167 @@
+package dev.retort.cli;
+
+import dev.retort.backend.Shapes;
+import dev.retort.io.Checkpoints;
+import dev.retort.nn.Models;
+import dev.retort.nn.Module;
+import dev.retort.nn.NetworkFile;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Spec;
+
+/**
+ * The {@code --model NAME|FILE.json} and {@code --weights FILE.safetensors} options: which network
+ * to build (a reference network of design.md or a JSON network file) and the trained weights to put
+ * in it, with errors that name the option, the file and what to change.
+ */
+public final class ModelOption {
+    @Spec(Spec.Target.MIXEE)
+    CommandSpec mixee;
+
+    @Option(names = "--model", required = true, paramLabel = "NAME|FILE.json",
+            description = "Network: a reference network (cnn-teacher, cnn-student, mlp-teacher, mlp-student, "
+                    + "mlp-tiny, resnet20, resnet8) or a JSON network file.")
+    String model;
+
+    @Option(names = "--weights", paramLabel = "FILE.safetensors",
+            description = "Trained weights for --model: a safetensors state dict with PyTorch names "
+                    + "(as retort and torch save them).")
+    Path weights;
+
+    /** Input shape of the network last built by {@link #load}; a JSON file is parsed at most once for it. */
+    private int[] inputShape;
+
+    /** The --model value as given. */
+    public String model() {
+        return model;
+    }
+
+    /** The --weights file, or null when none was given. */
+    public Path weights() {
+        return weights;
+    }
+
+    /** Whether --model names a reference network rather than a JSON file. */
+    public boolean isReferenceNetwork() {
+        return Models.NAMES.contains(model);
+    }
+
+    /**
+     * For commands that are meaningless on untrained weights: fails unless --weights names an existing
+     * file. Checks --model too, so both are reported before any other work starts.
+     */
+    public ModelOption requireWeights() {
+        checkModel();
+        if (weights == null) {
+            throw error("Missing required option: '--weights=FILE.safetensors' (the trained weights of --model "
+                    + model + ")");
+        }
+        checkWeightsExist();
+        return this;
+    }
+
+    private void checkModel() {
+        if (!isReferenceNetwork() && !Files.isRegularFile(Path.of(model))) {
+            throw error("--model " + model + ": neither a reference network " + Models.NAMES
+                    + " nor an existing JSON network file");
+        }
+    }
+
+    private void checkWeightsExist() {
+        if (!Files.isRegularFile(weights)) {
+            throw error("--weights " + weights + ": no such file");
+        }
+    }
+
+    /** One line for logs: the network and where its weights come from. */
+    public String describe() {
+        return model + (weights == null ? " (freshly initialised)" : " with weights " + weights);
+    }
+
+    /**
+     * Builds the network from {@code seed} and, when --weights was given, loads them into it. A
+     * weights file of another architecture is an error that names the file and both models; on any
+     * failure the half-built network is closed.
+     */
+    public Module load(long seed) throws IOException {
+        Module net = build(seed);
+        if (weights == null) {
+            return net;
+        }
+        try {
+            checkWeightsExist();
+            try {
+                Checkpoints.load(net, weights);
+            } catch (IllegalArgumentException e) {
+                String detail = e.getCause() != null ? e.getCause().getMessage() : e.getMessage();
+                throw error("--weights " + weights + ": holds the weights of a different model than --model " + model
+                        + " (" + detail + "); pass the --model the weights were trained as");
+            }
+            return net;
+        } catch (IOException | RuntimeException e) {
+            net.close();
+            throw e;
+        }
+    }
+
+    /** The shape of one input example, [C, H, W] (or [features] for a JSON network that says so). */
+    public int[] inputShape() throws IOException {
+        if (inputShape == null) {
+            if (isReferenceNetwork()) {
+                inputShape = Models.inputShape(model);
+            } else {
+                build(0).close(); // building records the shape the file declares
+            }
+        }
+        return inputShape.clone();
+    }
+
+    /**
+     * The shape to feed examples of shape {@code given} in, read from {@code source}: the network's own
+     * input shape when the element counts agree (so [N, 784] feeds a [1, 28, 28] network), else an
+     * error naming the source, both shapes and what to do.
+     */
+    public int[] inputShapeFor(int[] given, String source) throws IOException {
+        int[] want = inputShape();
+        if (Shapes.size(given) != Shapes.size(want)) {
+            throw error(source + ": examples of shape " + Shapes.format(given) + " (" + Shapes.size(given)
+                    + " values) do not fit --model " + model + ", which takes " + Shapes.format(want) + " ("
+                    + Shapes.size(want) + " values per example); give the inputs as " + batched(want)
+                    + (want.length > 1 ? " or [N, " + Shapes.size(want) + "]" : ""));
+        }
+        return want;
+    }
+
+    private static String batched(int[] shape) {
+        StringBuilder s = new StringBuilder("[N");
+        for (int d : shape) {
+            s.append(", ").append(d);
+        }
+        return s.append(']').toString();
+    }
+
+    private Module build(long seed) throws IOException {
+        if (isReferenceNetwork()) {
+            inputShape = Models.inputShape(model);
+            return Models.create(model, seed);
+        }
+        checkModel();
+        Path file = Path.of(model);
+        try {
+            NetworkFile.Network network = NetworkFile.load(file, seed);
+            inputShape = network.inputShape();
+            return network.model();
+        } catch (IllegalArgumentException e) {
+            throw error("--model " + e.getMessage());
+        }
+    }
+
+    private RuntimeException error(String message) {
+        return mixee != null ? new ParameterException(mixee.commandLine(), message)
+                : new IllegalArgumentException(message);
+    }
+}

@@ -1,0 +1,126 @@
+package dev.retort.cli;
+
+import dev.retort.data.FashionMnist;
+import dev.retort.io.Checkpoints;
+import dev.retort.nn.Models;
+import dev.retort.nn.Module;
+import dev.retort.tensor.Autograd;
+import dev.retort.tensor.Scope;
+import dev.retort.tensor.Tensor;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.ByteBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Map;
+import java.util.SplittableRandom;
+import picocli.CommandLine;
+
+/** In-process runs of {@code retort} and the small files they read: saved weights and a tiny Fashion-MNIST. */
+final class CliFixtures {
+    private CliFixtures() {}
+
+    /** What a run printed and returned. */
+    record Run(int exitCode, String out, String err) {
+        String all() {
+            return out + err;
+        }
+    }
+
+    static Run run(String... args) {
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+        CommandLine cli = new CommandLine(new Main());
+        cli.setOut(new PrintWriter(out, true));
+        cli.setErr(new PrintWriter(err, true));
+        int code = cli.execute(args);
+        return new Run(code, out.toString(), err.toString());
+    }
+
+    /** Saves the freshly initialised reference network {@code name} and returns the file. */
+    static Path saveWeights(Path dir, String name, long seed) throws IOException {
+        Path file = dir.resolve(name + "-" + seed + ".safetensors");
+        try (Module net = Models.create(name, seed)) {
+            Checkpoints.save(net, file, Map.of());
+        }
+        return file;
+    }
+
+    /** Raw 28×28 pixels, uniformly random bytes. */
+    static byte[] randomPixels(int count, long seed) {
+        byte[] b = new byte[count * 28 * 28];
+        SplittableRandom rng = new SplittableRandom(seed);
+        for (int i = 0; i < b.length; i++) {
+            b[i] = (byte) rng.nextInt(256);
+        }
+        return b;
+    }
+
+    /** Pixels as FashionMnist's loader normalises them. */
+    static float[] normalised(byte[] raw) {
+        float[] x = new float[raw.length];
+        for (int i = 0; i < raw.length; i++) {
+            x[i] = ((raw[i] & 0xff) / 255f - FashionMnist.MEAN) / FashionMnist.STD;
+        }
+        return x;
+    }
+
+    /** Logits of {@code net} in eval mode on [count, 1, 28, 28] images, in one forward pass. */
+    static float[] forward(Module net, float[] images) {
+        net.eval();
+        try (Autograd.NoGrad ignored = Autograd.noGrad(); Scope scope = Scope.open()) {
+            return net.forward(Tensor.of(images, images.length / 784, 1, 28, 28)).toFloatArray();
+        } finally {
+            net.train();
+        }
+    }
+
+    static int[] argmax(float[] logits, int classes) {
+        int[] out = new int[logits.length / classes];
+        for (int r = 0; r < out.length; r++) {
+            for (int c = 1; c < classes; c++) {
+                if (logits[r * classes + c] > logits[r * classes + out[r]]) {
+                    out[r] = c;
+                }
+            }
+        }
+        return out;
+    }
+
+    /**
+     * A Fashion-MNIST folder of random images whose labels are the given model's predictions, except
+     * for a {@code noise} fraction drawn at random: the model is right on most examples, as a trained
+     * one would be, so calibration has something to fit.
+     */
+    static Path fashionMnist(Path dir, Module labeller, int train, int test, double noise, long seed)
+            throws IOException {
+        Path folder = Files.createDirectories(dir.resolve("fashion-" + seed));
+        SplittableRandom rng = new SplittableRandom(seed);
+        writeSplit(folder, FashionMnist.TRAIN_IMAGES, FashionMnist.TRAIN_LABELS, labeller, train, noise, rng);
+        writeSplit(folder, FashionMnist.TEST_IMAGES, FashionMnist.TEST_LABELS, labeller, test, noise, rng);
+        return folder;
+    }
+
+    private static void writeSplit(Path folder, String imagesName, String labelsName, Module labeller, int count,
+            double noise, SplittableRandom rng) throws IOException {
+        byte[] pixels = randomPixels(count, rng.nextLong());
+        int[] predicted = argmax(forward(labeller, normalised(pixels)), 10);
+        byte[] labels = new byte[count];
+        for (int i = 0; i < count; i++) {
+            labels[i] = (byte) (rng.nextDouble() < noise ? rng.nextInt(10) : predicted[i]);
+        }
+        writeIdx(folder.resolve(imagesName), new int[] {count, 28, 28}, pixels);
+        writeIdx(folder.resolve(labelsName), new int[] {count}, labels);
+    }
+
+    static void writeIdx(Path file, int[] dims, byte[] data) throws IOException {
+        ByteBuffer b = ByteBuffer.allocate(4 + 4 * dims.length + data.length);
+        b.putInt(0x00000800 | dims.length);
+        for (int d : dims) {
+            b.putInt(d);
+        }
+        b.put(data);
+        Files.write(file, b.array());
+    }
+}
