@@ -4,14 +4,14 @@ import dev.retort.data.Dataset;
 import dev.retort.train.Runs;
 import dev.retort.train.TrainingConfig;
 import java.io.IOException;
-import java.io.PrintStream;
+import java.io.PrintWriter;
 
 /** Wiring shared by the training commands. */
 final class Commands {
     private Commands() {}
 
     /** Fashion-MNIST from the lookup order, cut to the config's train size, with one line saying where it came from. */
-    static Runs.Data loadData(DataOption option, TrainingConfig config, PrintStream log) throws IOException {
+    static Runs.Data loadData(DataOption option, TrainingConfig config, PrintWriter log) throws IOException {
         Dataset train = option.train().head(config.trainSize());
         Dataset test = option.test();
         String source = "Fashion-MNIST from " + option.locate();

@@ -7,7 +7,7 @@ import dev.retort.data.SyntheticImages;
 import dev.retort.train.Demo;
 import dev.retort.train.Runs;
 import java.io.IOException;
-import java.io.PrintStream;
+import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.time.LocalDateTime;
 import java.time.format.DateTimeFormatter;
@@ -50,7 +50,7 @@ final class DemoCommand extends ReportingCommand {
 
     @Override
     protected int run() throws IOException {
-        PrintStream log = System.out;
+        PrintWriter log = out();
         Device chosen = device.resolve(log);
         String machine = Backends.of(chosen).describe();
         log.println("retort demo: " + machine);
@@ -71,7 +71,7 @@ final class DemoCommand extends ReportingCommand {
     }
 
     /** Fashion-MNIST; without it and without --data, generated images, so the quick start works anywhere. */
-    private Runs.Data data(PrintStream log) throws IOException {
+    private Runs.Data data(PrintWriter log) throws IOException {
         try {
             Dataset train = data.train().head(trainSize);
             Dataset test = data.test();

@@ -4,7 +4,7 @@ import dev.retort.train.DistillationConfig;
 import dev.retort.train.Runs;
 import dev.retort.train.TrainingConfig;
 import java.io.IOException;
-import java.io.PrintStream;
+import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -80,7 +80,7 @@ final class DistillCommand extends ReportingCommand {
 
     @Override
     protected int run() throws IOException {
-        PrintStream log = System.out;
+        PrintWriter log = out();
         device.resolve(log);
         DistillationConfig distillation = distillation();
         TrainingConfig config = training.config(model);

@@ -3,7 +3,7 @@ package dev.retort.cli;
 import dev.retort.train.Runs;
 import dev.retort.train.TrainingConfig;
 import java.io.IOException;
-import java.io.PrintStream;
+import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.Locale;
 import picocli.CommandLine.Command;
@@ -30,7 +30,7 @@ final class TrainCommand extends ReportingCommand {
 
     @Override
     protected int run() throws IOException {
-        PrintStream log = System.out;
+        PrintWriter log = out();
         device.resolve(log);
         TrainingConfig config = training.config(model);
         Path out = training.out("train", model);

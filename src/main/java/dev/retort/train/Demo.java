@@ -5,7 +5,7 @@ import dev.retort.io.Checkpoints;
 import dev.retort.nn.Models;
 import dev.retort.nn.Module;
 import java.io.IOException;
-import java.io.PrintStream;
+import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -66,7 +66,7 @@ public final class Demo {
     }
 
     /** Runs (or reuses) every run of the schedule under {@code out}. */
-    public static Result run(Schedule schedule, Runs.Data data, Path out, PrintStream log) throws IOException {
+    public static Result run(Schedule schedule, Runs.Data data, Path out, PrintWriter log) throws IOException {
         long start = System.nanoTime();
         Files.createDirectories(out);
         Runs.Outcome teacher = trainOrReuse("teacher", out.resolve("teacher"), schedule.teacher(), data, log,
@@ -97,7 +97,7 @@ public final class Demo {
 
     /** A run whose model.safetensors exists finished earlier: read its metrics and evaluate it again. */
     private static Runs.Outcome trainOrReuse(String name, Path folder, TrainingConfig config, Runs.Data data,
-                                             PrintStream log, RunStep step) throws IOException {
+                                             PrintWriter log, RunStep step) throws IOException {
         Path model = folder.resolve(RunFolder.MODEL);
         if (!Files.isRegularFile(model)) {
             return step.run();

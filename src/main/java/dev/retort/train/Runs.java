@@ -6,7 +6,7 @@ import dev.retort.io.Checkpoints;
 import dev.retort.nn.Models;
 import dev.retort.nn.Module;
 import java.io.IOException;
-import java.io.PrintStream;
+import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -34,7 +34,7 @@ public final class Runs {
 
     /** Trains a network alone on the labels (a teacher, or a baseline student). */
     public static Outcome train(String name, TrainingConfig config, Data data, Path out, boolean resume,
-                                PrintStream log) throws IOException {
+                                PrintWriter log) throws IOException {
         try (Module model = Models.resolve(config.model(), config.seed());
              Objective objective = Objective.crossEntropy(config.labelSmoothing())) {
             return run(name, "train", model, objective, config, null, data, out, resume, log);
@@ -43,7 +43,7 @@ public final class Runs {
 
     /** Distills a student from a trained teacher in one of the three modes. */
     public static Outcome distill(String name, TrainingConfig config, DistillationConfig distillation, Data data,
-                                  Path out, boolean resume, PrintStream log) throws IOException {
+                                  Path out, boolean resume, PrintWriter log) throws IOException {
         if (distillation.teacherWeights() == null) {
             throw new IllegalArgumentException("--teacher-weights is required: the safetensors file of a trained teacher");
         }
@@ -69,7 +69,7 @@ public final class Runs {
     }
 
     private static Outcome run(String name, String command, Module model, Objective objective, TrainingConfig config,
-                               DistillationConfig distillation, Data data, Path out, boolean resume, PrintStream log)
+                               DistillationConfig distillation, Data data, Path out, boolean resume, PrintWriter log)
             throws IOException {
         long start = System.nanoTime();
         RunFolder folder = RunFolder.open(out, resume);

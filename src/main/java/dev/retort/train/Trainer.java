@@ -13,7 +13,7 @@ import dev.retort.tensor.Autograd;
 import dev.retort.tensor.Scope;
 import dev.retort.tensor.Tensor;
 import java.io.IOException;
-import java.io.PrintStream;
+import java.io.PrintWriter;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -42,7 +42,7 @@ public final class Trainer implements AutoCloseable {
     private final long totalSteps;
     private final List<Map<String, Object>> metrics = new ArrayList<>();
     private RunFolder run;
-    private PrintStream log = System.out;
+    private PrintWriter log = new PrintWriter(System.out, true);
     private String label = "";
     private RunFolder.Checkpoint lastCheckpoint;
     private int epoch;
@@ -117,7 +117,7 @@ public final class Trainer implements AutoCloseable {
     }
 
     /** Where the per-epoch lines go ({@code null}: nowhere), and a prefix naming this run in them. */
-    public Trainer log(PrintStream out, String runLabel) {
+    public Trainer log(PrintWriter out, String runLabel) {
         this.log = out;
         this.label = runLabel == null ? "" : runLabel;
         return this;
