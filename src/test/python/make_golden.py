@@ -24,7 +24,8 @@ It also writes src/test/resources/interop/: a seeded cnn-student and a tiny Batc
 safetensors (written by hand: struct + json), their inputs and PyTorch's logits as .npy.
 
 The script also checks the analytic gradient formulas of docs/kd-modes.md (modes `temperature`
-and `hinton`) against autograd and fails loudly when they disagree by 1e-10 or more.
+and `hinton`, and the logit gradient of mode `hybrid`) against autograd and fails loudly when they
+disagree by 1e-10 or more.
 """
 
 import json
@@ -521,6 +522,119 @@ def losses_cases():
 
 
 # ---------------------------------------------------------------------------------------------
+# mode hybrid (kd_hybrid.json), straight from docs/kd-modes.md
+# ---------------------------------------------------------------------------------------------
+
+def block_mean(x, kh, kw):
+    """Average of each kh x kw block of an [N, C, H, W] map, by reshaping (independent of avg_pool2d)."""
+    n, c, h, w = x.shape
+    return x.reshape(n, c, h // kh, kh, w // kw, kw).mean((3, 5))
+
+
+def pool_to(x, h, w):
+    """The larger map average-pooled to h x w (kernel = stride = the integer ratio), as kd-modes.md says."""
+    kh, kw = x.shape[2] // h, x.shape[3] // w
+    check(kh * h == x.shape[2] and kw * w == x.shape[3], "spatial sizes are not integer multiples")
+    if (kh, kw) == (1, 1):
+        return x
+    y = F.avg_pool2d(x, (kh, kw), (kh, kw))
+    assert_close("avg_pool2d as block mean", block_mean(x.detach(), kh, kw), y.detach(), 1e-14)
+    return y
+
+
+def kd_hybrid_cases(seed0):
+    """L = α·CE(s, y) + β·T²·KL_T(t ‖ s) + γ·Σ_pairs mean((r(h_s) − h_t)²), in float64 with autograd.
+
+    Each pair is (regressor kind, student feature shape, teacher feature shape) with the batch left
+    out: "conv" is a 1×1 convolution with bias, "linear" a linear layer with bias (flat features),
+    "identity" no regressor (equal channel counts). Where the spatial sizes differ, the larger map
+    is average-pooled to the smaller one; the teacher's feature is detached.
+    """
+    specs = [
+        # name suffix, alpha, beta, gamma, T, B, C, pairs
+        ("default_conv3to5", 0.1, 0.9, 1.0, 4.0, 3, 7, [("conv", (3, 5, 3), (5, 5, 3))]),
+        ("student_map_larger_6x6_to_3x3", 0.1, 0.9, 1.0, 4.0, 3, 5, [("conv", (4, 6, 6), (3, 3, 3))]),
+        ("teacher_map_larger_6x6_to_3x2", 0.1, 0.9, 1.0, 4.0, 3, 5, [("conv", (2, 3, 2), (5, 6, 6))]),
+        ("identity_equal_channels", 0.1, 0.9, 1.0, 4.0, 3, 7, [("identity", (4, 3, 5), (4, 3, 5))]),
+        ("two_pairs", 0.1, 0.9, 1.0, 4.0, 5, 3,
+         [("conv", (3, 3, 3), (4, 3, 3)), ("identity", (2, 4, 6), (2, 2, 3))]),
+        ("a0.6_b0.8_g0.3_T2", 0.6, 0.8, 0.3, 2.0, 3, 9, [("conv", (5, 3, 3), (2, 3, 3))]),
+        ("features_only_a0_b0", 0.0, 0.0, 1.0, 4.0, 3, 5, [("conv", (3, 2, 3), (2, 4, 9))]),
+        ("flat_linear6to4_a0.25_b0.5_g2_T3", 0.25, 0.5, 2.0, 3.0, 5, 7, [("linear", (6,), (4,))]),
+    ]
+    out = []
+    for seed, (suffix, alpha, beta, gamma, temp, b, c, pairs) in enumerate(specs, start=seed0):
+        rng = Rng(seed)
+        sv = rng.randn(b, c, scale=2.0)
+        tv = rng.randn(b, c, scale=2.0)
+        y = rng.randint(c, b)
+        s = leaf(sv)
+        inputs = {"student": s, "teacher": tv, "target": y}
+        hs, ht, weights, biases = [], [], [], []
+        for i, (kind, s_shape, t_shape) in enumerate(pairs):
+            hs.append(leaf(rng.randn(b, *s_shape)))
+            ht.append(rng.randn(b, *t_shape))
+            inputs[f"student_feature{i}"] = hs[i]
+            inputs[f"teacher_feature{i}"] = ht[i]
+            if kind == "identity":
+                check(s_shape[0] == t_shape[0], "identity regressor between different channel counts")
+                weights.append(None)
+                biases.append(None)
+                continue
+            check(s_shape[0] != t_shape[0], "a learned regressor between equal channel counts")
+            cin, cout = s_shape[0], t_shape[0]
+            bound = 1.0 / cin ** 0.5  # PyTorch's default init range for a 1×1 conv or a linear layer
+            w_shape = (cout, cin, 1, 1) if kind == "conv" else (cout, cin)
+            weights.append(leaf(rng.uniform(-bound, bound, *w_shape)))
+            biases.append(leaf(rng.uniform(-bound, bound, cout)))
+            inputs[f"regressor{i}_weight"] = weights[i]
+            inputs[f"regressor{i}_bias"] = biases[i]
+        for k, v in inputs.items():
+            check(torch.equal(v.detach().double().float().double(), v.detach().double()),
+                  f"kd_hybrid_{suffix}: input '{k}' is not exactly representable in float32")
+
+        loss_ce = F.cross_entropy(s, y, reduction="mean")
+        loss_kl = F.kl_div(F.log_softmax(s / temp, -1), F.softmax(tv / temp, -1), reduction="batchmean")
+        # The KL of kd-modes.md by its definition: sum over classes, mean over rows.
+        log_pt = F.log_softmax(tv / temp, -1)
+        direct = (log_pt.exp() * (log_pt - F.log_softmax(sv / temp, -1))).sum(-1).mean()
+        assert_close("hybrid kl definition", direct, loss_kl.detach(), 1e-12 * max(1.0, abs(direct.item())))
+        loss_feature = torch.zeros(())
+        for i, (kind, s_shape, t_shape) in enumerate(pairs):
+            if kind == "conv":
+                r = F.conv2d(hs[i], weights[i], biases[i])
+            elif kind == "linear":
+                r = F.linear(hs[i], weights[i], biases[i])
+            else:
+                r = hs[i]
+            target = ht[i].detach()
+            if r.dim() == 4:
+                h, w = min(r.shape[2], target.shape[2]), min(r.shape[3], target.shape[3])
+                r, target = pool_to(r, h, w), pool_to(target, h, w)
+            loss_feature = loss_feature + ((r - target) ** 2).mean()
+        loss = alpha * loss_ce + beta * temp * temp * loss_kl + gamma * loss_feature
+        loss.backward()
+
+        # kd-modes.md's gradient of the output terms w.r.t. the student logits.
+        analytic = (alpha / b) * (F.softmax(sv, -1) - F.one_hot(y, c).double()) \
+            + (beta * temp / b) * (F.softmax(sv / temp, -1) - F.softmax(tv / temp, -1))
+        name = "kd_hybrid_" + suffix
+        assert_close(name, analytic, s.grad)
+
+        params = {"loss": "kd_hybrid", "alpha": alpha, "beta": beta, "gamma": gamma, "temperature": temp,
+                  "regressors": [kind for kind, _, _ in pairs]}
+        tensors = dict(inputs, loss=loss, loss_ce=loss_ce, loss_kl=loss_kl, loss_feature=loss_feature,
+                       grad_student=s.grad)
+        for i in range(len(pairs)):
+            tensors[f"grad_student_feature{i}"] = hs[i].grad
+            if weights[i] is not None:
+                tensors[f"grad_regressor{i}_weight"] = weights[i].grad
+                tensors[f"grad_regressor{i}_bias"] = biases[i].grad
+        out.append(case(name, params, **tensors))
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
 # optimizers (optim.json)
 # ---------------------------------------------------------------------------------------------
 
@@ -804,6 +918,7 @@ def main():
     write_fixture("pooling.json", pooling_cases())
     write_fixture("softmax.json", softmax_cases())
     write_fixture("losses.json", losses_cases())
+    write_fixture("kd_hybrid.json", kd_hybrid_cases(740))
     write_fixture("optim.json", optim_cases())
     write_fixture("models.json", models_cases())
     interop_fixtures()
