@@ -148,19 +148,19 @@ public final class Demo {
     /** Writes report.md and its plots into {@code out}; returns the report's path. */
     public static Path writeReport(Result result, Schedule schedule, Runs.Data data, String machine, Path out)
             throws IOException {
-        Plots.lineChart(out.resolve("teacher.png"), "cnn-teacher", "epoch", "",
-                List.of(series("train loss", result.teacher(), "train_loss"),
-                        series("test error (%)", result.teacher(), "test_error")));
         List<Plots.Series> accuracy = new ArrayList<>();
         List<Plots.Series> loss = new ArrayList<>();
+        accuracy.add(series("teacher", result.teacher(), "test_accuracy"));
+        loss.add(series("teacher", result.teacher(), "test_nll"));
         for (var e : result.students().entrySet()) {
             Runs.Outcome first = e.getValue().get(0);
             accuracy.add(series(e.getKey(), first, "test_accuracy"));
             loss.add(series(e.getKey(), first, "test_nll"));
         }
-        Plots.lineChart(out.resolve("students-accuracy.png"), "cnn-student: test accuracy (seed 1)", "epoch",
-                "test accuracy (%)", accuracy);
-        Plots.lineChart(out.resolve("students-nll.png"), "cnn-student: test NLL (seed 1)", "epoch", "test NLL", loss);
+        Plots.lineChart(out.resolve("accuracy.png"), "Test accuracy (students: seed 1)", "epoch", "test accuracy (%)",
+                accuracy);
+        Plots.lineChart(out.resolve("nll.png"), "Test NLL (students: seed 1)", "epoch", "negative log-likelihood",
+                loss);
 
         StringBuilder md = new StringBuilder();
         md.append("# Retort demo: distilling cnn-teacher into cnn-student on Fashion-MNIST\n\n");
@@ -176,8 +176,7 @@ public final class Demo {
         md.append("- teacher: ").append(describe(schedule.teacher())).append('\n');
         md.append("- students: ").append(describe(schedule.student()))
                 .append("; the teacher's outputs are computed once per run (no augmentation)\n\n");
-        md.append("![teacher](teacher.png)\n\n![students, accuracy](students-accuracy.png)\n\n"
-                + "![students, NLL](students-nll.png)\n\n");
+        md.append("![test accuracy per epoch](accuracy.png)\n\n![test NLL per epoch](nll.png)\n\n");
         md.append("## Runs\n\n| run | folder | seconds |\n|---|---|---|\n");
         md.append(String.format(Locale.ROOT, "| teacher | %s | %.0f |%n", out.relativize(result.teacher().folder()),
                 result.teacher().seconds()));
@@ -208,7 +207,6 @@ public final class Demo {
         for (int i = 0; i < rows.size(); i++) {
             x[i] = ((Number) rows.get(i).get("epoch")).doubleValue();
             y[i] = switch (column) {
-                case "test_error" -> 100 * (1 - ((Number) rows.get(i).get("test_accuracy")).doubleValue());
                 case "test_accuracy" -> 100 * ((Number) rows.get(i).get(column)).doubleValue();
                 default -> ((Number) rows.get(i).get(column)).doubleValue();
             };

@@ -59,8 +59,10 @@ public final class Plots {
 
         XYChart chart = new XYChartBuilder().width(WIDTH).height(HEIGHT)
                 .title(title).xAxisTitle(xLabel).yAxisTitle(yLabel).build();
+        chart.getStyler().setDecimalPattern("#,##0.###");
         for (Series s : series) {
-            chart.addSeries(s.name(), s.x(), s.y()).setMarker(SeriesMarkers.NONE);
+            // Markers only where lines alone could vanish: a series of one point draws no line at all.
+            chart.addSeries(s.name(), s.x(), s.y()).setMarker(s.x().length < 12 ? SeriesMarkers.CIRCLE : SeriesMarkers.NONE);
         }
 
         Path target = file.toAbsolutePath();
