@@ -86,12 +86,11 @@ public final class Runs {
         resolved.put("parameters", model.parameterCount());
         try (Trainer trainer = new Trainer(model, objective, config, data.train())) {
             trainer.log(log, name + ": ");
+            trainer.runFolder(folder, null);
             if (resume) {
-                trainer.runFolder(folder, null);
-                trainer.resume();
-            } else {
-                trainer.runFolder(folder, resolved);
+                trainer.resume(); // checks the architecture against the config.json it replaces next
             }
+            folder.writeConfig(resolved);
             List<Map<String, Object>> metrics = trainer.fit(data.test());
             Evaluation.Metrics test = Evaluation.evaluate(model, data.test(), config.evalBatchSize());
             return new Outcome(name, out, metrics, test, out.resolve(RunFolder.MODEL),
