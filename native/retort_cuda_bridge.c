@@ -410,6 +410,8 @@ static char *path_of_handle(void *handle) {
     return NULL;
 }
 
+static void note_problem(sbuf *problems, const char *path, const char *why);
+
 /*
  * Opens the first of `sonames` found along `where`, place by place (so an explicit folder holding only .so.12
  * wins over a .so.13 on the loader path). `preload`, parallel to `sonames`, names a dependency that is opened first
@@ -447,8 +449,7 @@ static void *open_first(const search_path *where, const char *const *sonames, co
                 if (file_exists(dep_path)) {
                     dep = dlopen(dep_path, RTLD_NOW | RTLD_GLOBAL);
                     if (dep == NULL) {
-                        const char *why = dlerror();
-                        sb_printf(problems, "\n  %s: %s", dep_path, why ? why : "dlopen failed");
+                        note_problem(problems, dep_path, dlerror());
                     }
                 }
             }
@@ -458,14 +459,25 @@ static void *open_first(const search_path *where, const char *const *sonames, co
                 *soname_out = sonames[s];
                 return h;
             }
-            const char *why = dlerror();
-            sb_printf(problems, "\n  %s: %s", path, why ? why : "dlopen failed");
+            note_problem(problems, path, dlerror());
             if (dep != NULL) {
                 dlclose(dep);
             }
         }
     }
     return NULL;
+}
+
+/* dlerror's text usually starts with the file's path already; say it once. */
+static void note_problem(sbuf *problems, const char *path, const char *why) {
+    if (why == NULL) {
+        why = "dlopen failed";
+    }
+    if (strncmp(why, path, strlen(path)) == 0) {
+        sb_printf(problems, "\n  %s", why);
+    } else {
+        sb_printf(problems, "\n  %s: %s", path, why);
+    }
 }
 
 static void describe_search(sbuf *out, const search_path *where) {
@@ -722,7 +734,7 @@ JNIEXPORT jobjectArray JNICALL Java_dev_retort_backend_cuda_NativeBridge_nInit(J
     }
 
     jclass string_class = (*env)->FindClass(env, "java/lang/String");
-    result = string_class ? (*env)->NewObjectArray(env, 20, string_class, NULL) : NULL;
+    result = string_class ? (*env)->NewObjectArray(env, 18, string_class, NULL) : NULL;
     if (result == NULL) {
         goto fail; /* OutOfMemoryError is pending */
     }
@@ -735,7 +747,6 @@ JNIEXPORT jobjectArray JNICALL Java_dev_retort_backend_cuda_NativeBridge_nInit(J
     put_pair(env, result, &at, "cudnn.cudart", cudart_version);
     put_pair(env, result, &at, "driver.path", driver_path ? driver_path : driver_soname);
     put_pair(env, result, &at, "driver.version", driver_version);
-    put_pair(env, result, &at, "searched", sb_str(&searched));
     put_pair(env, result, &at, "cublas.soname", blas_soname);
     g_bound = 1;
     goto done;
@@ -783,7 +794,7 @@ JNIEXPORT jlong JNICALL Java_dev_retort_backend_cuda_NativeBridge_nAddressOf(JNI
 enum { KIND_CONV = 1, KIND_POOL = 2, KIND_BN = 3, KIND_BIAS = 4 };
 enum { DIR_FWD = 0, DIR_BWD_DATA = 1, DIR_BWD_FILTER = 2 };
 enum { SEARCH_MEASURE = 0, SEARCH_HEURISTIC = 1 };
-#define KEY_INTS 11
+#define KEY_INTS 12
 #define MIB ((size_t)1 << 20)
 /* Find*Ex is offered at most this much scratch memory to try algorithms in (FFT variants ask for gigabytes). */
 #define SEARCH_WORKSPACE_CAP ((size_t)1 << 30)
@@ -1083,11 +1094,20 @@ static int conv_choose(JNIEnv *env, bridge_ctx *c, entry *e, int dir, void *a, v
     return -1;
 }
 
-static int conv_run(JNIEnv *env, jlong address, const int *key, int dir, jlong a, jlong b, jlong out) {
+/* The smallest alignment (4, 8 or 16 bytes) among a call's pointers: part of the convolution cache key, because an
+ * algorithm chosen for 16-byte-aligned buffers may refuse a view that starts 4 bytes further (PyTorch keys its
+ * cache on alignment for the same reason). */
+static int alignment_of(jlong a, jlong b, jlong c) {
+    unsigned long long all = (unsigned long long)a | (unsigned long long)b | (unsigned long long)c;
+    return (all & 15) == 0 ? 16 : (all & 7) == 0 ? 8 : 4;
+}
+
+static int conv_run(JNIEnv *env, jlong address, int *key, int dir, jlong a, jlong b, jlong out) {
     static const char *const RUN_NAMES[] = { "cudnnConvolutionForward", "cudnnConvolutionBackwardData",
                                              "cudnnConvolutionBackwardFilter" };
     bridge_ctx *c = ctx_of(env, address);
     entry *e = NULL;
+    key[11] = alignment_of(a, b, out);
     if (c == NULL || conv_entry(env, c, key, &e) || conv_choose(env, c, e, dir, ptr(a), ptr(b), ptr(out))) {
         return -1;
     }
@@ -1286,16 +1306,16 @@ JNIEXPORT void JNICALL Java_dev_retort_backend_cuda_NativeBridge_nSgemmStridedBa
     }
 }
 
-/* ---- cuDNN convolution: key = n, c, h, w, k, kernelH, kernelW, padH, padW, strideH, strideW ---- */
+/* ---- cuDNN convolution: key = n, c, h, w, k, kernelH, kernelW, padH, padW, strideH, strideW, alignment ---- */
 
-#define CONV_KEY { n, c, h, w, k, kh, kw, padH, padW, strideH, strideW }
+#define CONV_KEY { n, c, h, w, k, kh, kw, padH, padW, strideH, strideW, 0 }
 #define CONV_ARGS jint n, jint c, jint h, jint w, jint k, jint kh, jint kw, jint padH, jint padW, jint strideH, jint strideW
 
 JNIEXPORT void JNICALL Java_dev_retort_backend_cuda_NativeBridge_nConvolutionForward(JNIEnv *env, jclass cls,
                                                                                     jlong address, CONV_ARGS, jlong x,
                                                                                     jlong weight, jlong y) {
     UNUSED(cls);
-    const int key[KEY_INTS] = CONV_KEY;
+    int key[KEY_INTS] = CONV_KEY;
     conv_run(env, address, key, DIR_FWD, x, weight, y);
 }
 
@@ -1304,7 +1324,7 @@ JNIEXPORT void JNICALL Java_dev_retort_backend_cuda_NativeBridge_nConvolutionBac
                                                                                          jlong weight, jlong dy,
                                                                                          jlong dx) {
     UNUSED(cls);
-    const int key[KEY_INTS] = CONV_KEY;
+    int key[KEY_INTS] = CONV_KEY;
     conv_run(env, address, key, DIR_BWD_DATA, weight, dy, dx);
 }
 
@@ -1313,7 +1333,7 @@ JNIEXPORT void JNICALL Java_dev_retort_backend_cuda_NativeBridge_nConvolutionBac
                                                                                            jlong x, jlong dy,
                                                                                            jlong dw) {
     UNUSED(cls);
-    const int key[KEY_INTS] = CONV_KEY;
+    int key[KEY_INTS] = CONV_KEY;
     conv_run(env, address, key, DIR_BWD_FILTER, x, dy, dw);
 }
 
