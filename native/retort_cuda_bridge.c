@@ -734,7 +734,7 @@ JNIEXPORT jobjectArray JNICALL Java_dev_retort_backend_cuda_NativeBridge_nInit(J
     }
 
     jclass string_class = (*env)->FindClass(env, "java/lang/String");
-    result = string_class ? (*env)->NewObjectArray(env, 18, string_class, NULL) : NULL;
+    result = string_class ? (*env)->NewObjectArray(env, 16, string_class, NULL) : NULL;
     if (result == NULL) {
         goto fail; /* OutOfMemoryError is pending */
     }
@@ -747,7 +747,6 @@ JNIEXPORT jobjectArray JNICALL Java_dev_retort_backend_cuda_NativeBridge_nInit(J
     put_pair(env, result, &at, "cudnn.cudart", cudart_version);
     put_pair(env, result, &at, "driver.path", driver_path ? driver_path : driver_soname);
     put_pair(env, result, &at, "driver.version", driver_version);
-    put_pair(env, result, &at, "cublas.soname", blas_soname);
     g_bound = 1;
     goto done;
 
@@ -771,8 +770,9 @@ done:
 /* Test support: forgets the binding so that another set of (fake) libraries can be bound in the same JVM. */
 JNIEXPORT void JNICALL Java_dev_retort_backend_cuda_NativeBridge_nReset(JNIEnv *env, jclass cls) {
     UNUSED(cls);
-    if (g_live_contexts > 0) {
-        throw_new(env, g_illegal_state, "NativeBridge reset with %d context(s) still open", g_live_contexts);
+    int live = __atomic_load_n(&g_live_contexts, __ATOMIC_SEQ_CST);
+    if (live > 0) {
+        throw_new(env, g_illegal_state, "NativeBridge reset with %d context(s) still open", live);
         return;
     }
     unbind_all();
@@ -1195,7 +1195,7 @@ JNIEXPORT jlong JNICALL Java_dev_retort_backend_cuda_NativeBridge_nCreate(JNIEnv
         free(c);
         return 0;
     }
-    g_live_contexts++;
+    __atomic_add_fetch(&g_live_contexts, 1, __ATOMIC_SEQ_CST); /* handles may be opened on several threads */
     return (jlong)(uintptr_t)c;
 }
 
@@ -1214,7 +1214,7 @@ JNIEXPORT void JNICALL Java_dev_retort_backend_cuda_NativeBridge_nDestroy(JNIEnv
     int dnn = DN.destroy(c->cudnn);
     int blas = CB.destroy(c->cublas);
     free(c);
-    g_live_contexts--;
+    __atomic_sub_fetch(&g_live_contexts, 1, __ATOMIC_SEQ_CST);
     if (freed != CUDA_SUCCESS) {
         fail_driver(env, "cuMemFreeAsync", freed, " (the cuDNN workspace)");
     } else if (dnn != CUDNN_STATUS_SUCCESS) {

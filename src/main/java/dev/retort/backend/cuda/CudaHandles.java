@@ -8,7 +8,8 @@ package dev.retort.backend.cuda;
  * row-major (NCHW for images, OIHW for convolution weights); pointers are device addresses in bytes. Arguments
  * are checked here, before JNI, and a bad one throws {@link IllegalArgumentException} naming the call and the
  * argument; a library failure throws {@link CudaLibraryException} naming the call and its status. The methods
- * are synchronised: one context serves one thread at a time, as cuBLAS and cuDNN handles require.
+ * are synchronised: one context serves one thread at a time, as cuBLAS and cuDNN handles require. The cache is
+ * never evicted: it holds one entry per distinct shape, and a training run has a few dozen.
  */
 public final class CudaHandles implements AutoCloseable {
 
@@ -78,7 +79,10 @@ public final class CudaHandles implements AutoCloseable {
         return new Statistics(s[0], s[1], s[2]);
     }
 
-    /** Releases the descriptors, the workspace (in stream order) and the handles; safe to call twice. */
+    /**
+     * Releases the descriptors, the workspace (freed in stream order, so close before destroying the stream) and
+     * the handles; safe to call twice.
+     */
     @Override
     public synchronized void close() {
         if (address != 0) {

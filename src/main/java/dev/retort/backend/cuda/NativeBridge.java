@@ -89,6 +89,9 @@ public final class NativeBridge {
         if (binding != null) {
             return binding;
         }
+        if (candidateFolders == null) {
+            throw new IllegalArgumentException("NativeBridge.init: candidateFolders must not be null (List.of() for none)");
+        }
         String reason = unavailableReason();
         if (reason != null) {
             throw new IllegalStateException(reason);
