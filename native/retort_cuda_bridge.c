@@ -433,8 +433,11 @@ static void *open_first(const search_path *where, const char *const *sonames, co
                     return h;
                 }
                 const char *why = dlerror();
-                /* "cannot open shared object file" only says it is not there; anything else is worth reporting. */
-                if (why != NULL && strstr(why, "cannot open shared object file") == NULL) {
+                /* "<soname>: cannot open shared object file" only says it is not there. Anything else is worth
+                 * reporting, such as a dependency (libcublasLt) that is missing: the message then names that one. */
+                size_t len = strlen(sonames[s]);
+                if (why != NULL && !(strncmp(why, sonames[s], len) == 0 &&
+                                     strncmp(why + len, ": cannot open shared object file", 32) == 0)) {
                     sb_printf(problems, "\n  %s (loader path): %s", sonames[s], why);
                 }
                 continue;

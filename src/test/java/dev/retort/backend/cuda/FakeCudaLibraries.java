@@ -5,6 +5,7 @@ import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 
@@ -28,6 +29,12 @@ final class FakeCudaLibraries {
 
     /** Compiles the part selected by {@code define} into {@code folder/fileName} with that soname. */
     static void build(Path folder, String define, String fileName) throws IOException, InterruptedException {
+        build(folder, define, fileName, List.of());
+    }
+
+    /** The same, linked against {@code libraries} (e.g. "-L/dir", "-l:libcublasLt.so.13") as DT_NEEDED entries. */
+    static void build(Path folder, String define, String fileName, List<String> libraries)
+            throws IOException, InterruptedException {
         Files.createDirectories(folder);
         Path source = folder.resolve("fake_cuda_libraries.c");
         if (!Files.exists(source)) {
@@ -38,8 +45,10 @@ final class FakeCudaLibraries {
                 Files.copy(in, source, StandardCopyOption.REPLACE_EXISTING);
             }
         }
-        List<String> command = List.of("gcc", "-O1", "-fPIC", "-shared", "-Wall", "-Wextra", "-Werror", "-D" + define,
-                "-Wl,-soname," + fileName, "-o", folder.resolve(fileName).toString(), source.toString(), "-ldl");
+        List<String> command = new ArrayList<>(List.of("gcc", "-O1", "-fPIC", "-shared", "-Wall", "-Wextra", "-Werror",
+                "-D" + define, "-Wl,-soname," + fileName, "-o", folder.resolve(fileName).toString(), source.toString()));
+        command.addAll(libraries);
+        command.add("-ldl");
         Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
         String output = new String(p.getInputStream().readAllBytes());
         if (!p.waitFor(120, TimeUnit.SECONDS) || p.exitValue() != 0) {

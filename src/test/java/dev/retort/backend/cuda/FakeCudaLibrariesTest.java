@@ -43,6 +43,7 @@ class FakeCudaLibrariesTest {
     static Path dir;
     static Path complete;
     static Path partial;
+    static Path withoutLt;
 
     @BeforeAll
     static void buildFakes() throws Exception {
@@ -50,12 +51,24 @@ class FakeCudaLibrariesTest {
         assumeTrue(FakeCudaLibraries.gccAvailable(), "gcc not found: the fake libraries cannot be built");
         assumeTrue(NativeBridge.binding() == null, "real CUDA libraries are already bound in this JVM");
         complete = dir.resolve("complete");
-        FakeCudaLibraries.build(complete, "FAKE_CUBLAS", "libcublas.so.13");
+        // Like the real one, this cuBLAS needs its libcublasLt (DT_NEEDED) and has no RUNPATH: it loads from a folder
+        // off the loader path only because the bridge opens libcublasLt from the same folder first.
         FakeCudaLibraries.build(complete, "FAKE_CUBLASLT", "libcublasLt.so.13");
+        FakeCudaLibraries.build(complete, "FAKE_CUBLAS", "libcublas.so.13", needsLt(complete));
         FakeCudaLibraries.build(complete, "FAKE_CUDNN", "libcudnn.so.9");
         FakeCudaLibraries.build(complete, "FAKE_DRIVER", "libcuda.so.1");
         partial = dir.resolve("partial");
         FakeCudaLibraries.build(partial, "FAKE_CUBLAS_PARTIAL", "libcublas.so.13");
+        // A cuBLAS that needs its libcublasLt, copied where that dependency is not.
+        Path ltOnly = dir.resolve("lt-only");
+        FakeCudaLibraries.build(ltOnly, "FAKE_CUBLASLT", "libcublasLt.so.13");
+        withoutLt = dir.resolve("without-lt");
+        FakeCudaLibraries.build(withoutLt, "FAKE_CUBLAS", "libcublas.so.13", needsLt(ltOnly));
+    }
+
+    /** Linker arguments that record libcublasLt.so.13 as needed (--no-as-needed: no symbol of it is used). */
+    private static List<String> needsLt(Path folder) {
+        return List.of("-L" + folder, "-Wl,--no-as-needed", "-l:libcublasLt.so.13");
     }
 
     @BeforeEach
@@ -113,6 +126,15 @@ class FakeCudaLibrariesTest {
                 e.getMessage());
         assertTrue(e.getMessage().contains("pip install nvidia-cublas"), e.getMessage());
         assertNull(NativeBridge.binding());
+    }
+
+    @Test
+    void aCublasWhoseLtIsMissingIsReportedWithTheLoadersReason() {
+        assumeTrue(!NativeBridgeLoadTest.cublasOnLoaderPath(), "a libcublas is on this machine's loader path");
+        CudaLibraryException e = assertThrows(CudaLibraryException.class,
+                () -> NativeBridge.init(withoutLt.toString(), List.of()));
+        assertTrue(e.getMessage().contains("Found but not loadable:\n  " + withoutLt.resolve("libcublas.so.13")
+                + ": libcublasLt.so.13: cannot open shared object file"), e.getMessage());
     }
 
     @Test
