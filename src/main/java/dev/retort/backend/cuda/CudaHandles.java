@@ -58,8 +58,9 @@ public final class CudaHandles implements AutoCloseable {
             throw new IllegalArgumentException("CudaHandles.open: options must not be null");
         }
         if (NativeBridge.binding() == null) {
+            String reason = NativeBridge.unavailableReason();
             throw new IllegalStateException("CudaHandles.open: the CUDA libraries are not bound; call NativeBridge.init"
-                    + " first" + (NativeBridge.unavailableReason() == null ? "" : " (" + NativeBridge.unavailableReason() + ")"));
+                    + " first" + (reason == null ? "" : " (" + reason + ")"));
         }
         long address = NativeBridge.nCreate(stream, options.search().ordinal(), options.deterministic(),
                 options.convolutionTf32());

@@ -111,7 +111,10 @@ public final class CudaLibraries {
         return sites;
     }
 
-    /** Children named prefix + a dotted version, newest first ("cuda-13.0" before "cuda-12.4", "python3.12" before "python3.9"). */
+    /**
+     * Children named prefix + a dotted version, newest first ("cuda-13.0" before "cuda-12.4", "python3.12" before
+     * "python3.9").
+     */
     private static List<Path> versionedChildren(Path parent, String prefix) {
         return sortedChildren(parent).stream()
                 .filter(p -> p.getFileName().toString().startsWith(prefix)

@@ -68,7 +68,8 @@ final class GpuTestDevice implements AutoCloseable {
             String message = String.valueOf(t.getMessage());
             return message.contains("libcuda.so.1")
                     ? "libcuda.so.1 (the NVIDIA driver) is not installed"
-                    : "the CUDA driver is not usable: " + t.getClass().getSimpleName() + ": " + message.lines().findFirst().orElse("");
+                    : "the CUDA driver is not usable: " + t.getClass().getSimpleName() + ": "
+                            + message.lines().findFirst().orElse("");
         }
         try {
             NativeBridge.initFromEnvironment(null);
