@@ -104,6 +104,28 @@ public final class CudaAvailability {
         results = null;
     }
 
+    /**
+     * What a component says about itself for {@code retort doctor}: the kernel images loaded, the
+     * libraries the bridge bound and from where. Asks the component's static {@code describe()}.
+     */
+    // MERGE: KernelImages.describe() and NativeBridge.describe() (static, returning one or more lines).
+    public static String describe(String check) {
+        String className = switch (check) {
+            case KERNELS -> KERNEL_IMAGES_CLASS;
+            case BRIDGE -> NATIVE_BRIDGE_CLASS;
+            default -> null;
+        };
+        if (className == null) {
+            return null;
+        }
+        String simpleName = className.substring(className.lastIndexOf('.') + 1);
+        try {
+            return ComponentProbe.call(className, "describe", simpleName + " is not in this build yet");
+        } catch (RuntimeException | LinkageError e) {
+            return simpleName + ".describe() failed: " + e.getMessage();
+        }
+    }
+
     private static List<Result> evaluate() {
         List<Result> out = new ArrayList<>();
         for (Check c : CHECKS) {
