@@ -62,7 +62,11 @@ public final class CudaAvailability {
      * tests and for device information), regardless of kernels and bridge.
      */
     public static String driverUnavailableReason() {
-        return CudaRuntime.tryStart();
+        try {
+            return CudaRuntime.tryStart();
+        } catch (LinkageError e) {
+            return DriverProbe.explain(e);
+        }
     }
 
     /**
@@ -132,7 +136,10 @@ public final class CudaAvailability {
             String reason;
             try {
                 reason = c.unavailableReason().get();
-            } catch (RuntimeException | LinkageError e) {
+            } catch (LinkageError e) {
+                // Most likely the JCuda jar itself is missing from an embedder's class path.
+                reason = DriverProbe.explain(e);
+            } catch (RuntimeException e) {
                 reason = "the " + c.name() + " check failed: " + e.getMessage();
             }
             out.add(new Result(c.name(), reason));
@@ -141,7 +148,8 @@ public final class CudaAvailability {
     }
 
     static List<Check> defaultChecks() {
-        return List.of(new Check(DRIVER, CudaRuntime::tryStart),
+        // A lambda, not a method reference: CudaRuntime (and with it the JCuda jar) is linked only when asked.
+        return List.of(new Check(DRIVER, CudaAvailability::driverUnavailableReason),
                 new Check(KERNELS, CudaAvailability::kernelsReason),
                 new Check(BRIDGE, CudaAvailability::bridgeReason));
     }

@@ -112,7 +112,11 @@ public final class CudaRuntime {
         // Loads libJCudaDriver and with it libcuda.so.1: the first place a missing driver shows (a LinkageError).
         JCudaDriver.setExceptionsEnabled(false);
         int[] version = new int[1];
-        CudaException.check(cuDriverGetVersion(version), "cuDriverGetVersion");
+        int versionStatus = cuDriverGetVersion(version);
+        if (versionStatus != CUresult.CUDA_SUCCESS) {
+            // The toolkit's stub libcuda answers every call with CUDA_ERROR_STUB_LIBRARY, this one included.
+            throw new CudaUnavailableException(DriverProbe.explainInit(versionStatus));
+        }
         if (version[0] < MINIMUM_DRIVER_VERSION) {
             throw new CudaUnavailableException("the NVIDIA driver supports only CUDA "
                     + CudaDeviceInfo.formatVersion(version[0]) + ", older than the CUDA 12.0 that Retort's JCuda 12.6 "

@@ -53,7 +53,7 @@ final class DriverProbe {
         return "JCuda's driver bindings could not load: " + firstLine(message);
     }
 
-    /** The reason cuInit failed. */
+    /** The reason the driver refused to start (cuInit, or cuDriverGetVersion before it). */
     static String explainInit(int status) {
         return switch (status) {
             case CUresult.CUDA_ERROR_NO_DEVICE -> "the NVIDIA driver is installed but sees no CUDA device";
@@ -63,7 +63,7 @@ final class DriverProbe {
                     + "support this GPU; use the system's own NVIDIA driver";
             case CUresult.CUDA_ERROR_DEVICE_UNAVAILABLE -> "the CUDA device is busy or unavailable (is it in exclusive-process "
                     + "mode and used by another program?)";
-            default -> "cuInit failed: " + CudaException.describe(status);
+            default -> "the CUDA driver did not start: " + CudaException.describe(status);
         };
     }
 

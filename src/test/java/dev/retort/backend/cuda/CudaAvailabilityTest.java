@@ -99,7 +99,7 @@ class CudaAvailabilityTest {
         assertTrue(old.contains("too old") && old.contains("cuMemAllocAsync"), old);
         assertTrue(DriverProbe.explainInit(34).contains("stub"));
         assertTrue(DriverProbe.explainInit(100).contains("no CUDA device"));
-        assertTrue(DriverProbe.explainInit(999).startsWith("cuInit failed: CUDA_ERROR_UNKNOWN"),
+        assertTrue(DriverProbe.explainInit(999).startsWith("the CUDA driver did not start: CUDA_ERROR_UNKNOWN"),
                 DriverProbe.explainInit(999));
         assertTrue(DriverProbe.explain(new UnsatisfiedLinkError("No resource found with name '/lib/x.so'"))
                 .contains("jcuda-natives"));
