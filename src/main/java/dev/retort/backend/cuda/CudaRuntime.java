@@ -233,7 +233,7 @@ public final class CudaRuntime {
         return pool == null ? 0 : RawHandles.address(pool);
     }
 
-    /** "created pool", "default pool" or "synchronous cuMemAlloc": where device memory comes from. */
+    /** Where device memory comes from, in words, for doctor and describe(). */
     public String allocationSource() {
         return switch (allocator.source()) {
             case CREATED_POOL -> "stream-ordered pool (created) + Retort's block cache";
