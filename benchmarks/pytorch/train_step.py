@@ -2,9 +2,10 @@
 """Times one training step (forward, cross-entropy, backward, SGD update) of Retort's reference
 networks in PyTorch eager, for the side-by-side comparison in benchmarks/compare-cpu.sh.
 
-Usage: /usr/bin/python3 train_step.py [--threads N] [--batch 128] [--seconds 10] [model ...]
-Prints one line per model: `pytorch <model> <batch> <ms per step> <steps>`.
+Usage: /usr/bin/python3 train_step.py [--threads N] [--batch 128] [--seconds 10] [--device cpu|cuda] [model ...]
+Prints one line per model: `pytorch <model> <batch> <ms per step> <steps>` (`pytorch-cuda ...` on the GPU).
 """
+# gpu-check: --device cuda --batch 256 --seconds 5 cnn-teacher cnn-student
 import argparse
 import time
 
@@ -39,12 +40,14 @@ MODELS = {"cnn-teacher": cnn_teacher, "cnn-student": cnn_student, "mlp-teacher":
           "mlp-student": mlp_student}
 
 
-def time_step(name, batch, seconds):
+def time_step(name, batch, seconds, device="cpu"):
     torch.manual_seed(0)
-    model = MODELS[name]().train()
+    model = MODELS[name]().train().to(device)
     opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
-    x = torch.randn(batch, 1, 28, 28)
-    y = torch.randint(0, 10, (batch,))
+    x = torch.randn(batch, 1, 28, 28, device=device)
+    y = torch.randint(0, 10, (batch,), device=device)
+    # GPU work is asynchronous: wait for it before reading the clock.
+    sync = torch.cuda.synchronize if device == "cuda" else (lambda: None)
     loss_fn = nn.CrossEntropyLoss()
 
     def step():
@@ -56,11 +59,13 @@ def time_step(name, batch, seconds):
     warm_end = time.perf_counter() + max(2.0, seconds / 3)
     while time.perf_counter() < warm_end:
         step()
+    sync()
     steps = 0
     start = time.perf_counter()
     while time.perf_counter() - start < seconds:
         step()
         steps += 1
+    sync()
     elapsed = time.perf_counter() - start
     return 1000 * elapsed / steps, steps
 
@@ -70,13 +75,15 @@ def main():
     parser.add_argument("--threads", type=int, default=0, help="torch threads (default: all cores)")
     parser.add_argument("--batch", type=int, default=128)
     parser.add_argument("--seconds", type=float, default=10)
+    parser.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
     parser.add_argument("models", nargs="*", default=["mlp-teacher", "cnn-teacher"])
     args = parser.parse_args()
     import os
     torch.set_num_threads(args.threads or os.cpu_count())
     for name in args.models:
-        ms, steps = time_step(name, args.batch, args.seconds)
-        print(f"pytorch {name} {args.batch} {ms:.3f} {steps}", flush=True)
+        ms, steps = time_step(name, args.batch, args.seconds, args.device)
+        tag = "pytorch" if args.device == "cpu" else "pytorch-" + args.device
+        print(f"{tag} {name} {args.batch} {ms:.3f} {steps}", flush=True)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,201 @@
+#!/usr/bin/env bash
+# The GPU check, run from the unpacked dist bundle (mvn -Pdist package → target/retort-dist.tar.gz):
+# the machine, `retort doctor`, the gpu-tagged tests, the GPU JMH benchmarks, the KD kernel lab and the
+# PyTorch comparisons, each under its own timeout and all within one budget (default 450 s, under the
+# 8 minutes design.md allows). Writes OUTDIR/report.md — each section with its status, exit code and
+# time — and one log per section beside it (8 files at most, what a device run brings back).
+#
+# Usage: benchmarks/gpu-check.sh OUTDIR        (GPU_CHECK_BUDGET=seconds to change the budget)
+# Without a GPU every GPU step fails or skips with its reason, and the report is still written.
+# Exit status: 0 when every section that ran passed, 1 when one failed or timed out, 2 on bad usage.
+set -uo pipefail
+
+if [ $# -ne 1 ]; then
+  echo "usage: benchmarks/gpu-check.sh OUTDIR" >&2
+  exit 2
+fi
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+mkdir -p "$1" || exit 2
+out="$(cd "$1" && pwd)"
+if ! compgen -G "$root/lib/retort-*.jar" > /dev/null; then
+  echo "gpu-check: $root is not an unpacked dist bundle (no lib/retort-*.jar); build one with" \
+    "'mvn -Pdist -DskipTests package' and run this from target/dist/retort or the unpacked tarball" >&2
+  exit 2
+fi
+cd "$root"
+
+budget=${GPU_CHECK_BUDGET:-450}
+started=$SECONDS
+if [ -x runtime/bin/java ]; then
+  java=runtime/bin/java
+elif [ -n "${JAVA_HOME:-}" ] && [ -x "$JAVA_HOME/bin/java" ]; then
+  java=$JAVA_HOME/bin/java
+else
+  java=$(command -v java || true)
+fi
+jvm_flags=(--add-modules=jdk.incubator.vector -Xss4m)
+
+sections=()   # "name|status|exit|seconds|note"
+overall=0
+
+# run NAME TIMEOUT COMMAND...: runs one section under min(TIMEOUT, what is left of the budget), logging to
+# OUTDIR/NAME.log; records PASS, FAIL or TIMEOUT.
+run() {
+  local name=$1 limit=$2
+  shift 2
+  local left=$((budget - (SECONDS - started) - 5))
+  if [ "$left" -lt 10 ]; then
+    skip "$name" "the ${budget} s budget is spent"
+    return
+  fi
+  [ "$limit" -gt "$left" ] && limit=$left
+  local t0=$SECONDS
+  echo "gpu-check: $name (timeout ${limit} s)" >&2
+  timeout --kill-after=10 "$limit" "$@" > "$out/$name.log" 2>&1
+  local code=$?
+  local took=$((SECONDS - t0))
+  local status=PASS
+  if [ "$code" -eq 124 ] || [ "$code" -eq 137 ]; then
+    status=TIMEOUT
+    overall=1
+  elif [ "$code" -ne 0 ]; then
+    status=FAIL
+    overall=1
+  fi
+  sections+=("$name|$status|$code|$took|timeout ${limit} s")
+}
+
+# skip NAME REASON: records a section that did not run, and why.
+skip() {
+  echo "$2" > "$out/$1.log"
+  sections+=("$1|SKIP|-|0|$2")
+}
+
+# ---- 1. the machine ------------------------------------------------------------------------------
+environment() {
+  echo "command -v java: $(command -v java || echo 'none (the bundle brings its own)')"
+  echo "java used: $java"
+  "$java" -version 2>&1
+  echo
+  echo "uname: $(uname -srm)"
+  echo "cpus: $(nproc)"
+  if command -v nvidia-smi > /dev/null; then
+    nvidia-smi -L
+    nvidia-smi --query-gpu=name,driver_version,memory.total,compute_cap,clocks.max.sm --format=csv
+  else
+    echo "nvidia-smi: not found"
+  fi
+  echo
+  echo "libcuda.so.1: $( (ldconfig -p 2>/dev/null | grep -m1 'libcuda.so.1') || echo 'not in the loader cache')"
+  if command -v python3 > /dev/null; then
+    python3 -c 'import sys, torch; print("python", sys.version.split()[0], "torch", torch.__version__, "cuda", torch.cuda.is_available())' 2>&1 \
+      || echo "python3 has no torch"
+  else
+    echo "python3: not found"
+  fi
+}
+if [ -z "$java" ]; then
+  skip environment "no Java: neither runtime/bin/java, JAVA_HOME nor java on the PATH"
+else
+  run environment 30 bash -c "$(declare -f environment); java='$java'; environment"
+fi
+
+# ---- 2. retort doctor --------------------------------------------------------------------------
+run doctor 180 bin/retort doctor
+
+# ---- 3. the gpu-tagged tests ---------------------------------------------------------------------
+tests_jar=$(ls test/retort-*-tests.jar 2>/dev/null | head -n 1)
+console=$(ls test/junit-platform-console-standalone-*.jar 2>/dev/null | head -n 1)
+if [ -z "$tests_jar" ] || [ -z "$console" ]; then
+  skip gpu-tests "the bundle has no test jar or JUnit console launcher"
+else
+  classpath=$(ls "$tests_jar" lib/*.jar | paste -sd:)
+  run gpu-tests 180 "$java" "${jvm_flags[@]}" -jar "$console" execute --disable-banner --disable-ansi-colors --details=tree --fail-if-no-tests \
+    --class-path "$classpath" --scan-class-path "$tests_jar" --include-tag gpu \
+    --reports-dir "$(mktemp -d)"
+fi
+
+# ---- 4. GPU JMH benchmarks -----------------------------------------------------------------------
+if [ ! -f benchmarks/benchmarks.jar ]; then
+  skip jmh "the bundle has no benchmarks/benchmarks.jar (build benchmarks/ before mvn -Pdist package)"
+else
+  gpu_benchmarks=$("$java" -jar benchmarks/benchmarks.jar -l 2>/dev/null | grep -i -E 'cuda|gpu' | paste -sd'|')
+  if [ -z "$gpu_benchmarks" ]; then
+    skip jmh "benchmarks.jar has no benchmark whose name says cuda or gpu"
+  else
+    run jmh 150 "$java" -jar benchmarks/benchmarks.jar "$gpu_benchmarks" -f 1 -wi 2 -i 3 -w 1s -r 1s \
+      -rf json -rff "$out/jmh.json"
+  fi
+fi
+
+# ---- 5. the KD kernel lab ------------------------------------------------------------------------
+lab=kernels/lab/kd_loss_lab
+if [ -x "$lab" ]; then
+  run kd-lab 90 "$lab"
+elif [ -f "$lab.cu" ] && command -v nvcc > /dev/null && command -v nvidia-smi > /dev/null; then
+  arch=$(nvidia-smi --query-gpu=compute_cap --format=csv,noheader 2>/dev/null | head -n 1 | tr -d '. ')
+  build=$(mktemp -d)
+  run kd-lab 150 bash -c "nvcc -O3 -lineinfo -Xptxas -v -arch=sm_${arch:-90} -I kernels -o '$build/kd_loss_lab' '$lab.cu' \
+    && '$build/kd_loss_lab'"
+else
+  skip kd-lab "no kernel lab in the bundle (kernels/lab/kd_loss_lab), or no nvcc and GPU to build and run it"
+fi
+
+# ---- 6. PyTorch comparisons ----------------------------------------------------------------------
+# Each script in benchmarks/pytorch/ that names its GPU arguments in a '# gpu-check: ARGS' line runs with them.
+if ! command -v python3 > /dev/null; then
+  skip pytorch "no python3"
+elif ! python3 -c 'import torch, sys; sys.exit(0 if torch.cuda.is_available() else 1)' > /dev/null 2>&1; then
+  skip pytorch "python3 has no torch with CUDA ($(python3 -c 'import torch; print("torch", torch.__version__, "sees no GPU")' 2>&1 | tail -n 1))"
+else
+  pytorch_runs() {
+    local status=0
+    for script in benchmarks/pytorch/*.py; do
+      local args
+      args=$(sed -n 's/^# gpu-check: //p' "$script" | head -n 1)
+      [ -z "$args" ] && continue
+      echo "## python3 $script $args"
+      # shellcheck disable=SC2086
+      PYTHONUNBUFFERED=1 python3 "$script" $args || status=1
+      echo
+    done
+    return $status
+  }
+  run pytorch 150 bash -c "$(declare -f pytorch_runs); pytorch_runs"
+fi
+
+# ---- the report -----------------------------------------------------------------------------------
+card=$( (command -v nvidia-smi > /dev/null && nvidia-smi --query-gpu=name --format=csv,noheader | head -n 1) || true)
+{
+  echo "# GPU check — $(date -u +%Y-%m-%dT%H:%M:%SZ)"
+  echo
+  echo "- machine: $(hostname), $(uname -srm), $(nproc) CPUs; GPU: ${card:-none found}"
+  echo "- bundle: $(ls lib/retort-*.jar | xargs -n1 basename); Java: $java"
+  echo "- total: $((SECONDS - started)) s of a ${budget} s budget"
+  echo
+  echo "| section | status | exit | seconds | note |"
+  echo "|---|---|---|---|---|"
+  for s in "${sections[@]}"; do
+    IFS='|' read -r name status code took note <<< "$s"
+    echo "| $name | $status | $code | $took | $note |"
+  done
+  for s in "${sections[@]}"; do
+    IFS='|' read -r name status code took note <<< "$s"
+    echo
+    echo "## $name — $status (exit $code, ${took} s)"
+    echo
+    echo '```'
+    # A section's whole log is beside the report; keep the report readable.
+    lines=$(wc -l < "$out/$name.log")
+    if [ "$lines" -gt 400 ]; then
+      head -n 150 "$out/$name.log"
+      echo "... ($((lines - 300)) lines cut; all in $name.log) ..."
+      tail -n 150 "$out/$name.log"
+    else
+      cat "$out/$name.log"
+    fi
+    echo '```'
+  done
+} > "$out/report.md"
+echo "gpu-check: $out/report.md ($((SECONDS - started)) s)" >&2
+exit $overall
