@@ -8,7 +8,7 @@
 // (-ffp-contract=off: no fused multiply-add unless a kernel asks for fmaf, as nvcc's _rn intrinsics.)
 //
 // Protocol, little-endian, one command per request, answered in order:
-//   'A' size:i64                       -> address:i64                 (256-byte aligned, zero-filled)
+//   'A' size:i64                       -> address:i64                 (16-byte aligned, zero-filled)
 //   'W' address:i64 n:i64 bytes[n]     -> status:i32
 //   'R' address:i64 n:i64              -> bytes[n]
 //   'F' address:i64                    -> status:i32
@@ -171,9 +171,10 @@ int main() {
         if (command == 'Q') return 0;
         if (command == 'A') {
             const int64_t size = read_value<int64_t>();
-            const size_t rounded = ((size_t)size + 255) / 256 * 256 + 256;
-            void* p = std::aligned_alloc(256, rounded);
-            std::memset(p, 0, rounded);
+            // The exact size (malloc aligns to 16 bytes, enough for float4), so that AddressSanitizer's red
+            // zone starts right after the last element and any overrun is caught.
+            void* p = std::malloc(size > 0 ? (size_t)size : 1);
+            std::memset(p, 0, size > 0 ? (size_t)size : 1);
             allocations[reinterpret_cast<uintptr_t>(p)] = (size_t)size;
             write_value<int64_t>((int64_t) reinterpret_cast<uintptr_t>(p));
         } else if (command == 'W') {

@@ -11,7 +11,7 @@ interface KernelTestDevice extends AutoCloseable {
     /** The kernels, launching on this device. */
     CudaKernels kernels();
 
-    /** A zero-filled allocation of at least {@code bytes} bytes, 256-byte aligned. */
+    /** A zero-filled allocation of at least {@code bytes} bytes, aligned to at least 16 bytes. */
     long allocate(long bytes);
 
     void write(long address, byte[] bytes);
