@@ -25,6 +25,10 @@ logs=$2
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 
 nvcc=${NVCC:-}
+if [ -n "$nvcc" ] && ! [ -x "$nvcc" ] && ! command -v "$nvcc" >/dev/null 2>&1; then
+  echo "retort kernels: NVCC=$nvcc is not an executable; the CUDA kernels are not built and the CUDA backend will be unavailable"
+  exit 0
+fi
 if [ -z "$nvcc" ]; then
   for candidate in "$(command -v nvcc || true)" "${CUDA_HOME:-/nonexistent}/bin/nvcc" /usr/local/cuda/bin/nvcc; do
     if [ -n "$candidate" ] && [ -x "$candidate" ]; then
