@@ -262,6 +262,9 @@ __device__ __forceinline__ void kd_row_registers(const KdArgs& a, const G g, int
     float tv[N];
 
 #define KD_COL(k) (VEC ? 4 * (g.lane + ((k) / 4) * size) + ((k) % 4) : g.lane + (k) * size)
+// With float4 slots the four of a vector are valid together: one bounds check per vector (k is a
+// compile-time constant in the unrolled loops, so the other three checks vanish).
+#define KD_FIRST_OF_VECTOR(k) (!VEC || (k) % 4 == 0)
 
     if (VEC) {
 #pragma unroll
@@ -287,7 +290,7 @@ __device__ __forceinline__ void kd_row_registers(const KdArgs& a, const G g, int
 #pragma unroll
     for (int k = 0; k < N; k++) {
         const int c = KD_COL(k);
-        if (c >= a.cols) break;
+        if (KD_FIRST_OF_VECTOR(k) && c >= a.cols) break;
         st.ms = fmaxf(st.ms, sv[k]);
         if (tv[k] > st.mt) { // strict: the first index of the maximum, as the CPU's scan
             st.mt = tv[k];
@@ -297,7 +300,7 @@ __device__ __forceinline__ void kd_row_registers(const KdArgs& a, const G g, int
 #pragma unroll
     for (int k = 0; k < N; k++) {
         const int c = KD_COL(k);
-        if (c >= a.cols) break;
+        if (KD_FIRST_OF_VECTOR(k) && c >= a.cols) break;
         const float ds = sv[k] - st.ms;
         if (SOFT) {
             st.zs += exp2f(ds * a.ks);
@@ -333,6 +336,7 @@ __device__ __forceinline__ void kd_row_registers(const KdArgs& a, const G g, int
         }
     }
 #undef KD_COL
+#undef KD_FIRST_OF_VECTOR
 
     acc.kl = SOFT ? kd_group_sum<G>(acc.kl, shared) : 0.0f;
     acc.sum_ds = PLAIN ? kd_group_sum<G>(acc.sum_ds, shared) : 0.0f;
