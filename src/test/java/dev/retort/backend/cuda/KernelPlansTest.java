@@ -1,0 +1,190 @@
+package dev.retort.backend.cuda;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.retort.backend.BinaryOp;
+import dev.retort.backend.DistillationSpec;
+import dev.retort.backend.UnaryOp;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.function.Consumer;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.function.Executable;
+
+/**
+ * Host-side checks and launch shapes of every kernel operation, without a GPU: bad arguments throw
+ * IllegalArgumentException naming the operation and the argument before anything is launched, and the plans
+ * pick the kernels, grids and blocks documented in kernels/*.cu.
+ */
+class KernelPlansTest {
+    private static final long P = 0x7f00_0000_0000L; // a plausible, aligned device address
+    private static final DistillationSpec HINTON = DistillationSpec.hinton(4, 0.1, 0.1, false);
+
+    private final List<Launch> recorded = new ArrayList<>();
+    private final CudaKernels kernels = new CudaKernels(recorded::add);
+
+    /** The call throws before any launch, with a message naming the operation and containing every fragment. */
+    private void rejects(Consumer<CudaKernels> call, String... fragments) {
+        recorded.clear();
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> call.accept(kernels));
+        assertTrue(e.getMessage().startsWith("cuda "), e.getMessage());
+        for (String f : fragments) {
+            assertTrue(e.getMessage().contains(f), () -> "'" + e.getMessage() + "' should mention '" + f + "'");
+        }
+        assertEquals(List.of(), recorded, "nothing may be launched");
+    }
+
+    @Test
+    void badArgumentsAreRejectedBeforeAnyLaunchNamingOperationAndArgument() {
+        rejects(k -> k.unary(UnaryOp.EXP, P, P, -1), "unary(EXP)", "n must be ≥ 0");
+        rejects(k -> k.unary(UnaryOp.EXP, 0, P, 10), "unary(EXP)", "x is a null device pointer");
+        rejects(k -> k.unary(UnaryOp.EXP, P + 2, P, 10), "x (0x", "not aligned to 4 bytes");
+        rejects(k -> k.unary(null, P, P, 10), "op must not be null");
+        rejects(k -> k.binary(BinaryOp.ADD, P, P, P, 1L << 31), "exceed the 2^31 - 1");
+        rejects(k -> k.binaryBroadcast(BinaryOp.MUL, P, new int[] {3, 4}, P, new int[] {5}, P, new int[] {3, 4}),
+                "binary(MUL, broadcast)", "does not broadcast", "dimension 1");
+        rejects(k -> k.broadcastTo(P, new int[] {2, 2, 2, 2, 2, 2, 2, 2, 2}, P, new int[] {2, 2, 2, 2, 2, 2, 2, 2, 2}),
+                "broadcastTo", "exceeds 8");
+        rejects(k -> k.dropoutMask(P, 10, 1, 1.5), "dropoutMask", "p (the drop probability)");
+        rejects(k -> k.dropoutMask(P, 10, 1, Double.NaN), "dropoutMask", "NaN");
+        rejects(k -> k.softmax(P, P, 4, 10, 0, false), "softmax", "temperature T", "got 0.0");
+        rejects(k -> k.softmax(P, P, 4, 10, Double.POSITIVE_INFINITY, true), "logSoftmax", "temperature T");
+        rejects(k -> k.softmax(P, P, 4, 0, 1, false), "cols (the last dimension) must be ≥ 1");
+        rejects(k -> k.softmaxBackward(P, P, P, -2, 10, 1, false), "softmax backward", "rows must be ≥ 0");
+        rejects(k -> k.nllForward(P, 0, P, 4, 10, 0.1), "nllForward", "labels is a null device pointer");
+        rejects(k -> k.nllBackward(P, P, P, 4, 10, 1.5), "nllBackward", "label smoothing ε");
+        rejects(k -> k.distillationLoss(P, P, P, 8, 0, HINTON, P, P, P), "distillationLoss (hinton)",
+                "cols (C, the number of classes) must be ≥ 1");
+        rejects(k -> k.distillationLoss(P, P, P, -1, 10, HINTON, P, P, P), "distillationLoss", "rows (B)");
+        rejects(k -> k.distillationLoss(P, P, P, 8, 10, null, P, P, P), "distillationLoss", "spec");
+        rejects(k -> k.distillationLoss(0, P, P, 8, 10, HINTON, P, P, P), "student is a null device pointer");
+        rejects(k -> k.distillationLoss(P, P, P, 8, 10, HINTON, 0, P, P), "workspace is a null device pointer");
+        rejects(k -> k.distillationLoss(P, P, P, 8, 10, HINTON, P, P + 1, P), "terms", "not aligned");
+        rejects(k -> k.biasAdd(P, P, P, 100, 7, 3), "biasAdd", "not a multiple of channels·inner");
+        rejects(k -> k.biasGrad(P, P, 4, -1, 9), "biasGrad", "channels must be ≥ 0");
+        rejects(k -> k.sumTo(P, new int[] {3, 4}, P, new int[] {3, 2}, P), "sumTo", "cannot sum shape [3, 4] to [3, 2]");
+        rejects(k -> k.sumTo(P, new int[] {4}, P, new int[] {1, 4}, P), "sumTo");
+        rejects(k -> k.sum(P, 100, P + 4, P), "sum", "workspace", "not aligned to 8 bytes");
+        rejects(k -> k.countNonFinite(P, 100, P, 0), "countNonFinite", "out is a null device pointer");
+        rejects(k -> k.mseBackward(P, P, 0, P, 0, 10), "mse backward", "gradLoss is a null device pointer");
+        rejects(k -> k.sgdStep(P, P, 0, 10, 0.1, 0.9, 0, 0, false, true), "sgdStep", "momentum buffer is a null");
+        rejects(k -> k.sgdStep(P, P, P, 10, 0.1, -0.5, 0, 0, false, true), "sgdStep", "momentum must be");
+        rejects(k -> k.sgdStep(P, P, 0, 10, Double.NaN, 0, 0, 0, false, true), "sgdStep", "lr must be finite");
+        rejects(k -> k.adamwStep(P, P, P, P, 10, 1e-3, 1.0, 0.999, 1e-8, 0, 1), "adamwStep", "beta1 and beta2");
+        rejects(k -> k.adamwStep(P, P, P, P, 10, 1e-3, 0.9, 0.999, 1e-8, 0, 0), "adamwStep", "step counts from 1");
+        rejects(k -> k.argmaxLastDim(P, P, 3, 0), "argmaxLastDim", "cols");
+        rejects(k -> k.eceBins(P, P, 10, 10, 1, 0, P, P), "eceBins", "bins must be ≥ 1");
+        rejects(k -> k.eceBins(P, P, 10, 10, -1, 15, P, P), "eceBins", "temperature T");
+    }
+
+    @Test
+    void optionalPointersMayBeNull() {
+        kernels.distillationLoss(P, P, 0, 8, 10, DistillationSpec.temperature(4, 4, 16), P, P, P);
+        kernels.sgdStep(P, P, 0, 10, 0.1, 0, 0, 0, false, true);
+        kernels.mseBackward(P, P, P, P, 0, 10);
+        kernels.unary(UnaryOp.NEG, 0, 0, 0); // nothing to touch
+        assertEquals(List.of("kd_loss_warp_f32", "kd_loss_finish_f32", "sgd_step_f32", "mse_backward_f32"),
+                recorded.stream().map(Launch::kernel).toList());
+    }
+
+    private static Launch only(List<Launch> launches) {
+        assertEquals(1, launches.size(), launches::toString);
+        return launches.get(0);
+    }
+
+    @Test
+    void distillationPicksTheRowKernelByClassCount() {
+        record Case(int cols, String kernel, int grid, int block) {}
+        for (Case c : List.of(new Case(1, "kd_loss_warp_f32", 125, 256), new Case(1000, "kd_loss_warp_f32", 125, 256),
+                new Case(1024, "kd_loss_warp_f32", 125, 256), new Case(1025, "kd_loss_block_f32", 1000, 160),
+                new Case(8192, "kd_loss_block_f32", 1000, 1024), new Case(8193, "kd_loss_stream_f32", 1000, 1024),
+                new Case(32768, "kd_loss_stream_f32", 1000, 1024))) {
+            List<Launch> l = KernelPlans.distillationLoss(P, P, P, 1000, c.cols(), HINTON, P, P, P);
+            assertEquals(2, l.size());
+            Launch rows = l.get(0);
+            assertEquals(c.kernel(), rows.kernel(), "C=" + c.cols());
+            assertEquals(c.grid(), rows.gridX(), "C=" + c.cols());
+            assertEquals(c.block(), rows.blockX(), "C=" + c.cols());
+            assertTrue(8 * rows.blockX() >= c.cols() || !rows.kernel().equals("kd_loss_block_f32"));
+            assertEquals("kd_loss_finish_f32", l.get(1).kernel());
+            assertEquals(1, l.get(1).gridX());
+        }
+        // No rows: only the finish kernel, which writes the CPU's NaN terms.
+        assertEquals("kd_loss_finish_f32", only(KernelPlans.distillationLoss(P, P, P, 0, 10, HINTON, P, P, P)).kernel());
+    }
+
+    @Test
+    void distillationArgumentsAreTheCpuKernelsWeights() {
+        DistillationSpec spec = DistillationSpec.hinton(2, 0.25, 0.1, false);
+        KernelArgs a = KernelPlans.distillationLoss(P, P, P, 10, 7, spec, P, P, P).get(0).args();
+        assertEquals(13, a.size());
+        assertEquals(0.5f, a.get(5).floatValue()); // 1/T_s
+        assertEquals(0.5f, a.get(6).floatValue()); // 1/T_t
+        assertEquals(0.1f, a.get(7).floatValue()); // ε
+        assertEquals(0, a.get(8).bits()); // soft targets
+        assertEquals((float) (0.25 / 10), a.get(9).floatValue()); // α/B
+        assertEquals((float) (0.75 * 4 / (2 * 10)), a.get(10).floatValue()); // (1-α)T²/(T·B)
+        KernelArgs hard = KernelPlans.distillationLoss(P, P, P, 10, 7, DistillationSpec.hinton(2, 0.25, 0, true), P, P,
+                P).get(0).args();
+        assertEquals(1, hard.get(8).bits());
+        assertEquals((float) (0.75 / 10), hard.get(10).floatValue()); // (1-α)/B
+        KernelArgs finish = KernelPlans.distillationLoss(P, P, P, 10, 7, spec, P, P, P).get(1).args();
+        assertEquals(0.25, finish.get(2).doubleValue());
+        assertEquals(0.75 * 4, finish.get(3).doubleValue());
+    }
+
+    @Test
+    void elementwiseGridsAreCappedAndEmptyArraysLaunchNothing() {
+        assertEquals(List.of(), KernelPlans.unary(UnaryOp.EXP, P, P, 0));
+        assertEquals(4, only(KernelPlans.unary(UnaryOp.EXP, P, P, 1000)).gridX());
+        assertEquals(KernelPlans.MAX_ELEMENT_GRID, only(KernelPlans.unary(UnaryOp.EXP, P, P, 100_000_000)).gridX());
+        List<Launch> sum = KernelPlans.sum(P, 0, P, P);
+        assertEquals("reduce_finish_f32", only(sum).kernel());
+        assertEquals(0, sum.get(0).args().get(1).bits(), "no partials to add");
+        List<Launch> big = KernelPlans.sum(P, 100_000_000, P, P);
+        assertEquals(KernelPlans.REDUCE_BLOCKS, big.get(0).gridX());
+        assertEquals(KernelPlans.REDUCE_BLOCKS, big.get(1).args().get(1).bits());
+    }
+
+    @Test
+    void sumToUsesTheBiasKernelsForLayeredShapesAndTheGeneralOneOtherwise() {
+        assertEquals("bias_grad_rows_f32", only(KernelPlans.sumTo(P, new int[] {64, 10}, P, new int[] {10}, P)).kernel());
+        Launch planes = only(KernelPlans.sumTo(P, new int[] {8, 16, 7, 7}, P, new int[] {1, 16, 1, 1}, P));
+        assertEquals("bias_grad_planes_f32", planes.kernel());
+        assertEquals(List.of(8L, 16L, 49L), planes.args().list().subList(2, 5).stream().map(KernelArgs.Arg::bits).toList());
+        assertEquals("bias_grad_planes_f32", only(KernelPlans.sumTo(P, new int[] {5, 6}, P, new int[] {5, 1}, P)).kernel());
+        Launch general = only(KernelPlans.sumTo(P, new int[] {3, 4, 5, 6}, P, new int[] {3, 1, 5, 1}, P));
+        assertEquals("sum_to_f32", general.kernel());
+        assertEquals(15, general.gridX());
+        int[] ix = general.args().get(3).ints();
+        assertEquals(33, ix.length);
+        assertArrayEquals(new int[] {1, 1, 1, 1, 1, 1, 3, 5}, java.util.Arrays.copyOfRange(ix, 0, 8)); // kept shape
+        assertArrayEquals(new int[] {0, 0, 0, 0, 0, 0, 120, 6}, java.util.Arrays.copyOfRange(ix, 8, 16)); // strides
+        assertArrayEquals(new int[] {1, 1, 1, 1, 1, 1, 4, 6}, java.util.Arrays.copyOfRange(ix, 16, 24)); // reduced
+        assertArrayEquals(new int[] {0, 0, 0, 0, 0, 0, 30, 1}, java.util.Arrays.copyOfRange(ix, 24, 32));
+        assertEquals(24, ix[32]);
+        assertEquals("sum_partials_f32", KernelPlans.sumTo(P, new int[] {3, 4}, P, new int[] {}, P).get(0).kernel());
+        assertEquals("broadcast_to_f32", only(KernelPlans.sumTo(P, new int[] {3, 4}, P, new int[] {3, 4}, P)).kernel());
+        assertEquals("fill_f32", only(KernelPlans.sumTo(P, new int[] {0, 4}, P, new int[] {4}, P)).kernel());
+    }
+
+    @Test
+    void broadcastIndexIsRightAlignedWithZeroStridesWhereBroadcast() {
+        int[] ix = KernelPlans.broadcastIndex("t", new int[] {3, 1}, new int[] {4}, new int[] {2, 3, 4});
+        assertEquals(3, ix[0]);
+        assertArrayEquals(new int[] {1, 1, 1, 1, 1, 2, 3, 4}, java.util.Arrays.copyOfRange(ix, 1, 9));
+        assertArrayEquals(new int[] {0, 0, 0, 0, 0, 0, 1, 0}, java.util.Arrays.copyOfRange(ix, 9, 17));
+        assertArrayEquals(new int[] {0, 0, 0, 0, 0, 0, 0, 1}, java.util.Arrays.copyOfRange(ix, 17, 25));
+    }
+
+    @Test
+    void launchShapesAreCheckedToo() {
+        Executable badBlock = () -> new Launch("k", 1, 100, 1, new KernelArgs());
+        assertThrows(IllegalStateException.class, badBlock);
+        assertThrows(IllegalStateException.class, () -> new Launch("k", 0, 256, 1, new KernelArgs()));
+        assertThrows(IllegalStateException.class, () -> new Launch("k", 1, 64, 32, new KernelArgs()));
+    }
+}
