@@ -39,6 +39,9 @@ final class DemoCommand extends ReportingCommand {
     @Option(names = "--student-epochs", description = "Override the schedule's student epochs.")
     Integer studentEpochs;
 
+    @Option(names = "--temperature", description = "T of the three distillation modes (default 4, kd-modes.md).")
+    Double temperature;
+
     @Option(names = "--train-size", defaultValue = "60000", description = "Use at most this many training images.")
     int trainSize;
 
@@ -58,7 +61,8 @@ final class DemoCommand extends ReportingCommand {
         schedule = new Demo.Schedule(schedule.name(),
                 teacherEpochs == null ? schedule.teacher() : schedule.teacher().withEpochs(teacherEpochs),
                 studentEpochs == null ? schedule.student() : schedule.student().withEpochs(studentEpochs),
-                seeds == null ? schedule.seeds() : seeds);
+                seeds == null ? schedule.seeds() : seeds,
+                temperature == null ? schedule.temperature() : temperature);
         Path folder = out != null ? out : Path.of("runs", "demo-"
                 + LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")));
         Runs.Data d = data(log);

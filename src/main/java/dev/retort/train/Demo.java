@@ -1,5 +1,6 @@
 package dev.retort.train;
 
+import dev.retort.distill.DistillationLoss;
 import dev.retort.io.AtomicFiles;
 import dev.retort.io.Checkpoints;
 import dev.retort.nn.Models;
@@ -27,12 +28,17 @@ public final class Demo {
     /**
      * How long everything trains.
      *
-     * @param seeds student seeds 1..seeds (the teacher is trained once)
+     * @param seeds       student seeds 1..seeds (the teacher is trained once)
+     * @param temperature T of all three modes (T_s = T_t, κ = T²); kd-modes.md's default is 4
      */
-    public record Schedule(String name, TrainingConfig teacher, TrainingConfig student, int seeds) {
+    public record Schedule(String name, TrainingConfig teacher, TrainingConfig student, int seeds,
+                           double temperature) {
         public Schedule {
             if (seeds <= 0) {
                 throw new IllegalArgumentException("--seeds must be positive, got " + seeds);
+            }
+            if (!(temperature > 0) || Double.isInfinite(temperature)) {
+                throw new IllegalArgumentException("--temperature must be a positive finite number, got " + temperature);
             }
         }
     }
@@ -47,12 +53,14 @@ public final class Demo {
      * The students train without augmentation, so the teacher's outputs are computed once per run.
      */
     public static Schedule quick(int trainSize) {
-        return new Schedule("default", teacher(3, 0, false, trainSize), student(5, trainSize), 1);
+        return new Schedule("default", teacher(3, 0, false, trainSize), student(5, trainSize), 1,
+                DistillationLoss.DEFAULT_TEMPERATURE);
     }
 
     /** {@code --full}: 25 teacher epochs with random crops and flips, 20 per student, three seeds. */
     public static Schedule full(int trainSize) {
-        return new Schedule("full", teacher(25, 2, true, trainSize), student(20, trainSize), 3);
+        return new Schedule("full", teacher(25, 2, true, trainSize), student(20, trainSize), 3,
+                DistillationLoss.DEFAULT_TEMPERATURE);
     }
 
     private static TrainingConfig teacher(int epochs, int crop, boolean flip, int trainSize) {
@@ -79,12 +87,19 @@ public final class Demo {
                 Path folder = out.resolve("student-" + name);
                 Runs.Outcome outcome = trainOrReuse(name, folder, config, data, log, () -> run.equals("baseline")
                         ? Runs.train(name, config, data, folder, resumable(folder), log)
-                        : Runs.distill(name, config, DistillationConfig.defaults(run, "cnn-teacher",
-                                teacher.model().toString()), data, folder, resumable(folder), log));
+                        : Runs.distill(name, config, modeConfig(run, schedule.temperature(), teacher.model()), data,
+                                folder, resumable(folder), log));
                 students.computeIfAbsent(run, k -> new ArrayList<>()).add(outcome);
             }
         }
         return new Result(teacher, students, (System.nanoTime() - start) / 1e9);
+    }
+
+    /** kd-modes.md's defaults for a mode, at temperature T (κ = T²). */
+    static DistillationConfig modeConfig(String mode, double t, Path teacherWeights) {
+        DistillationConfig d = DistillationConfig.defaults(mode, "cnn-teacher", teacherWeights.toString());
+        return new DistillationConfig(d.mode(), d.teacherModel(), d.teacherWeights(), t, t, t * t, d.alpha(), d.beta(),
+                d.gamma(), d.hardTeacherTargets(), d.pairs(), d.prune());
     }
 
     private interface RunStep {
@@ -169,9 +184,10 @@ public final class Demo {
         md.append("Data: ").append(data.source()).append(" (").append(data.train().size()).append(" training, ")
                 .append(data.test().size()).append(" test images).\n\n");
         md.append(table(result)).append('\n');
-        md.append("Modes as in docs/kd-modes.md with their defaults: temperature T_s = T_t = 4, κ = 16; hinton T = 4, "
-                + "α = 0.1; hybrid α 0.1, β 0.9, γ 1, T 4, the student's 16×7×7 map paired with the teacher's 64×7×7 "
-                + "map through a 1×1 convolution.\n\n");
+        double t = schedule.temperature();
+        md.append(String.format(Locale.ROOT, "Modes as in docs/kd-modes.md at T = %s (kd-modes' default is 4): "
+                + "temperature T_s = T_t = %s, κ = %s; hinton α = 0.1; hybrid α 0.1, β 0.9, γ 1, the student's 16×7×7 "
+                + "map paired with the teacher's 64×7×7 map through a 1×1 convolution.%n%n", t, t, t * t));
         md.append("## Training\n\n");
         md.append("- teacher: ").append(describe(schedule.teacher())).append('\n');
         md.append("- students: ").append(describe(schedule.student()))
