@@ -26,7 +26,7 @@ class GoldenTest {
     /** Every fixture that make_golden.py writes. */
     static Stream<String> fixtures() {
         return Stream.of("conv2d.json", "linear.json", "batchnorm2d.json", "pooling.json", "softmax.json",
-                "losses.json", "optim.json", "models.json");
+                "losses.json", "optim.json", "kd_hybrid.json", "models.json");
     }
 
     @Test
