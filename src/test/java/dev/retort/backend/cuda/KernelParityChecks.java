@@ -234,6 +234,30 @@ abstract class KernelParityChecks {
     }
 
     @Test
+    void transposeLastTwoIsAnExactGatherLikeTheCpu() {
+        Random r = new Random(11);
+        for (int[] shape : new int[][] {{3, 5, 7}, {1, 1, 9}, {2, 6, 1}, {4, 4}}) {
+            int n = 1;
+            for (int d : shape) {
+                n *= d;
+            }
+            float[] x = withSpecials(random(r, n, -3, 3));
+            int rows = shape[shape.length - 2];
+            int cols = shape[shape.length - 1];
+            int[] outShape = shape.clone();
+            outShape[shape.length - 2] = cols;
+            outShape[shape.length - 1] = rows;
+            NdArray o = cpuEmpty(DType.FLOAT32, outShape);
+            CPU.transposeLastTwo(cpu(x, shape), o);
+            long dx = device().upload(x);
+            long dy = out(n);
+            k().transposeLastTwo(dx, n / (rows * cols), rows, cols, dy);
+            assertUlps("transposeLastTwo " + java.util.Arrays.toString(shape), CPU.toFloats(o), device().floats(dy, n),
+                    0);
+        }
+    }
+
+    @Test
     void dropoutMasksAreBitIdenticalToTheCpu() {
         int n = 4099;
         for (long seed : new long[] {0, 42, -7, Long.MIN_VALUE}) {
