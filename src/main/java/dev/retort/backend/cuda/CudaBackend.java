@@ -242,7 +242,7 @@ public final class CudaBackend implements Backend {
                 k = kernels;
                 if (k == null) {
                     runtime.makeCurrent();
-                    KernelImages images = KernelImages.load();
+                    KernelImages images = KernelImages.bundled();
                     if (!images.available()) {
                         throw new CudaUnavailableException(images.unavailableReason());
                     }
