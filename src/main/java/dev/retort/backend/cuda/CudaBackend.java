@@ -189,9 +189,10 @@ public final class CudaBackend implements Backend {
     /**
      * Copies between CUDA arrays, or between a CUDA and a CPU array (state dicts and optimizer state
      * loaded from files arrive on the CPU). Same dtype on the device is one device-to-device copy;
-     * a dtype conversion goes through the host, converting as the CPU backend does (through double).
+     * FLOAT32 to and from INT32 on the device is one conversion kernel (convert_f32_i32 / convert_i32_f32, Java's
+     * casts); other dtype conversions (FLOAT64, which has no kernels) go through the host, converting as the CPU
+     * backend does (through double).
      */
-    // MERGE: a cast kernel from CudaKernels can replace the host round trip for device-to-device conversions.
     @Override
     public void copy(NdArray src, NdArray dst) {
         if (src.size() != dst.size()) {
@@ -204,6 +205,10 @@ public final class CudaBackend implements Backend {
         boolean toDevice = dst.device() == Device.CUDA;
         if (fromDevice && toDevice && src.dtype() == dst.dtype()) {
             runtime.copy(CudaStorage.pointer(src), CudaStorage.pointer(dst), (long) src.size() * src.dtype().bytes());
+        } else if (fromDevice && toDevice && src.dtype() == DType.FLOAT32 && dst.dtype() == DType.INT32) {
+            kernels().convertFloatToInt(addr(src), addr(dst), src.size());
+        } else if (fromDevice && toDevice && src.dtype() == DType.INT32 && dst.dtype() == DType.FLOAT32) {
+            kernels().convertIntToFloat(addr(src), addr(dst), src.size());
         } else if (toDevice) {
             uploadInto(dst, fromDevice ? this : CpuBackend.get(), src);
         } else {
