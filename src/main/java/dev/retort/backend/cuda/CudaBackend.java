@@ -16,10 +16,12 @@ import dev.retort.backend.cpu.CpuBackend;
  * The CUDA backend: arrays live in device memory ({@link CudaStorage}) and every op is queued on the
  * runtime's one stream; the host waits only when it reads values back.
  *
- * <p>Memory operations are implemented here on {@link CudaRuntime}. The compute operations are wired
- * to our kernels ({@code CudaKernels}) and to cuBLAS/cuDNN through the JNI bridge ({@code NativeBridge});
- * until those are merged each throws {@link UnsupportedOperationException} naming itself — never a
- * silent stub.
+ * <p>Memory operations are implemented here on {@link CudaRuntime}. The compute operations run our kernels
+ * ({@link CudaKernels}: elementwise, softmax, losses, reductions, dropout, optimizers, argmax, bias gradient)
+ * and cuBLAS/cuDNN through the JNI bridge ({@link CudaHandles}: matmul, convolution, pooling, batch
+ * normalisation), both created on first use on the runtime's stream. Compute is float32 only: a FLOAT64 or
+ * misplaced INT32 argument throws {@link IllegalArgumentException} naming the op and the dtype (float64 is for
+ * the CPU's gradient checks). Scratch memory comes from one growable device workspace, not per call.
  */
 public final class CudaBackend implements Backend {
     private static volatile CudaBackend instance;
