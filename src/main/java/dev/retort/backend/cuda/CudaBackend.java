@@ -302,7 +302,7 @@ public final class CudaBackend implements Backend {
         return workspace.address();
     }
 
-    private static long align(long bytes) {
+    static long align(long bytes) {
         return (bytes + 255) & ~255L;
     }
 
@@ -606,37 +606,56 @@ public final class CudaBackend implements Backend {
             return;
         }
         CudaKernels k = kernels();
-        long size = input.size();
-        // Workspace slots, each 256-byte aligned: one, var + eps, its root, invStd, γ·invStd, and in evaluation
-        // mode two arrays of the input's size.
-        long channelBytes = align(4L * c);
-        long ws = workspace(5 * channelBytes + 256 + (training ? 0 : 2 * align(4L * size)));
-        long one = ws;
-        long varEps = one + 256;
-        long root = varEps + channelBytes;
-        long invStd = root + channelBytes;
-        long scale = invStd + channelBytes;
-        long sums = scale + channelBytes;
-        k.fill(one, 1, 1.0);
-        k.affine(addr(variance), varEps, c, 1.0, eps);
-        k.unary(UnaryOp.SQRT, varEps, root, c);
-        k.binaryBroadcast(BinaryOp.DIV, one, new int[] {1}, root, new int[] {c}, invStd, new int[] {c});
+        long ws = workspace(batchNormWorkspaceBytes(n, c, hw, training));
+        long invStd = inverseStd(k, addr(variance), eps, c, ws);
         if (training) {
             handles().batchNormBackward(n, c, hw, 1, eps, addr(input), addr(gradOutput), addr(gamma), addr(mean),
                     invStd, addr(gradInput), addr(gradGamma), addr(gradBeta));
             return;
         }
-        int[] full = {n, c, hw};
-        int[] perChannel = {c, 1};
-        k.binary(BinaryOp.MUL, addr(gamma), invStd, scale, c);
-        k.binaryBroadcast(BinaryOp.MUL, addr(gradOutput), full, scale, perChannel, addr(gradInput), full);
+        batchNormEvalBackward(k, addr(gradOutput), addr(input), addr(gamma), addr(mean), invStd, n, c, hw, ws,
+                addr(gradInput), addr(gradGamma), addr(gradBeta));
+    }
+
+    // Workspace of batchNormBackward, slots 256-byte aligned: [one | var + eps | root | invStd | γ·invStd |
+    // Σ gy·(x − mean) | (eval) x − mean | gy·(x − mean)].
+
+    static long batchNormWorkspaceBytes(int n, int c, int hw, boolean training) {
+        return 256 + 5 * align(4L * c) + (training ? 0 : 2 * align(4L * n * c * hw));
+    }
+
+    /** Writes 1/sqrt(variance + eps) per channel into the workspace and returns its address; kernels only. */
+    static long inverseStd(CudaKernels k, long variance, double eps, int c, long ws) {
+        long channelBytes = align(4L * c);
+        long one = ws;
+        long varEps = one + 256;
+        long root = varEps + channelBytes;
+        long invStd = root + channelBytes;
+        k.fill(one, 1, 1.0);
+        k.affine(variance, varEps, c, 1.0, eps);
+        k.unary(UnaryOp.SQRT, varEps, root, c);
+        k.binaryBroadcast(BinaryOp.DIV, one, new int[] {1}, root, new int[] {c}, invStd, new int[] {c});
+        return invStd;
+    }
+
+    /** Evaluation-mode gradients with constant statistics, from {@link #inverseStd}'s output; kernels only. */
+    static void batchNormEvalBackward(CudaKernels k, long gradOutput, long input, long gamma, long mean, long invStd,
+                                      int n, int c, int hw, long ws, long gradInput, long gradGamma, long gradBeta) {
+        long channelBytes = align(4L * c);
+        long size = (long) n * c * hw;
+        long scale = invStd + channelBytes;
+        long sums = scale + channelBytes;
         long centred = sums + channelBytes;
         long product = centred + align(4L * size);
-        k.binaryBroadcast(BinaryOp.SUB, addr(input), full, addr(mean), perChannel, centred, full);
-        k.binary(BinaryOp.MUL, centred, addr(gradOutput), product, size);
+        int[] full = {n, c, hw};
+        int[] perChannel = {c, 1};
+        k.binary(BinaryOp.MUL, gamma, invStd, scale, c);
+        k.binaryBroadcast(BinaryOp.MUL, gradOutput, full, scale, perChannel, gradInput, full);
+        k.binaryBroadcast(BinaryOp.SUB, input, full, mean, perChannel, centred, full);
+        k.binary(BinaryOp.MUL, centred, gradOutput, product, size);
         k.biasGrad(product, sums, n, c, hw);
-        k.binary(BinaryOp.MUL, sums, invStd, addr(gradGamma), c);
-        k.biasGrad(addr(gradOutput), addr(gradBeta), n, c, hw);
+        k.binary(BinaryOp.MUL, sums, invStd, gradGamma, c);
+        k.biasGrad(gradOutput, gradBeta, n, c, hw);
     }
 
     // ---- softmax and losses: our kernels ------------------------------------------------------
