@@ -150,6 +150,19 @@ public abstract class Module implements AutoCloseable {
         }
     }
 
+    /**
+     * Moves every parameter and buffer (and any accumulated gradient) of this module and its descendants to
+     * {@code device}, in place: the Tensor objects stay the same, so layers' fields and an optimizer built before
+     * the move keep working. Optimizers create their state on the parameter's device at the first step, so move
+     * before stepping: state made earlier stays where it was. Returns this module.
+     */
+    public Module to(Device device) {
+        for (Tensor t : stateDict().values()) {
+            t.moveTo(device);
+        }
+        return this;
+    }
+
     public final boolean isTraining() {
         return training;
     }

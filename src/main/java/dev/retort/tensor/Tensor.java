@@ -165,6 +165,31 @@ public final class Tensor implements AutoCloseable {
         }
     }
 
+    /**
+     * Moves this leaf's values to another device in place, keeping the Tensor object (layers hold their
+     * parameters in final fields, optimizers by reference). The accumulated gradient, if any, moves too. For
+     * {@code Module.to}; graph outputs must use {@link #to(Device)}, which records the copy for autograd.
+     *
+     * @throws IllegalStateException for a closed tensor or the output of a recorded operation
+     */
+    public void moveTo(Device target) {
+        NdArray current = data();
+        if (node != null) {
+            throw new IllegalStateException("moveTo: only a leaf tensor can move in place; this one is the output of "
+                    + node.op + " (use to(Device))");
+        }
+        if (current.device() != target) {
+            Backend destination = Backends.of(target);
+            NdArray moved = destination.empty(current.dtype(), current.shape());
+            destination.copy(current, moved);
+            data = moved;
+            current.storage().release();
+        }
+        if (grad != null) {
+            grad.moveTo(target);
+        }
+    }
+
     /** The name of the operation that produced this tensor, or null for a leaf. */
     public String gradFn() {
         return node == null ? null : node.op;

@@ -144,9 +144,10 @@ public final class DistillationObjective implements Objective {
         Tensor teacherLogits;
         List<Tensor> teacherFeatures = new ArrayList<>();
         if (cache != null) {
-            teacherLogits = cache.logits(examples);
+            // The cache lives in host memory; the batch may be on the GPU.
+            teacherLogits = cache.logits(examples).to(images.device());
             for (int i = 0; i < pairs.size(); i++) {
-                teacherFeatures.add(cache.feature(i, examples));
+                teacherFeatures.add(cache.feature(i, examples).to(images.device()));
             }
         } else {
             teacher.eval();

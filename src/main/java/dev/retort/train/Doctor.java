@@ -45,14 +45,8 @@ public final class Doctor {
         Module place(Module module, Device device);
     }
 
-    /** Until modules can move between devices, CPU only. */
-    // MERGE: replace with module.to(device) once Module can place its parameters and buffers on CUDA.
-    public static final Placement DEFAULT_PLACEMENT = (module, device) -> {
-        if (device == Device.CPU) {
-            return module;
-        }
-        throw new UnsupportedOperationException("moving a Module to " + device + ": not wired yet");
-    };
+    /** {@link Module#to(Device)}: parameters and buffers move in place. */
+    public static final Placement DEFAULT_PLACEMENT = Module::to;
 
     private final PrintWriter out;
     private final boolean cpuOnly;

@@ -375,4 +375,29 @@ class ModuleTest {
             }
         }
     }
+
+    @Test
+    void toKeepsTheSameParameterAndBufferObjects() {
+        Module m = Models.create("cnn-teacher", 3);
+        Map<String, Tensor> before = new LinkedHashMap<>(m.stateDict());
+        Map<String, float[]> values = new LinkedHashMap<>();
+        before.forEach((k, v) -> values.put(k, v.toFloatArray()));
+        assertSame(m, m.to(dev.retort.backend.Device.CPU));
+        for (var e : m.stateDict().entrySet()) {
+            assertSame(before.get(e.getKey()), e.getValue(), e.getKey());
+            assertArrayEquals(values.get(e.getKey()), e.getValue().toFloatArray(), e.getKey());
+        }
+        m.close();
+    }
+
+    @Test
+    void onlyLeafTensorsMoveInPlace() {
+        Tensor a = Tensor.of(new float[] {1, 2}, 2).requiresGrad(true);
+        Tensor b = a.mul(a);
+        IllegalStateException e = assertThrows(IllegalStateException.class,
+                () -> b.moveTo(dev.retort.backend.Device.CPU));
+        assertTrue(e.getMessage().contains("leaf"), e.getMessage());
+        b.close();
+        a.close();
+    }
 }

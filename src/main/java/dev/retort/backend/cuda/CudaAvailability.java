@@ -20,7 +20,7 @@ public final class CudaAvailability {
     public static final String KERNELS = "kernels";
     public static final String BRIDGE = "bridge";
 
-    // MERGE: the kernels helper's class and the bridge's; their static unavailableReason() is asked when present.
+    /** Kept for tests written against the probe; the checks now call KernelImages and NativeBridge directly. */
     static final String KERNEL_IMAGES_CLASS = "dev.retort.backend.cuda.KernelImages";
     static final String NATIVE_BRIDGE_CLASS = "dev.retort.backend.cuda.NativeBridge";
     /** Until KernelImages is merged: the folder the build packs the fatbins into. */
@@ -109,24 +109,19 @@ public final class CudaAvailability {
     }
 
     /**
-     * What a component says about itself for {@code retort doctor}: the kernel images loaded, the
-     * libraries the bridge bound and from where. Asks the component's static {@code describe()}.
+     * What a component says about itself for {@code retort doctor}: the kernel images in the jar
+     * ({@link KernelImages#describe()}), the libraries the bridge bound and from where ({@link NativeBridge#describe()}).
      */
-    // MERGE: KernelImages.describe() and NativeBridge.describe() (static, returning one or more lines).
     public static String describe(String check) {
-        String className = switch (check) {
-            case KERNELS -> KERNEL_IMAGES_CLASS;
-            case BRIDGE -> NATIVE_BRIDGE_CLASS;
-            default -> null;
-        };
-        if (className == null) {
-            return null;
-        }
-        String simpleName = className.substring(className.lastIndexOf('.') + 1);
         try {
-            return ComponentProbe.call(className, "describe", simpleName + " is not in this build yet");
+            return switch (check) {
+                case KERNELS -> KernelImages.describe();
+                case BRIDGE -> NativeBridge.unavailableReason() == null && bindLibraries() != null ? bindLibraries()
+                        : NativeBridge.describe();
+                default -> null;
+            };
         } catch (RuntimeException | LinkageError e) {
-            return simpleName + ".describe() failed: " + e.getMessage();
+            return check + ": describe failed: " + e.getMessage();
         }
     }
 
@@ -155,20 +150,31 @@ public final class CudaAvailability {
     }
 
     private static String kernelsReason() {
-        if (ComponentProbe.present(KERNEL_IMAGES_CLASS)) {
-            return ComponentProbe.call(KERNEL_IMAGES_CLASS, "unavailableReason", null);
-        }
-        return ComponentProbe.resourcePresent(KERNELS_RESOURCE) ? null
-                : "Retort's CUDA kernels are not in this build (it was built without nvcc); rebuild with the CUDA "
-                        + "toolkit's nvcc on the PATH";
+        return KernelImages.bundled().unavailableReason();
     }
 
+    /** The bridge library must load and bind cuBLAS and cuDNN (once per process; the backend needs them anyway). */
     private static String bridgeReason() {
-        if (ComponentProbe.present(NATIVE_BRIDGE_CLASS)) {
-            return ComponentProbe.call(NATIVE_BRIDGE_CLASS, "unavailableReason", null);
+        String reason = NativeBridge.unavailableReason();
+        if (reason != null) {
+            return reason;
         }
-        return ComponentProbe.resourcePresent(BRIDGE_RESOURCE) ? null
-                : "Retort's cuBLAS/cuDNN bridge is not in this build (it was built without gcc); rebuild with gcc on "
-                        + "the PATH";
+        String failure = bindLibraries();
+        if (failure == null) {
+            return null;
+        }
+        // One line here; doctor's describe line gives the full message with what to install.
+        int end = failure.indexOf('\n');
+        return (end < 0 ? failure : failure.substring(0, end)) + " (retort doctor says what to install)";
+    }
+
+    /** Null when cuBLAS and cuDNN are bound, else the bridge's full message. */
+    private static String bindLibraries() {
+        try {
+            NativeBridge.initFromEnvironment(null);
+            return null;
+        } catch (CudaLibraryException | IllegalStateException e) {
+            return e.getMessage();
+        }
     }
 }

@@ -79,6 +79,11 @@ public final class CudaKernels implements AutoCloseable {
         run(KernelPlans.broadcastTo(x, xShape, out, outShape));
     }
 
+    /** Backend.transposeLastTwo: x [batch, rows, cols] into out [batch, cols, rows]; kernel broadcast_to_f32. */
+    public void transposeLastTwo(long x, long batch, int rows, int cols, long out) {
+        run(KernelPlans.transposeLastTwo(x, batch, rows, cols, out));
+    }
+
     /** {@code out = alpha·x + beta}; kernel affine_f32. */
     public void affine(long x, long out, long n, double alpha, double beta) {
         run(KernelPlans.affine(x, out, n, alpha, beta));

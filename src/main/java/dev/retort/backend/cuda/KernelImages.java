@@ -168,4 +168,23 @@ public final class KernelImages {
         }
         return n;
     }
+
+    /** The images in this jar, read once per process (what the CUDA backend loads). */
+    public static KernelImages bundled() {
+        return Bundled.IMAGES;
+    }
+
+    private static final class Bundled {
+        static final KernelImages IMAGES = load();
+    }
+
+    /** For {@code retort doctor}: the modules, targets and toolkit of the bundled images, or why there are none. */
+    public static String describe() {
+        KernelImages k = bundled();
+        if (!k.available()) {
+            return k.unavailableReason();
+        }
+        return k.modules().size() + " modules (" + k.totalBytes() / 1024 + " KiB) for " + String.join(",", k.targets())
+                + ", built by nvcc " + k.nvccVersion();
+    }
 }

@@ -157,6 +157,31 @@ public final class KernelPlans {
         return elementwise("broadcast_to_f32", n, new KernelArgs().pointer(x).pointer(out).i64(n).struct(index));
     }
 
+    /**
+     * Backend.transposeLastTwo of x [batch, rows, cols] into out [batch, cols, rows]: broadcast_to_f32 with a
+     * hand-made index whose output shape is out's and whose strides walk x transposed. A pure gather, so exact.
+     */
+    public static List<Launch> transposeLastTwo(long x, long batch, int rows, int cols, long out) {
+        String k = "transposeLastTwo";
+        nonNegative(k, "batch", batch);
+        nonNegative(k, "rows", rows);
+        nonNegative(k, "cols", cols);
+        long n = batch * rows * cols;
+        maxElements(k, n);
+        floats(k, "x", x, n);
+        floats(k, "out", out, n);
+        int[] index = new int[1 + 3 * MAX_RANK];
+        index[0] = 3;
+        Arrays.fill(index, 1, 1 + MAX_RANK, 1);
+        int[] outShape = {(int) batch, cols, rows};
+        int[] strides = {rows * cols, 1, cols};
+        for (int d = 0; d < 3; d++) {
+            index[1 + MAX_RANK - 3 + d] = outShape[d];
+            index[1 + 2 * MAX_RANK - 3 + d] = strides[d];
+        }
+        return elementwise("broadcast_to_f32", n, new KernelArgs().pointer(x).pointer(out).i64(n).struct(index));
+    }
+
     /** {@code out = alpha·x + beta} in float, as the CPU computes it. */
     public static List<Launch> affine(long x, long out, long n, double alpha, double beta) {
         String k = "affine";

@@ -118,6 +118,16 @@ public final class NativeBridge {
         return init(CudaLibraries.explicitFolder(explicitOption), CudaLibraries.candidateFolders());
     }
 
+    /** For {@code retort doctor}: what the bridge bound and from where, or why it has not. */
+    public static String describe() {
+        String reason = unavailableReason();
+        if (reason != null) {
+            return reason;
+        }
+        Binding b = binding();
+        return b == null ? "the bridge library is loaded; cuBLAS and cuDNN are not bound yet" : b.describe();
+    }
+
     /** The binding made by {@link #init}, or null before it succeeded. */
     public static synchronized Binding binding() {
         return binding;

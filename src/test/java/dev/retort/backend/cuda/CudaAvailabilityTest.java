@@ -85,11 +85,14 @@ class CudaAvailabilityTest {
     }
 
     @Test
-    void withoutTheirClassesKernelsAndBridgeAreJudgedByTheirResources() {
-        assumeFalse(ComponentProbe.present(CudaAvailability.KERNEL_IMAGES_CLASS));
-        assumeFalse(ComponentProbe.resourcePresent(CudaAvailability.KERNELS_RESOURCE));
-        String kernels = CudaAvailability.results().get(1).reason();
-        assertTrue(kernels.contains("nvcc"), kernels);
+    void kernelsAndBridgeAreJudgedByKernelImagesAndNativeBridge() {
+        assertEquals(KernelImages.bundled().unavailableReason(), CudaAvailability.results().get(1).reason());
+        String bridge = CudaAvailability.results().get(2).reason();
+        if (NativeBridge.unavailableReason() != null) {
+            assertEquals(NativeBridge.unavailableReason(), bridge);
+        }
+        assertTrue(CudaAvailability.describe(CudaAvailability.KERNELS) != null);
+        assertTrue(CudaAvailability.describe(CudaAvailability.BRIDGE) != null);
     }
 
     @Test

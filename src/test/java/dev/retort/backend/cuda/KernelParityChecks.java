@@ -234,6 +234,60 @@ abstract class KernelParityChecks {
     }
 
     @Test
+    void transposeLastTwoIsAnExactGatherLikeTheCpu() {
+        Random r = new Random(11);
+        for (int[] shape : new int[][] {{3, 5, 7}, {1, 1, 9}, {2, 6, 1}, {4, 4}}) {
+            int n = 1;
+            for (int d : shape) {
+                n *= d;
+            }
+            float[] x = withSpecials(random(r, n, -3, 3));
+            int rows = shape[shape.length - 2];
+            int cols = shape[shape.length - 1];
+            int[] outShape = shape.clone();
+            outShape[shape.length - 2] = cols;
+            outShape[shape.length - 1] = rows;
+            NdArray o = cpuEmpty(DType.FLOAT32, outShape);
+            CPU.transposeLastTwo(cpu(x, shape), o);
+            long dx = device().upload(x);
+            long dy = out(n);
+            k().transposeLastTwo(dx, n / (rows * cols), rows, cols, dy);
+            assertUlps("transposeLastTwo " + java.util.Arrays.toString(shape), CPU.toFloats(o), device().floats(dy, n),
+                    0);
+        }
+    }
+
+    @Test
+    void batchNormEvalBackwardFromKernelsMatchesTheCpu() {
+        Random r = new Random(13);
+        int n = 3;
+        int c = 5;
+        int hw = 6;
+        int size = n * c * hw;
+        float[] gy = random(r, size, -1, 1);
+        float[] x = random(r, size, -2, 2);
+        float[] gamma = random(r, c, 0.5, 1.5);
+        float[] mean = random(r, c, -0.5, 0.5);
+        float[] var = random(r, c, 0.1, 2);
+        double eps = 1e-5;
+        NdArray gx = cpuEmpty(DType.FLOAT32, n, c, 2, 3);
+        NdArray gg = cpuEmpty(DType.FLOAT32, c);
+        NdArray gb = cpuEmpty(DType.FLOAT32, c);
+        CPU.batchNormBackward(cpu(gy, n, c, 2, 3), cpu(x, n, c, 2, 3), cpu(gamma, c), cpu(mean, c), cpu(var, c), eps,
+                false, gx, gg, gb);
+        long ws = device().allocate(CudaBackend.batchNormWorkspaceBytes(n, c, hw, false));
+        long dgx = out(size);
+        long dgg = out(c);
+        long dgb = out(c);
+        long invStd = CudaBackend.inverseStd(k(), device().upload(var), eps, c, ws);
+        CudaBackend.batchNormEvalBackward(k(), device().upload(gy), device().upload(x), device().upload(gamma),
+                device().upload(mean), invStd, n, c, hw, ws, dgx, dgg, dgb);
+        assertUlps("batch norm eval gradInput", CPU.toFloats(gx), device().floats(dgx, size), 8);
+        assertUlps("batch norm eval gradGamma", CPU.toFloats(gg), device().floats(dgg, c), 64);
+        assertUlps("batch norm eval gradBeta", CPU.toFloats(gb), device().floats(dgb, c), 64);
+    }
+
+    @Test
     void dropoutMasksAreBitIdenticalToTheCpu() {
         int n = 4099;
         for (long seed : new long[] {0, 42, -7, Long.MIN_VALUE}) {
