@@ -54,7 +54,7 @@ final class DemoCommand extends ReportingCommand {
     @Override
     protected int run() throws IOException {
         PrintWriter log = out();
-        Device chosen = device.resolve(log);
+        Device chosen = Commands.trainingDevice(device, log);
         String machine = Backends.of(chosen).describe();
         log.println("retort demo: " + machine);
         Demo.Schedule schedule = full ? Demo.full(trainSize) : Demo.quick(trainSize);

@@ -81,7 +81,7 @@ final class DistillCommand extends ReportingCommand {
     @Override
     protected int run() throws IOException {
         PrintWriter log = out();
-        device.resolve(log);
+        Commands.trainingDevice(device, log);
         DistillationConfig distillation = distillation();
         TrainingConfig config = training.config(model);
         Path out = training.out("distill-" + distillation.mode(), model);

@@ -31,7 +31,7 @@ final class TrainCommand extends ReportingCommand {
     @Override
     protected int run() throws IOException {
         PrintWriter log = out();
-        device.resolve(log);
+        Commands.trainingDevice(device, log);
         TrainingConfig config = training.config(model);
         Path out = training.out("train", model);
         Runs.Data d = Commands.loadData(data, config, log);
