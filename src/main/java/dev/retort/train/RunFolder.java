@@ -210,12 +210,7 @@ public final class RunFolder {
     public Path exportModel(Checkpoint checkpoint) throws IOException {
         Path out = dir.resolve(MODEL);
         byte[] bytes = Files.readAllBytes(checkpoint.model());
-        AtomicFiles.write(out, channel -> {
-            java.nio.ByteBuffer buffer = java.nio.ByteBuffer.wrap(bytes);
-            while (buffer.hasRemaining()) {
-                channel.write(buffer);
-            }
-        });
+        AtomicFiles.write(out, channel -> AtomicFiles.writeFully(channel, java.nio.ByteBuffer.wrap(bytes)));
         return out;
     }
 

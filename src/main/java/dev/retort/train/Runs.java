@@ -92,7 +92,11 @@ public final class Runs {
             }
             folder.writeConfig(resolved);
             List<Map<String, Object>> metrics = trainer.fit(data.test());
-            Evaluation.Metrics test = Evaluation.evaluate(model, data.test(), config.evalBatchSize());
+            // The last epoch's evaluation is the final model's: no second pass over the test data.
+            Map<String, Object> last = metrics.get(metrics.size() - 1);
+            Evaluation.Metrics test = new Evaluation.Metrics(((Number) last.get("test_accuracy")).doubleValue(),
+                    ((Number) last.get("test_nll")).doubleValue(), ((Number) last.get("test_ece")).doubleValue(),
+                    data.test().size());
             return new Outcome(name, out, metrics, test, out.resolve(RunFolder.MODEL),
                     (System.nanoTime() - start) / 1e9);
         }
