@@ -30,9 +30,11 @@ public final class VectorFloatMath implements FloatMath, ArrayAdder {
     static final int STRIP_VECTORS = 2;
     private static final int STRIP_COLUMNS = STRIP_VECTORS * LANES;
 
-    // One depth block of a B strip (DEPTH_BLOCK × STRIP_COLUMNS floats, 32 KiB with 512-bit vectors) fits L1.
-    private static final int DEPTH_BLOCK = 256;
-    // The packed A block (ROW_BLOCK × DEPTH_BLOCK floats) stays in L2 while B strips stream through L1.
+    // One depth block of a B strip (at most MAX_DEPTH_BLOCK × STRIP_COLUMNS floats, 40 KiB with 512-bit vectors)
+    // stays in L1 while the kernel reads it once per A panel.
+    private static final int MAX_DEPTH_BLOCK = 320;
+    // The packed A block (ROW_BLOCK_PANELS × PANEL_ROWS × depth block floats) stays in L2 while B strips stream
+    // through L1.
     private static final int ROW_BLOCK_PANELS = 24;
 
     // Waking the pool costs 15-80 µs on a busy VM, so products below about 4M multiply-adds (~60 µs on one core)
@@ -139,11 +141,15 @@ public final class VectorFloatMath implements FloatMath, ArrayAdder {
                                boolean transA, int m, int n, int k, float alpha,
                                float[] a, int aOff, int lda, float[] packedB,
                                boolean overwrite, float[] c, int cOff, int ldc) {
-        float[] packedA = packedAs.acquire(ROW_BLOCK_PANELS * PANEL_ROWS * Math.min(k, DEPTH_BLOCK));
+        // Depth blocks of equal size: a short last block (32 deep for a 3×3 convolution over 32 channels, k = 288,
+        // when blocks were 256 deep) costs a whole extra load and store of C for little work, and those stores were
+        // what ran at half speed in about one JVM run of three.
+        int depthBlock = GemmSupport.ceilDiv(k, GemmSupport.ceilDiv(k, MAX_DEPTH_BLOCK));
+        float[] packedA = packedAs.acquire(ROW_BLOCK_PANELS * PANEL_ROWS * depthBlock);
         float[] tile = tiles.acquire(PANEL_ROWS * STRIP_COLUMNS);
         try {
-            for (int depthStart = 0; depthStart < k; depthStart += DEPTH_BLOCK) {
-                int depth = Math.min(DEPTH_BLOCK, k - depthStart);
+            for (int depthStart = 0; depthStart < k; depthStart += depthBlock) {
+                int depth = Math.min(depthBlock, k - depthStart);
                 // Later depth blocks add to what the first one wrote.
                 boolean accumulate = depthStart > 0 || !overwrite;
                 for (int blockLo = panelLo; blockLo < panelHi; blockLo += ROW_BLOCK_PANELS) {

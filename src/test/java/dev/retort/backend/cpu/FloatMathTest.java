@@ -84,6 +84,8 @@ class FloatMathTest {
         check(math, random, transA, transB, 257, 300, 600, 1f, 0f, 0, 0);
         check(math, random, transA, transB, 33, 900, 290, 0.75f, 0.5f, 1, 2);
         check(math, random, transA, transB, 128, 10, 1200, 1f, 0f, 0, 0);
+        // Depth blocks of unequal size (234, 234 and 233 deep in the vector GEMM).
+        check(math, random, transA, transB, 40, 70, 701, 1f, 1f, 0, 0);
     }
 
     @ParameterizedTest(name = "{0}")
