@@ -55,6 +55,9 @@ def time_step(name, batch, seconds, device="cpu"):
         loss = loss_fn(model(x), y)
         loss.backward()
         opt.step()
+        # Read the loss back each step, as Retort's step does (a training loop logs it): on the GPU this is the
+        # step's one wait for the device.
+        return loss.item()
 
     warm_end = time.perf_counter() + max(2.0, seconds / 3)
     while time.perf_counter() < warm_end:
