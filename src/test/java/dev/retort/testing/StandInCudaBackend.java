@@ -13,6 +13,7 @@ import dev.retort.backend.Shapes;
 import dev.retort.backend.Storage;
 import dev.retort.backend.UnaryOp;
 import dev.retort.backend.cpu.CpuBackend;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * A CUDA device for machines without one: every op computes with the CPU backend's kernels, so results are
@@ -27,6 +28,7 @@ import dev.retort.backend.cpu.CpuBackend;
  */
 public final class StandInCudaBackend implements Backend {
     private final CpuBackend cpu = CpuBackend.get();
+    private final AtomicLong arraysHandled = new AtomicLong();
 
     /** Device memory of the stand-in: a CPU storage it alone may compute on. */
     private static final class StandInStorage extends Storage {
@@ -68,6 +70,11 @@ public final class StandInCudaBackend implements Backend {
         return "stand-in cuda: the CPU backend's kernels behind storage labelled cuda (tests only)";
     }
 
+    /** How many arrays its ops have read or written (each op counts each argument): whether work ran here. */
+    public long arraysHandled() {
+        return arraysHandled.get();
+    }
+
     /** Whether x is an array of this stand-in. */
     public boolean owns(NdArray x) {
         return x.storage() instanceof StandInStorage s && s.owner == this;
@@ -83,6 +90,7 @@ public final class StandInCudaBackend implements Backend {
                     + " is not an array of this device; a tensor reached a device op without being copied there");
         }
         StandInStorage s = (StandInStorage) x.storage();
+        arraysHandled.incrementAndGet();
         if (s.isReleased()) {
             throw new IllegalStateException("StandInCudaBackend." + op + ": " + argument + " " + x
                     + " was already released");
