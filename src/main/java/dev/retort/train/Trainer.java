@@ -28,8 +28,9 @@ import java.util.Map;
  * from which {@link #resume} continues.
  *
  * <p>Everything trains on the config's device: the model, the objective's own state and the optimizer's
- * state live there, and each batch goes there from the (CPU) data loader. The loss terms read for the log
- * are the one host synchronisation of a step. Checkpoints hold host copies and load onto the device.
+ * state live there, and each batch goes there from the (CPU) data loader. Reading the loss terms for the
+ * log is a step's host synchronisation (hybrid distillation reads its feature term as well, and pruning
+ * reads the weights when it updates its masks). Checkpoints hold host copies and load onto the device.
  *
  * <p>A loss term that turns NaN or infinite stops the run with {@link TrainingDivergedException}, naming
  * the step and the term; the last good checkpoint stays as it was.
