@@ -2,6 +2,7 @@ package dev.retort.cli;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.retort.backend.Device;
 import dev.retort.data.Dataset;
 import dev.retort.io.AtomicFiles;
 import dev.retort.nn.Module;
@@ -54,8 +55,9 @@ final class CalibrateCommand extends ReportingCommand {
             requireFolderOf("--output", output);
         }
         PrintWriter out = out();
-        device.resolve(out);
+        Device chosen = device.resolve(out);
         try (Module net = model.load(0)) {
+            net.to(chosen);
             Dataset train = data.train();
             if (holdout > train.size()) {
                 throw optionError("--holdout " + holdout + ": the training split in " + data.locate()

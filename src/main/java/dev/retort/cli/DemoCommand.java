@@ -54,13 +54,15 @@ final class DemoCommand extends ReportingCommand {
     @Override
     protected int run() throws IOException {
         PrintWriter log = out();
-        Device chosen = Commands.trainingDevice(device, log);
+        Device chosen = device.resolve(log);
         String machine = Backends.of(chosen).describe();
         log.println("retort demo: " + machine);
         Demo.Schedule schedule = full ? Demo.full(trainSize) : Demo.quick(trainSize);
         schedule = new Demo.Schedule(schedule.name(),
-                teacherEpochs == null ? schedule.teacher() : schedule.teacher().withEpochs(teacherEpochs),
-                studentEpochs == null ? schedule.student() : schedule.student().withEpochs(studentEpochs),
+                (teacherEpochs == null ? schedule.teacher() : schedule.teacher().withEpochs(teacherEpochs))
+                        .withDevice(chosen),
+                (studentEpochs == null ? schedule.student() : schedule.student().withEpochs(studentEpochs))
+                        .withDevice(chosen),
                 seeds == null ? schedule.seeds() : seeds,
                 temperature == null ? schedule.temperature() : temperature);
         Path folder = out != null ? out : Path.of("runs", "demo-"

@@ -13,7 +13,9 @@ import picocli.CommandLine.Spec;
 
 /**
  * The {@code --device cpu|cuda|auto} option shared by every command that computes: it decides the
- * backend up front, so that an unusable GPU is reported before any work starts, with its reason.
+ * backend up front, so that an unusable GPU is reported before any work starts, with its reason. A
+ * misspelt device is an option error (usage, exit 2); {@code cuda} on a machine where it is not usable
+ * is a failure of the command (one line on stderr, exit 1): the option was right, the machine lacks.
  */
 public final class DeviceOption {
     @Spec(Spec.Target.MIXEE)
@@ -29,7 +31,11 @@ public final class DeviceOption {
         return device;
     }
 
-    /** The device to run on; with auto and no usable CUDA, one line on {@code log} says why CPU was chosen. */
+    /**
+     * The device to run on; with auto and no usable CUDA, one line on {@code log} says why CPU was chosen.
+     *
+     * @throws IllegalStateException for {@code cuda} when it is not usable here, with the reason
+     */
     public Device resolve(PrintStream log) {
         return resolve(line -> log.println(line));
     }
@@ -49,7 +55,8 @@ public final class DeviceOption {
             case "cuda": {
                 String reason = cudaUnavailableReason();
                 if (reason != null) {
-                    throw error("--device cuda: CUDA is not usable: " + reason);
+                    throw new IllegalStateException("--device cuda: CUDA is not usable: " + reason
+                            + "; use --device cpu");
                 }
                 return Device.CUDA;
             }
@@ -68,6 +75,10 @@ public final class DeviceOption {
 
     /** Null when the CUDA backend starts; else why not (a missing build piece, driver or library). */
     private static String cudaUnavailableReason() {
+        String reason = Backends.cudaUnavailableReason();
+        if (reason != null) {
+            return reason;
+        }
         try {
             Backends.of(Device.CUDA);
             return null;

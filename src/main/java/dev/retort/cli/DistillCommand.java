@@ -1,5 +1,6 @@
 package dev.retort.cli;
 
+import dev.retort.backend.Device;
 import dev.retort.train.DistillationConfig;
 import dev.retort.train.Runs;
 import dev.retort.train.TrainingConfig;
@@ -81,9 +82,9 @@ final class DistillCommand extends ReportingCommand {
     @Override
     protected int run() throws IOException {
         PrintWriter log = out();
-        Commands.trainingDevice(device, log);
+        Device chosen = device.resolve(log);
         DistillationConfig distillation = distillation();
-        TrainingConfig config = training.config(model);
+        TrainingConfig config = training.config(model).withDevice(chosen);
         Path out = training.out("distill-" + distillation.mode(), model);
         Runs.Data d = Commands.loadData(data, config, log);
         Runs.Outcome outcome = Runs.distill("distill " + distillation.mode(), config, distillation, d, out,

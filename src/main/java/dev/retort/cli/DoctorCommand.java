@@ -31,6 +31,6 @@ final class DoctorCommand extends ReportingCommand {
     protected int run() {
         requirePositive("--steps", steps);
         requirePositive("--batch-size", batchSize);
-        return new Doctor(out(), cpuOnly, steps, batchSize, seed, Doctor.DEFAULT_PLACEMENT).run();
+        return new Doctor(out(), cpuOnly, steps, batchSize, seed).run();
     }
 }

@@ -1,5 +1,6 @@
 package dev.retort.cli;
 
+import dev.retort.backend.Device;
 import dev.retort.data.Dataset;
 import dev.retort.nn.Module;
 import dev.retort.train.Calibration;
@@ -42,8 +43,9 @@ final class EvalCommand extends ReportingCommand {
         }
         model.requireWeights();
         PrintWriter out = out();
-        device.resolve(out);
+        Device chosen = device.resolve(out);
         try (Module net = model.load(0)) {
+            net.to(chosen);
             Dataset dataset = split.equals("train") ? data.train() : data.test();
             int[] inputShape = model.inputShapeFor(
                     new int[] {dataset.channels(), dataset.height(), dataset.width()},

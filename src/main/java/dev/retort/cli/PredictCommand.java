@@ -1,5 +1,6 @@
 package dev.retort.cli;
 
+import dev.retort.backend.Device;
 import dev.retort.backend.Shapes;
 import dev.retort.data.Cifar10;
 import dev.retort.data.FashionMnist;
@@ -88,8 +89,9 @@ final class PredictCommand extends ReportingCommand {
             requireFolderOf("--argmax", argmax);
         }
         PrintWriter out = out();
-        device.resolve(out);
+        Device chosen = device.resolve(out);
         try (Module net = model.load(0)) {
+            net.to(chosen);
             int[] shape;
             float[] x;
             try (Tensor read = Npy.read(input)) {

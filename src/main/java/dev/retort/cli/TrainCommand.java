@@ -31,8 +31,7 @@ final class TrainCommand extends ReportingCommand {
     @Override
     protected int run() throws IOException {
         PrintWriter log = out();
-        Commands.trainingDevice(device, log);
-        TrainingConfig config = training.config(model);
+        TrainingConfig config = training.config(model).withDevice(device.resolve(log));
         Path out = training.out("train", model);
         Runs.Data d = Commands.loadData(data, config, log);
         Runs.Outcome outcome = Runs.train("train " + model, config, d, out, training.resume, log);

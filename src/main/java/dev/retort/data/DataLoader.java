@@ -1,5 +1,6 @@
 package dev.retort.data;
 
+import dev.retort.backend.Device;
 import dev.retort.tensor.Tensor;
 import java.util.Iterator;
 import java.util.NoSuchElementException;
@@ -28,7 +29,13 @@ public final class DataLoader {
             int width) {
         /** The images as a FLOAT32 tensor and the labels as an INT32 tensor, owned by the current scope. */
         public Tensor[] toTensors() {
-            return new Tensor[] {Tensor.of(images, size, channels, height, width), Tensor.ofInts(labels, size)};
+            return toTensors(Device.CPU);
+        }
+
+        /** As {@link #toTensors()}, on {@code device}: one upload each, straight from the loader's host arrays. */
+        public Tensor[] toTensors(Device device) {
+            return new Tensor[] {Tensor.of(device, images, size, channels, height, width),
+                Tensor.ofInts(device, labels, size)};
         }
     }
 

@@ -1,6 +1,7 @@
 package dev.retort.distill;
 
 import dev.retort.backend.BinaryOp;
+import dev.retort.backend.Device;
 import dev.retort.nn.Conv2d;
 import dev.retort.nn.Linear;
 import dev.retort.nn.Module;
@@ -102,6 +103,18 @@ public final class Pruning implements AutoCloseable {
             mask[order[i]] = 0f;
         }
         return Tensor.wrapPersistent(weight.backend().fromHost(mask, weight.shape()));
+    }
+
+    /**
+     * Moves the masks made so far to {@code device}, where the weights they hold at zero must be (new masks are
+     * made on their weight's device).
+     */
+    public void to(Device device) {
+        for (Tensor m : masks) {
+            if (m != null) {
+                m.moveTo(device);
+            }
+        }
     }
 
     /** The fraction of zero weights over all pruned layers now. */

@@ -1,5 +1,6 @@
 package dev.retort.distill;
 
+import dev.retort.backend.Device;
 import dev.retort.data.Dataset;
 import dev.retort.nn.FeatureCapture;
 import dev.retort.nn.Module;
@@ -15,6 +16,12 @@ import java.util.function.IntConsumer;
  * The teacher's outputs over a whole transfer set, computed once (offline distillation, kd-modes.md): its
  * logits and, for hybrid, its paired features, kept on the host and gathered per batch by example index.
  * Valid only while the examples do not change between epochs, i.e. without augmentation.
+ *
+ * <p>The teacher runs on its own device; the outputs stay in host memory even when that is a GPU, and each
+ * batch's rows are gathered on the host and uploaded with the batch. Gathering rows by index on the device would
+ * need a primitive the backends do not have, and the features of hybrid are large (cnn-teacher's 64×7×7 map over
+ * 60,000 images is 750 MB) — GPU memory the training step can use better — while one batch's share is a small
+ * upload beside the batch's images.
  */
 public final class TeacherOutputs {
     private final int count;
@@ -41,6 +48,7 @@ public final class TeacherOutputs {
             throw new IllegalArgumentException("teacher outputs: batch size must be positive, got " + batchSize);
         }
         boolean wasTraining = teacher.isTraining();
+        Device device = teacher.device();
         teacher.eval();
         int n = data.size();
         int[] order = new int[n];
@@ -51,7 +59,7 @@ public final class TeacherOutputs {
                 int to = Math.min(n, from + batchSize);
                 try (Scope scope = Scope.open();
                      FeatureCapture capture = FeatureCapture.of(teacher, featureLayers)) {
-                    Tensor z = teacher.call(data.batch(order, from, to)[0]);
+                    Tensor z = teacher.call(data.batch(order, from, to)[0].to(device));
                     if (z.rank() != 2) {
                         throw new IllegalArgumentException("teacher outputs: the teacher returned "
                                 + Arrays.toString(z.shape()) + ", expected logits [batch, classes]");
@@ -104,17 +112,27 @@ public final class TeacherOutputs {
         return total;
     }
 
-    /** The cached logits of these examples, [examples, classes], owned by the current scope. */
+    /** The cached logits of these examples, [examples, classes], on the CPU, owned by the current scope. */
     public Tensor logits(int[] examples) {
-        return gather(logits, new int[] {classes}, examples);
+        return logits(examples, Device.CPU);
+    }
+
+    /** The cached logits of these examples, uploaded to {@code device} (the batch's). */
+    public Tensor logits(int[] examples, Device device) {
+        return gather(logits, new int[] {classes}, examples, device);
     }
 
     /** The cached feature {@code index} (in the order of the layers given to compute) of these examples. */
     public Tensor feature(int index, int[] examples) {
-        return gather(features.get(index), featureShapes.get(index), examples);
+        return feature(index, examples, Device.CPU);
     }
 
-    private Tensor gather(float[] source, int[] perShape, int[] examples) {
+    /** As {@link #feature(int, int[])}, uploaded to {@code device}. */
+    public Tensor feature(int index, int[] examples, Device device) {
+        return gather(features.get(index), featureShapes.get(index), examples, device);
+    }
+
+    private Tensor gather(float[] source, int[] perShape, int[] examples, Device device) {
         int per = source.length / count;
         float[] out = new float[examples.length * per];
         for (int i = 0; i < examples.length; i++) {
@@ -128,6 +146,6 @@ public final class TeacherOutputs {
         int[] shape = new int[perShape.length + 1];
         shape[0] = examples.length;
         System.arraycopy(perShape, 0, shape, 1, perShape.length);
-        return Tensor.of(out, shape);
+        return Tensor.of(device, out, shape);
     }
 }

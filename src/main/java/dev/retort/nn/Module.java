@@ -146,7 +146,8 @@ public abstract class Module implements AutoCloseable {
         }
         for (var e : state.entrySet()) {
             NdArray target = e.getValue().data();
-            e.getValue().backend().copy(values.get(e.getKey()).data(), target);
+            NdArray source = values.get(e.getKey()).data();
+            Backends.forCopy(source.device(), target.device()).copy(source, target);
         }
     }
 
@@ -161,6 +162,28 @@ public abstract class Module implements AutoCloseable {
             t.moveTo(device);
         }
         return this;
+    }
+
+    /**
+     * Where this module's parameters and buffers are, so that callers can put its inputs there: the CPU for a
+     * module without any.
+     *
+     * @throws IllegalStateException when they are split across devices, naming one tensor on each
+     */
+    public final Device device() {
+        Device found = null;
+        String first = null;
+        for (var e : stateDict().entrySet()) {
+            Device d = e.getValue().device();
+            if (found == null) {
+                found = d;
+                first = e.getKey();
+            } else if (d != found) {
+                throw new IllegalStateException(this + ": '" + first + "' is on " + found + " but '" + e.getKey()
+                        + "' is on " + d + "; move the whole module with to(Device)");
+            }
+        }
+        return found == null ? Device.CPU : found;
     }
 
     public final boolean isTraining() {

@@ -46,8 +46,13 @@ public final class Tensor implements AutoCloseable {
     // ---- creation -----------------------------------------------------------------------------
 
     public static Tensor of(float[] values, int... shape) {
+        return of(Device.CPU, values, shape);
+    }
+
+    /** Host values copied straight into a new tensor on {@code device}: one upload, no CPU tensor in between. */
+    public static Tensor of(Device device, float[] values, int... shape) {
         checkLength("Tensor.of", values.length, shape);
-        return wrap(Backends.of(Device.CPU).fromHost(values, shape));
+        return wrap(Backends.of(device).fromHost(values, shape));
     }
 
     public static Tensor of(double[] values, int... shape) {
@@ -57,8 +62,13 @@ public final class Tensor implements AutoCloseable {
 
     /** Class indices and other integer data. */
     public static Tensor ofInts(int[] values, int... shape) {
+        return ofInts(Device.CPU, values, shape);
+    }
+
+    /** Integer data (labels) copied straight into a new tensor on {@code device}. */
+    public static Tensor ofInts(Device device, int[] values, int... shape) {
         checkLength("Tensor.ofInts", values.length, shape);
-        return wrap(Backends.of(Device.CPU).fromHost(values, shape));
+        return wrap(Backends.of(device).fromHost(values, shape));
     }
 
     public static Tensor scalar(double value) {
@@ -179,9 +189,8 @@ public final class Tensor implements AutoCloseable {
                     + node.op + " (use to(Device))");
         }
         if (current.device() != target) {
-            Backend destination = Backends.of(target);
-            NdArray moved = destination.empty(current.dtype(), current.shape());
-            destination.copy(current, moved);
+            NdArray moved = Backends.of(target).empty(current.dtype(), current.shape());
+            Backends.forCopy(current.device(), target).copy(current, moved);
             data = moved;
             current.storage().release();
         }

@@ -119,6 +119,7 @@ public final class Demo {
         }
         try (Module net = Models.resolve(config.model(), config.seed())) {
             Checkpoints.load(net, model);
+            net.to(config.device());
             Evaluation.Metrics test = Evaluation.evaluate(net, data.test(), config.evalBatchSize());
             log.printf(Locale.ROOT, "%s: finished earlier in %s (test accuracy %.2f %%)%n", name, folder,
                     100 * test.accuracy());

@@ -1,5 +1,6 @@
 package dev.retort.train;
 
+import dev.retort.backend.Device;
 import dev.retort.data.Dataset;
 import dev.retort.distill.DistillationLoss;
 import dev.retort.distill.DistillationResult;
@@ -24,7 +25,8 @@ import java.util.SplittableRandom;
 /**
  * The objective of a distillation run: the student's loss against a frozen teacher in one of the three
  * modes of kd-modes.md. The teacher runs in evaluation mode without recording, once over the transfer
- * set when it is not augmented (its outputs cached) or on every batch when it is.
+ * set when it is not augmented (its outputs cached) or on every batch when it is. Teacher, student and
+ * regressors live on one device, the student's.
  */
 public final class DistillationObjective implements Objective {
     private final DistillationConfig config;
@@ -48,7 +50,7 @@ public final class DistillationObjective implements Objective {
     /**
      * Checks teacher against student on one example (same class count; feature pairs that exist and fit),
      * builds the regressors, and caches the teacher's outputs over {@code transferSet} unless
-     * {@code augmented}.
+     * {@code augmented}. The teacher moves to the student's device, and the regressors are made there.
      *
      * @param training   the run's options: label smoothing (mode hinton), seed, augmentation
      * @param totalSteps the run's steps, over which pruning reaches its target
@@ -57,6 +59,8 @@ public final class DistillationObjective implements Objective {
     public static DistillationObjective create(DistillationConfig config, Module teacher, Module student,
                                                Dataset transferSet, TrainingConfig training, long totalSteps,
                                                Progress progress) {
+        Device device = student.device();
+        teacher.to(device);
         boolean hybrid = config.mode().equals("hybrid");
         FeaturePairs pairs = hybrid ? FeaturePairs.resolve(config.pairs(), student, teacher)
                 : new FeaturePairs(List.of(), List.of());
@@ -78,7 +82,9 @@ public final class DistillationObjective implements Objective {
         SplittableRandom rng = new SplittableRandom(training.seed() ^ 0x5EED_F00DL);
         for (int i = 0; i < pairs.size(); i++) {
             try {
-                objective.regressors.add(new FeatureRegressor(studentShapes.get(i), teacherShapes.get(i), rng));
+                FeatureRegressor regressor = new FeatureRegressor(studentShapes.get(i), teacherShapes.get(i), rng);
+                regressor.to(device);
+                objective.regressors.add(regressor);
             } catch (IllegalArgumentException e) {
                 throw new IllegalArgumentException("--pairs " + pairs.studentLayers().get(i) + "="
                         + pairs.teacherLayers().get(i) + ": " + e.getMessage(), e);
@@ -95,7 +101,7 @@ public final class DistillationObjective implements Objective {
         teacher.eval();
         student.eval();
         try (Autograd.NoGrad ignored = Autograd.noGrad(); Scope scope = Scope.open()) {
-            Tensor x = data.batch(new int[] {0}, 0, 1)[0];
+            Tensor x = data.batch(new int[] {0}, 0, 1)[0].to(student.device());
             int teacherClasses;
             int studentClasses;
             try (FeatureCapture capture = FeatureCapture.of(teacher, pairs.teacherLayers())) {
@@ -144,10 +150,10 @@ public final class DistillationObjective implements Objective {
         Tensor teacherLogits;
         List<Tensor> teacherFeatures = new ArrayList<>();
         if (cache != null) {
-            // The cache lives in host memory; the batch may be on the GPU.
-            teacherLogits = cache.logits(examples).to(images.device());
+            // The cache lives in host memory (TeacherOutputs says why); this batch's rows go to its device.
+            teacherLogits = cache.logits(examples, images.device());
             for (int i = 0; i < pairs.size(); i++) {
-                teacherFeatures.add(cache.feature(i, examples).to(images.device()));
+                teacherFeatures.add(cache.feature(i, examples, images.device()));
             }
         } else {
             teacher.eval();
@@ -225,6 +231,23 @@ public final class DistillationObjective implements Objective {
             out.add(pairs.studentLayers().get(i) + "=" + pairs.teacherLayers().get(i));
         }
         return out;
+    }
+
+    /** Moves the teacher, the regressors and any pruning masks. */
+    @Override
+    public void to(Device device) {
+        teacher.to(device);
+        for (FeatureRegressor r : regressors) {
+            r.to(device);
+        }
+        if (pruning != null) {
+            pruning.to(device);
+        }
+    }
+
+    /** The teacher, for callers that check where it is. */
+    public Module teacher() {
+        return teacher;
     }
 
     @Override

@@ -12,13 +12,8 @@ import dev.retort.backend.cuda.CudaRuntime;
 import dev.retort.data.Dataset;
 import dev.retort.data.SyntheticImages;
 import dev.retort.distill.DistillationLoss;
-import dev.retort.distill.DistillationResult;
 import dev.retort.nn.Models;
 import dev.retort.nn.Module;
-import dev.retort.optim.Sgd;
-import dev.retort.tensor.Autograd;
-import dev.retort.tensor.Scope;
-import dev.retort.tensor.Tensor;
 import java.io.PrintWriter;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -39,29 +34,18 @@ public final class Doctor {
     /** The first step starts from identical weights: only the forward pass's rounding differs. */
     public static final double FIRST_STEP_TOLERANCE = 1e-4;
 
-    /** Puts a module's parameters and buffers on a device. */
-    @FunctionalInterface
-    public interface Placement {
-        Module place(Module module, Device device);
-    }
-
-    /** {@link Module#to(Device)}: parameters and buffers move in place. */
-    public static final Placement DEFAULT_PLACEMENT = Module::to;
-
     private final PrintWriter out;
     private final boolean cpuOnly;
     private final int steps;
     private final int batch;
     private final long seed;
-    private final Placement placement;
 
-    public Doctor(PrintWriter out, boolean cpuOnly, int steps, int batch, long seed, Placement placement) {
+    public Doctor(PrintWriter out, boolean cpuOnly, int steps, int batch, long seed) {
         this.out = out;
         this.cpuOnly = cpuOnly;
         this.steps = steps;
         this.batch = batch;
         this.seed = seed;
-        this.placement = placement;
     }
 
     /** Runs every check, printing as it goes; returns the exit status. */
@@ -162,7 +146,8 @@ public final class Doctor {
 
     /**
      * {@code steps} hinton-mode distillation steps of cnn-student from cnn-teacher on synthetic batches,
-     * on the CPU and (when given) on CUDA, from the same initial weights and batches; compares the losses.
+     * on the CPU and (when given) on CUDA, from the same initial weights and batches, through the trainer and
+     * objective a {@code retort distill} run uses; compares the losses.
      */
     public boolean distillation(Backend cuda) {
         out.println();
@@ -224,34 +209,25 @@ public final class Doctor {
         return passed;
     }
 
-    /** The loss of each step on one device. */
+    /**
+     * The loss of each step on one device: one epoch of {@code steps} batches (SGD with momentum 0.9 at a constant
+     * learning rate of 0.05), the teacher's outputs cached first as a run without augmentation does.
+     */
     double[] distillationLosses(Device device) {
-        int classes = 10;
-        Dataset data = SyntheticImages.generate("doctor", batch * 4, classes, 28, seed);
+        Dataset data = SyntheticImages.generate("doctor", batch * steps, 10, 28, seed);
+        TrainingConfig config = new TrainingConfig("cnn-student", 1, batch, "sgd", 0.05, 0.9, false, 0, "constant", 0,
+                0, 0, false, data.size(), seed, batch, device);
+        DistillationConfig hinton = DistillationConfig.defaults("hinton", "cnn-teacher", null);
         double[] losses = new double[steps];
-        try (Module teacher = placement.place(Models.create("cnn-teacher", seed), device);
-             Module student = placement.place(Models.create("cnn-student", seed + 1), device);
-             Sgd optimizer = new Sgd(student.parameters(), 0.05, 0.9)) {
-            teacher.eval();
-            student.train();
-            int image = data.imageSize();
-            for (int step = 0; step < steps; step++) {
-                int from = (step % 4) * batch;
-                float[] images = Arrays.copyOfRange(data.images(), from * image, (from + batch) * image);
-                int[] labels = Arrays.copyOfRange(data.labels(), from, from + batch);
-                try (Scope scope = Scope.open()) {
-                    Tensor x = Tensor.of(images, batch, 1, 28, 28).to(device);
-                    Tensor y = Tensor.ofInts(labels, batch).to(device);
-                    Tensor teacherLogits;
-                    try (Autograd.NoGrad ignored = Autograd.noGrad()) {
-                        teacherLogits = teacher.call(x);
-                    }
-                    DistillationResult loss = DistillationLoss.hinton(student.call(x), teacherLogits, y);
-                    optimizer.zeroGrad();
-                    loss.loss().backward();
-                    optimizer.step();
-                    losses[step] = loss.total();
-                }
+        try (Module teacher = Models.create("cnn-teacher", seed);
+             Module student = Models.create("cnn-student", seed + 1)) {
+            student.to(device);
+            try (DistillationObjective objective = DistillationObjective.create(hinton, teacher, student, data, config,
+                    steps, null);
+                 Trainer trainer = new Trainer(student, objective, config, data)) {
+                trainer.log(null, "doctor on " + device + ": ")
+                        .onStep((step, terms) -> losses[(int) step - 1] = terms.get("loss"));
+                trainer.trainEpoch();
             }
         }
         return losses;

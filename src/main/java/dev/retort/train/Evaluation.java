@@ -1,5 +1,6 @@
 package dev.retort.train;
 
+import dev.retort.backend.Device;
 import dev.retort.backend.Shapes;
 import dev.retort.data.Dataset;
 import dev.retort.nn.Module;
@@ -59,8 +60,9 @@ public final class Evaluation {
     /**
      * The model's outputs on {@code inputs}, examples of shape {@code exampleShape} laid end to end,
      * as row-major [count, classes]. Runs in evaluation mode (dropout off, running batch-norm
-     * statistics) without recording, one {@link Scope} per batch, and leaves every module's
-     * training flag as it found it, so a trainer can call it between epochs.
+     * statistics) without recording, one {@link Scope} per batch, on the model's device (each batch
+     * uploaded, its logits read back), and leaves every module's training flag as it found it, so a
+     * trainer can call it between epochs.
      */
     public static float[] logits(Module model, float[] inputs, int[] exampleShape, int batchSize) {
         if (batchSize <= 0) {
@@ -74,6 +76,7 @@ public final class Evaluation {
         int count = inputs.length / per;
         int[] batchShape = new int[exampleShape.length + 1];
         System.arraycopy(exampleShape, 0, batchShape, 1, exampleShape.length);
+        Device device = model.device();
         Runnable restore = switchToEval(model);
         float[] out = null;
         int classes = 0;
@@ -86,7 +89,7 @@ public final class Evaluation {
                 System.arraycopy(inputs, from * per, x, 0, rows * per);
                 batchShape[0] = rows;
                 try (Scope scope = Scope.open()) {
-                    Tensor z = model.forward(Tensor.of(x, batchShape));
+                    Tensor z = model.forward(Tensor.of(device, x, batchShape));
                     int[] shape = z.shape();
                     if (shape.length != 2 || shape[0] != rows || (out != null && shape[1] != classes)) {
                         throw new IllegalArgumentException("evaluation: the network maps a batch of shape "

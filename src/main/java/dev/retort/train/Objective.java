@@ -1,5 +1,6 @@
 package dev.retort.train;
 
+import dev.retort.backend.Device;
 import dev.retort.nn.Module;
 import dev.retort.tensor.Losses;
 import dev.retort.tensor.Tensor;
@@ -26,6 +27,12 @@ public interface Objective extends AutoCloseable {
 
     /** One line for logs and reports, e.g. {@code cross-entropy (label smoothing 0.1)}. */
     String describe();
+
+    /**
+     * Moves what the objective keeps besides the model (a teacher, regressors, masks) to {@code device}, in place.
+     * The trainer calls it with its model's device before it builds the optimizer.
+     */
+    default void to(Device device) {}
 
     /** Parameters trained alongside the model (by the same optimizer) but not part of it. */
     default List<Tensor> extraParameters() {

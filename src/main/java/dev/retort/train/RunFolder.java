@@ -39,7 +39,9 @@ public final class RunFolder {
     public static final String MODEL = "model.safetensors";
     private static final String STATE = "state.safetensors";
     private static final Pattern EPOCH_DIR = Pattern.compile("epoch-(\\d{4,})");
-    private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+    /** Enums as users type them ({@code "device": "cuda"}). */
+    private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT)
+            .enable(SerializationFeature.WRITE_ENUMS_USING_TO_STRING);
     private static final ObjectMapper JSON_LINE = new ObjectMapper();
 
     /** A complete checkpoint on disk. */

@@ -14,7 +14,8 @@ import java.util.Map;
 
 /**
  * One whole run, as the {@code train} and {@code distill} commands and the demo start it: build the
- * networks, open the run folder (or resume it), record the resolved config, train, evaluate, export.
+ * networks, put them on the config's device, open the run folder (or resume it), record the resolved
+ * config, train, evaluate, export.
  */
 public final class Runs {
     /** The data of a run: training examples (already cut to the config's train size), test examples, origin. */
@@ -50,6 +51,8 @@ public final class Runs {
         try (Module teacher = Models.resolve(distillation.teacherModel(), config.seed());
              Module student = Models.resolve(config.model(), config.seed())) {
             Checkpoints.load(teacher, Path.of(distillation.teacherWeights()));
+            // Before the objective is made: it puts the teacher and the regressors on the student's device.
+            student.to(config.device());
             long steps = (long) config.epochs() * Math.max(1, data.train().size() / Math.min(config.batchSize(),
                     data.train().size()));
             DistillationObjective objective;

@@ -1,5 +1,6 @@
 package dev.retort.train;
 
+import dev.retort.backend.Device;
 import dev.retort.data.DataLoader;
 import dev.retort.data.Dataset;
 import dev.retort.io.Checkpoints;
@@ -26,13 +27,26 @@ import java.util.Map;
  * epoch (top-1, NLL, ECE), and — given a {@link RunFolder} — metrics and an atomic checkpoint per epoch
  * from which {@link #resume} continues.
  *
+ * <p>Everything trains on the config's device: the model, the objective's own state and the optimizer's
+ * state live there, and each batch goes there from the (CPU) data loader. Reading the loss terms for the
+ * log is a step's host synchronisation (hybrid distillation reads its feature term as well, and pruning
+ * reads the weights when it updates its masks). Checkpoints hold host copies and load onto the device.
+ *
  * <p>A loss term that turns NaN or infinite stops the run with {@link TrainingDivergedException}, naming
  * the step and the term; the last good checkpoint stays as it was.
  */
 public final class Trainer implements AutoCloseable {
     private static final String FORMAT = "retort-checkpoint-1";
 
+    /** Told the loss terms of every step, after the optimizer stepped. */
+    @FunctionalInterface
+    public interface StepListener {
+        /** @param step the steps taken so far, this one included */
+        void stepped(long step, Map<String, Double> terms);
+    }
+
     private final Module model;
+    private final Device device;
     private final Objective objective;
     private final TrainingConfig config;
     private final Dataset train;
@@ -44,15 +58,24 @@ public final class Trainer implements AutoCloseable {
     private RunFolder run;
     private PrintWriter log = new PrintWriter(System.out, true);
     private String label = "";
+    private StepListener listener;
     private RunFolder.Checkpoint lastCheckpoint;
     private int epoch;
     private long step;
 
-    /** @param train the training examples; the config's {@code trainSize} is applied by the caller */
+    /**
+     * Moves {@code model} and the objective's state to the config's device (in place), before the optimizer
+     * is built, so that the optimizer's state is made there too.
+     *
+     * @param train the training examples; the config's {@code trainSize} is applied by the caller
+     */
     public Trainer(Module model, Objective objective, TrainingConfig config, Dataset train) {
         if (train.size() == 0) {
             throw new IllegalArgumentException(train.name() + ": no examples to train on");
         }
+        this.device = config.device();
+        model.to(device);
+        objective.to(device);
         checkClasses(model, train);
         this.model = model;
         this.objective = objective;
@@ -81,7 +104,7 @@ public final class Trainer implements AutoCloseable {
         boolean training = model.isTraining();
         model.eval();
         try (Autograd.NoGrad ignored = Autograd.noGrad(); Scope scope = Scope.open()) {
-            Tensor out = model.call(data.batch(new int[] {0}, 0, 1)[0]);
+            Tensor out = model.call(data.batch(new int[] {0}, 0, 1)[0].to(model.device()));
             if (out.rank() != 2 || out.dim(1) != data.classes()) {
                 throw new IllegalArgumentException(data.name() + " has " + data.classes() + " classes, the model "
                         + "outputs " + java.util.Arrays.toString(out.shape()) + " per batch; give it "
@@ -120,6 +143,12 @@ public final class Trainer implements AutoCloseable {
     public Trainer log(PrintWriter out, String runLabel) {
         this.log = out;
         this.label = runLabel == null ? "" : runLabel;
+        return this;
+    }
+
+    /** Calls {@code stepListener} after every step (null: none), e.g. to record each step's loss. */
+    public Trainer onStep(StepListener stepListener) {
+        this.listener = stepListener;
         return this;
     }
 
@@ -232,7 +261,7 @@ public final class Trainer implements AutoCloseable {
                 System.arraycopy(order, batch.index() * loader.batchSize(), examples, 0, batch.size());
                 try (Scope scope = Scope.open()) {
                     optimizer.setLearningRate(schedule.at(step));
-                    Tensor[] tensors = batch.toTensors();
+                    Tensor[] tensors = batch.toTensors(device);
                     Objective.StepLoss loss = objective.compute(model, tensors[0], tensors[1], examples);
                     checkFinite(loss.terms());
                     optimizer.zeroGrad();
@@ -241,6 +270,9 @@ public final class Trainer implements AutoCloseable {
                     step++;
                     objective.afterStep(model, step);
                     loss.terms().forEach((k, v) -> sums.merge(k, v, Double::sum));
+                    if (listener != null) {
+                        listener.stepped(step, loss.terms());
+                    }
                     progress.message(String.format(Locale.ROOT, "loss %.4f", loss.terms().get("loss")));
                     progress.step(1);
                 }

@@ -1,5 +1,6 @@
 package dev.retort.train;
 
+import dev.retort.backend.Device;
 import java.util.Locale;
 
 /**
@@ -14,12 +15,17 @@ import java.util.Locale;
  * @param cropPadding    random-crop padding in pixels, 0 for none
  * @param flip           random horizontal flips
  * @param trainSize      use at most this many training examples (the first ones)
+ * @param device         where the model, its optimizer state and each batch live (the data loader stays on the
+ *                       CPU); the run's results do not depend on it beyond the device's float rounding
  */
 public record TrainingConfig(String model, int epochs, int batchSize, String optimizer, double learningRate,
                              double momentum, boolean nesterov, double weightDecay, String schedule,
                              double warmupEpochs, double labelSmoothing, int cropPadding, boolean flip,
-                             int trainSize, long seed, int evalBatchSize) {
+                             int trainSize, long seed, int evalBatchSize, Device device) {
     public TrainingConfig {
+        if (device == null) {
+            throw new IllegalArgumentException("--device: a training run needs a device (cpu or cuda)");
+        }
         positive("--epochs", epochs);
         positive("--batch-size", batchSize);
         positive("--train-size", trainSize);
@@ -45,6 +51,15 @@ public record TrainingConfig(String model, int epochs, int batchSize, String opt
         }
     }
 
+    /** A run on the CPU. */
+    public TrainingConfig(String model, int epochs, int batchSize, String optimizer, double learningRate,
+                          double momentum, boolean nesterov, double weightDecay, String schedule, double warmupEpochs,
+                          double labelSmoothing, int cropPadding, boolean flip, int trainSize, long seed,
+                          int evalBatchSize) {
+        this(model, epochs, batchSize, optimizer, learningRate, momentum, nesterov, weightDecay, schedule, warmupEpochs,
+                labelSmoothing, cropPadding, flip, trainSize, seed, evalBatchSize, Device.CPU);
+    }
+
     /** True when examples change from epoch to epoch, so a teacher's outputs cannot be cached. */
     public boolean augmented() {
         return cropPadding > 0 || flip;
@@ -53,12 +68,18 @@ public record TrainingConfig(String model, int epochs, int batchSize, String opt
     public TrainingConfig withEpochs(int value) {
         return new TrainingConfig(model, value, batchSize, optimizer, learningRate, momentum, nesterov, weightDecay,
                 schedule, Math.min(warmupEpochs, value), labelSmoothing, cropPadding, flip, trainSize, seed,
-                evalBatchSize);
+                evalBatchSize, device);
     }
 
     public TrainingConfig withSeed(long value) {
         return new TrainingConfig(model, epochs, batchSize, optimizer, learningRate, momentum, nesterov, weightDecay,
-                schedule, warmupEpochs, labelSmoothing, cropPadding, flip, trainSize, value, evalBatchSize);
+                schedule, warmupEpochs, labelSmoothing, cropPadding, flip, trainSize, value, evalBatchSize, device);
+    }
+
+    /** The same run on another device. */
+    public TrainingConfig withDevice(Device value) {
+        return new TrainingConfig(model, epochs, batchSize, optimizer, learningRate, momentum, nesterov, weightDecay,
+                schedule, warmupEpochs, labelSmoothing, cropPadding, flip, trainSize, seed, evalBatchSize, value);
     }
 
     private static void positive(String option, int value) {
