@@ -73,11 +73,12 @@ public final class Layers {
 
     /**
      * Inverted dropout. Each call draws a fresh mask from (seed, call number), so a run replays
-     * exactly from the same seed.
+     * exactly from the same seed; {@link #randomState()} is what a checkpoint keeps to resume the
+     * same sequence of masks (PyTorch keeps its generator's state the same way, outside the state dict).
      */
     public static final class Dropout extends Module {
         private final double p;
-        private final long seed;
+        private long seed;
         private long calls;
 
         public Dropout(double p, long seed) {
@@ -94,6 +95,20 @@ public final class Layers {
                 return input;
             }
             return Functional.dropout(input, p, true, dev.retort.backend.CounterRng.mix(seed + calls++));
+        }
+
+        /** The seed and the number of masks drawn so far. */
+        public long[] randomState() {
+            return new long[] {seed, calls};
+        }
+
+        /** Continues the sequence of masks that {@link #randomState()} described. */
+        public void restoreRandomState(long seed, long calls) {
+            if (calls < 0) {
+                throw new IllegalArgumentException("Dropout: the number of masks drawn cannot be negative, got " + calls);
+            }
+            this.seed = seed;
+            this.calls = calls;
         }
 
         @Override

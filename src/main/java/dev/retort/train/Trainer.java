@@ -171,7 +171,8 @@ public final class Trainer implements AutoCloseable {
 
     /**
      * Continues from the run folder's newest checkpoint: model, optimizer and objective state, the epoch
-     * and step counters, and the metrics of the epochs done. The run must have trained the same model.
+     * and step counters, where each dropout layer is in its sequence of masks, and the metrics of the epochs
+     * done. The run must have trained the same model.
      */
     public void resume() throws IOException {
         if (run == null) {
@@ -190,17 +191,21 @@ public final class Trainer implements AutoCloseable {
              SafeTensors.Contents contents = SafeTensors.read(checkpoint.state())) {
             Map<String, Tensor> optimizerState = new LinkedHashMap<>();
             Map<String, Tensor> objectiveState = new LinkedHashMap<>();
+            Map<String, Tensor> randomState = new LinkedHashMap<>();
             for (var e : contents.tensors().entrySet()) {
                 if (e.getKey().startsWith("optimizer.")) {
                     optimizerState.put(e.getKey().substring("optimizer.".length()), e.getValue());
                 } else if (e.getKey().startsWith("objective.")) {
                     objectiveState.put(e.getKey().substring("objective.".length()), e.getValue());
+                } else if (e.getKey().startsWith("random.")) {
+                    randomState.put(e.getKey().substring("random.".length()), e.getValue());
                 } else {
                     throw new IOException(checkpoint.state() + ": unexpected tensor '" + e.getKey() + "'");
                 }
             }
             optimizer.loadStateDict(optimizerState, checkpoint.state().toString());
             objective.loadStateDict(objectiveState, checkpoint.state().toString());
+            RandomState.restore(model, randomState, checkpoint.state().toString());
         }
         try {
             epoch = Integer.parseInt(meta.getOrDefault("epoch", ""));
@@ -235,9 +240,11 @@ public final class Trainer implements AutoCloseable {
             }
             if (run != null) {
                 run.writeMetrics(metrics);
-                lastCheckpoint = run.saveCheckpoint(epoch, model, trainingState(),
-                        Map.of("format", FORMAT, "epoch", Integer.toString(epoch), "step", Long.toString(step),
-                                "model", config.model()));
+                try (Scope scope = Scope.open()) { // frees the host copies made for the files
+                    lastCheckpoint = run.saveCheckpoint(epoch, model, trainingState(),
+                            Map.of("format", FORMAT, "epoch", Integer.toString(epoch), "step", Long.toString(step),
+                                    "model", config.model()));
+                }
             }
         }
         if (run != null && lastCheckpoint != null) {
@@ -309,6 +316,7 @@ public final class Trainer implements AutoCloseable {
         Map<String, Tensor> state = new LinkedHashMap<>();
         optimizer.stateDict().forEach((k, v) -> state.put("optimizer." + k, v));
         objective.stateDict().forEach((k, v) -> state.put("objective." + k, v));
+        RandomState.of(model).forEach((k, v) -> state.put("random." + k, v));
         return state;
     }
 

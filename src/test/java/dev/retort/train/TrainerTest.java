@@ -10,14 +10,21 @@ import dev.retort.backend.Storage;
 import dev.retort.data.Dataset;
 import dev.retort.data.SyntheticImages;
 import dev.retort.io.Checkpoints;
+import dev.retort.nn.Layers.Dropout;
+import dev.retort.nn.Layers.Flatten;
+import dev.retort.nn.Layers.ReLU;
+import dev.retort.nn.Linear;
 import dev.retort.nn.Models;
 import dev.retort.nn.Module;
+import dev.retort.nn.Sequential;
 import dev.retort.tensor.Tensor;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
+import java.util.SplittableRandom;
+import java.util.function.LongFunction;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -101,30 +108,58 @@ class TrainerTest {
 
     @Test
     void aResumedRunEndsWhereAnUninterruptedOneDoes() throws IOException {
+        assertResumeIsExact("mlp-tiny", seed -> Models.create("mlp-tiny", seed));
+    }
+
+    /** The resumed model is built from another seed, so its dropout seed differs too: the checkpoint must carry both. */
+    @Test
+    void aResumedRunDrawsTheDropoutMasksOfAnUninterruptedOne() throws IOException {
+        assertResumeIsExact("dropout-mlp", TrainerTest::dropoutMlp);
+    }
+
+    @Test
+    void randomStateOfALayerThatIsNotDropoutIsRefusedNamingFileAndLayer() {
+        try (Module model = dropoutMlp(1); Tensor state = Tensor.ofInts(new int[] {0, 1, 0, 2}, 4)) {
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                    () -> RandomState.restore(model, Map.of("1", state), "state.safetensors"));
+            assertTrue(e.getMessage().contains("state.safetensors") && e.getMessage().contains("'1'"), e.getMessage());
+            RandomState.restore(model, Map.of("3", state), "state.safetensors");
+            long[] restored = ((Dropout) model.namedModules().get("3")).randomState();
+            assertArrayEquals(new long[] {1, 2}, restored);
+        }
+    }
+
+    private static Module dropoutMlp(long seed) {
+        SplittableRandom rng = new SplittableRandom(seed);
+        return new Sequential(new Flatten(), new Linear(784, 32, rng), new ReLU(), new Dropout(0.5, rng.nextLong()),
+                new Linear(32, 10, rng));
+    }
+
+    private void assertResumeIsExact(String name, LongFunction<Module> create) throws IOException {
         float[] straight;
-        try (Module model = Models.create("mlp-tiny", 7);
-             Trainer trainer = new Trainer(model, Objective.crossEntropy(0), config("mlp-tiny", 3), TRAIN)) {
+        try (Module model = create.apply(7);
+             Trainer trainer = new Trainer(model, Objective.crossEntropy(0), config(name, 3), TRAIN)) {
             trainer.log(null, null).runFolder(RunFolder.open(dir.resolve("straight"), false), Map.of());
             trainer.fit(TEST);
             straight = weights(model);
         }
         Path out = dir.resolve("interrupted");
         int stepsPerEpoch = TRAIN.size() / 64;
-        try (Module model = Models.create("mlp-tiny", 7);
-             Trainer trainer = new Trainer(model, crashingAt(2L * stepsPerEpoch + 3, 1), config("mlp-tiny", 3), TRAIN)) {
-            trainer.log(null, null).runFolder(RunFolder.open(out, false), Map.of("training", config("mlp-tiny", 3)));
+        try (Module model = create.apply(7);
+             Trainer trainer = new Trainer(model, crashingAt(2L * stepsPerEpoch + 3, 1), config(name, 3), TRAIN)) {
+            trainer.log(null, null).runFolder(RunFolder.open(out, false), Map.of("training", config(name, 3)));
             assertThrows(IllegalStateException.class, () -> trainer.fit(TEST));
         }
         assertEquals(2, RunFolder.at(out).latestCheckpoint().orElseThrow().epoch());
-        try (Module model = Models.create("mlp-tiny", 12345);
-             Trainer trainer = new Trainer(model, Objective.crossEntropy(0), config("mlp-tiny", 3), TRAIN)) {
+        try (Module model = create.apply(12345);
+             Trainer trainer = new Trainer(model, Objective.crossEntropy(0), config(name, 3), TRAIN)) {
             trainer.log(null, null).runFolder(RunFolder.open(out, true), null);
             trainer.resume();
             assertEquals(2, trainer.epoch());
             assertEquals(2L * stepsPerEpoch, trainer.step());
             List<Map<String, Object>> rows = trainer.fit(TEST);
             assertEquals(3, rows.size(), "metrics of the epochs before the crash are kept");
-            assertArrayEquals(straight, weights(model), "resuming restores weights, momentum, schedule and data order");
+            assertArrayEquals(straight, weights(model), "resuming restores weights, momentum, schedule, data order and dropout masks");
         }
     }
 
