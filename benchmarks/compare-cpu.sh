@@ -37,7 +37,7 @@ run_pytorch() {
 }
 
 run_pytorch before
-java -jar benchmarks/target/benchmarks.jar TrainingStepBenchmark ${JMH_ARGS:-} -rf json -rff "$work/retort.json" \
+java -jar benchmarks/target/benchmarks.jar '\.TrainingStepBenchmark\.' ${JMH_ARGS:-} -rf json -rff "$work/retort.json" \
   | tee "$work/jmh.txt" | grep -E '^(Benchmark|TrainingStep)' || true
 run_pytorch after
 

@@ -141,6 +141,12 @@ public final class Conv2dKernels {
      */
     public static void backwardWeight(FloatMath math, Conv2dGeometry g, float[] gradOutput, float[] input,
                                       float[] gradWeight, float[] gradBias) {
+        backwardWeight(math, g, gradOutput, input, gradWeight, gradBias, WideStack.STACK_BYTES);
+    }
+
+    /** {@link #backwardWeight} with stride-1 images stacked up to {@code stackBytes} (tests vary it). */
+    static void backwardWeight(FloatMath math, Conv2dGeometry g, float[] gradOutput, float[] input,
+                               float[] gradWeight, float[] gradBias, int stackBytes) {
         int patch = patchSize(g);
         int pixels = g.outHeight() * g.outWidth();
         int imageSize = g.inChannels() * g.height() * g.width();
@@ -158,19 +164,15 @@ public final class Conv2dKernels {
             return;
         }
         // Each group sums dW[o][r] = sum_p dY[o][p]·columns[r][p] as inner products of rows (FloatMath.dotProducts),
-        // which need no transposition of the big column matrix; in the wide layout its rows are read straight out
-        // of the padded image, so it is never built. The depth is rounded up to whole vectors, with zeros in the
-        // widened gradient and finite junk in the plane beyond, so the kernel runs no scalar tail.
-        int length = wide ? wideLength(g) : pixels;
-        int depth = wide ? GemmSupport.ceilDiv(length, DOT_DEPTH_ALIGN) * DOT_DEPTH_ALIGN : pixels;
-        int slack = depth - length;
-        int[] wideRows = wide ? widePatchRows(g) : null;
+        // which need no transposition of the big column matrix. In the wide layout its rows are read straight out
+        // of the padded images, so it is never built, and a stack of images is one product (see WideStack).
+        WideStack stack = wide ? new WideStack(g, GemmSupport.ceilDiv(batch, groups), stackBytes) : null;
         float[][] weightSums = new float[groups][];
         double[][] biasSums = new double[groups][];
         Parallel.forRange(0, groups, 1, (groupLo, groupHi) -> {
             float[] columns = pointwise || wide ? null : COLUMNS.acquire(patch * pixels);
-            float[] padded = wide ? PADDED.acquire(paddedSize(g) + slack) : null;
-            float[] wideGradient = wide ? WIDE.acquire(outChannels * depth) : null;
+            float[] padded = wide ? PADDED.acquire(stack.paddedLength()) : null;
+            float[] wideGradient = wide ? WIDE.acquire(outChannels * stack.depth()) : null;
             int[] rows = new int[patch];
             try {
                 for (int group = groupLo; group < groupHi; group++) {
@@ -178,7 +180,9 @@ public final class Conv2dKernels {
                     double[] biasSum = gradBias == null ? null : new double[outChannels];
                     int first = (int) ((long) batch * group / groups);
                     int last = (int) ((long) batch * (group + 1) / groups);
-                    for (int image = first; image < last; image++) {
+                    int step = wide ? stack.images() : 1;
+                    for (int image = first; image < last; image += step) {
+                        int count = Math.min(step, last - image);
                         int gradOffset = image * outChannels * pixels;
                         float beta = image == first ? 0f : 1f;
                         if (pointwise) {
@@ -188,11 +192,10 @@ public final class Conv2dKernels {
                             math.dotProducts(outChannels, patch, pixels, gradOutput, gradOffset, pixels, input, rows,
                                     beta, weightSum, 0, patch);
                         } else if (wide) {
-                            padImage(g, input, image * imageSize, padded);
-                            Arrays.fill(padded, paddedSize(g), paddedSize(g) + slack, 0f);
-                            widen(g, gradOutput, gradOffset, wideGradient, depth);
-                            math.dotProducts(outChannels, patch, depth, wideGradient, 0, depth, padded, wideRows,
-                                    beta, weightSum, 0, patch);
+                            stack.pack(input, image, count, padded);
+                            stack.widen(gradOutput, image, count, wideGradient);
+                            math.dotProducts(outChannels, patch, stack.depth(), wideGradient, 0, stack.depth(),
+                                    padded, stack.rows(), beta, weightSum, 0, patch);
                         } else {
                             imageToColumns(g, input, image * imageSize, columns);
                             for (int row = 0; row < patch; row++) {
@@ -202,8 +205,11 @@ public final class Conv2dKernels {
                                     rows, beta, weightSum, 0, patch);
                         }
                         if (biasSum != null) {
-                            for (int channel = 0; channel < outChannels; channel++) {
-                                biasSum[channel] += sum(gradOutput, gradOffset + channel * pixels, pixels);
+                            for (int done = 0; done < count; done++) {
+                                for (int channel = 0; channel < outChannels; channel++) {
+                                    biasSum[channel] += sum(gradOutput, gradOffset + (done * outChannels + channel)
+                                            * pixels, pixels);
+                                }
                             }
                         }
                     }
@@ -273,6 +279,104 @@ public final class Conv2dKernels {
         return g.strideH() == 1 && g.strideW() == 1;
     }
 
+    /**
+     * The wide column matrices of several images laid end to end, so that one {@link FloatMath#dotProducts} sums a
+     * stride-1 weight gradient over all of them and reduces each inner product once per stack instead of once per
+     * image (with 14 × 14 images a per-image product is only 224 deep). The padded planes are stacked channel-major,
+     * {@code [C][images][plane]}, so that row (c, i, j) runs on from one image's plane into the next one's; the
+     * gradient rows, {@code [K][images][plane]}, are zero wherever a row reads past its own image's pixels (the junk
+     * columns and the plane's last rows), so what it reads from the neighbouring plane adds exact zeros. The price
+     * is the plane's last {@code kh - 1} rows of depth per image.
+     */
+    private static final class WideStack {
+        // A stack (planes and gradient rows) takes about this much or less: about a core's L2. On the 2-core Zen 4
+        // VM, 128 KiB to 4 MiB stacks gave cnn-teacher's 14 × 14 weight gradients 64-76, 95-100, 96-114, 110-122
+        // and 121-126 GFLOP/s (128, 256, 512 KiB, 1 and 4 MiB); one image per product had given 53-82.
+        static final int STACK_BYTES = 1 << 20;
+
+        private final Conv2dGeometry g;
+        private final int plane;
+        private final int images;
+        private final int depth;
+        private final int paddedLength;
+        private final int[] rows;
+
+        /**
+         * @param groupImages the most images one sum covers, which its stacks split as evenly as they can
+         * @param stackBytes  what one stack may take
+         */
+        WideStack(Conv2dGeometry g, int groupImages, int stackBytes) {
+            this.g = g;
+            plane = paddedPlane(g);
+            long groupBytes = (long) groupImages * (g.inChannels() + g.outChannels()) * plane * Float.BYTES;
+            int stacks = (int) Math.min(groupImages, Math.max(1, (groupBytes + stackBytes - 1) / stackBytes));
+            images = GemmSupport.ceilDiv(groupImages, stacks);
+            depth = GemmSupport.ceilDiv(images * plane, DOT_DEPTH_ALIGN) * DOT_DEPTH_ALIGN;
+            int paddedWidth = paddedWidth(g);
+            int farthestStart = (g.kernelH() - 1) * paddedWidth + g.kernelW() - 1;
+            // The last row reads depth floats from its start, past the last plane by its start and the rounding.
+            paddedLength = g.inChannels() * images * plane + farthestStart + depth - images * plane;
+            rows = new int[patchSize(g)];
+            int row = 0;
+            for (int channel = 0; channel < g.inChannels(); channel++) {
+                for (int i = 0; i < g.kernelH(); i++) {
+                    for (int j = 0; j < g.kernelW(); j++, row++) {
+                        rows[row] = channel * images * plane + i * paddedWidth + j;
+                    }
+                }
+            }
+        }
+
+        int images() {
+            return images;
+        }
+
+        int depth() {
+            return depth;
+        }
+
+        int paddedLength() {
+            return paddedLength;
+        }
+
+        /** Where row (c, i, j) of the stacked column matrix starts in the stacked planes. */
+        int[] rows() {
+            return rows;
+        }
+
+        /** Pads images {@code [first, first + count)} into the stack; the places of missing images become zeros. */
+        void pack(float[] input, int first, int count, float[] padded) {
+            int planeSize = g.height() * g.width();
+            for (int channel = 0; channel < g.inChannels(); channel++) {
+                int base = channel * images * plane;
+                for (int image = 0; image < count; image++) {
+                    int source = ((first + image) * g.inChannels() + channel) * planeSize;
+                    padPlane(g, input, source, padded, base + image * plane);
+                }
+                Arrays.fill(padded, base + count * plane, base + images * plane, 0f);
+            }
+            Arrays.fill(padded, g.inChannels() * images * plane, paddedLength, 0f);
+        }
+
+        /** Spreads the output gradients of images {@code [first, first + count)} over the stack's gradient rows. */
+        void widen(float[] gradOutput, int first, int count, float[] wide) {
+            int outHeight = g.outHeight();
+            int outWidth = g.outWidth();
+            int paddedWidth = paddedWidth(g);
+            int pixels = outHeight * outWidth;
+            Arrays.fill(wide, 0, g.outChannels() * depth, 0f);
+            for (int channel = 0; channel < g.outChannels(); channel++) {
+                for (int image = 0; image < count; image++) {
+                    int source = ((first + image) * g.outChannels() + channel) * pixels;
+                    int target = channel * depth + image * plane;
+                    for (int oh = 0; oh < outHeight; oh++) {
+                        System.arraycopy(gradOutput, source + oh * outWidth, wide, target + oh * paddedWidth, outWidth);
+                    }
+                }
+            }
+        }
+    }
+
     private static void release(ScratchBuffers pool, float[] buffer) {
         if (buffer != null) {
             pool.release(buffer);
@@ -298,26 +402,28 @@ public final class Conv2dKernels {
 
     /** Copies one image into zero-padded planes of {@code (H + 2·padH) × (W + 2·padW)}. */
     private static void padImage(Conv2dGeometry g, float[] input, int inputOffset, float[] padded) {
+        for (int channel = 0; channel < g.inChannels(); channel++) {
+            padPlane(g, input, inputOffset + channel * g.height() * g.width(), padded, channel * paddedPlane(g));
+        }
+    }
+
+    /** Copies one {@code H × W} plane into the zero-padded plane at {@code base}. */
+    private static void padPlane(Conv2dGeometry g, float[] input, int source, float[] padded, int base) {
         int width = g.width();
         int paddedWidth = paddedWidth(g);
-        int plane = paddedPlane(g);
         int padW = g.padW();
         int top = g.padH() * paddedWidth;
         int bottom = (g.padH() + g.height()) * paddedWidth;
         // Only the border needs zeros; the interior is overwritten, so filling the whole plane first would write
         // it twice. Between two rows the right pad of one and the left pad of the next are one run of 2·padW.
-        for (int channel = 0; channel < g.inChannels(); channel++) {
-            int base = channel * plane;
-            int source = inputOffset + channel * g.height() * width;
-            Arrays.fill(padded, base, base + top + padW, 0f);
-            for (int h = 0; h < g.height(); h++) {
-                int target = base + top + h * paddedWidth + padW;
-                System.arraycopy(input, source + h * width, padded, target, width);
-                int gapEnd = h + 1 < g.height() ? target + width + 2 * padW : base + bottom;
-                Arrays.fill(padded, target + width, gapEnd, 0f);
-            }
-            Arrays.fill(padded, base + bottom, base + plane, 0f);
+        Arrays.fill(padded, base, base + top + padW, 0f);
+        for (int h = 0; h < g.height(); h++) {
+            int target = base + top + h * paddedWidth + padW;
+            System.arraycopy(input, source + h * width, padded, target, width);
+            int gapEnd = h + 1 < g.height() ? target + width + 2 * padW : base + bottom;
+            Arrays.fill(padded, target + width, gapEnd, 0f);
         }
+        Arrays.fill(padded, base + bottom, base + paddedPlane(g), 0f);
     }
 
     /** The inverse of {@link #padImage}: writes the interior of the padded planes over one image. */

@@ -99,6 +99,35 @@ class Conv2dKernelsTest {
         assertClose(expected[0], weightOnly, "backwardWeight without bias " + g);
     }
 
+    /**
+     * Stride-1 weight gradients sum stacks of images in one product: one image per stack, uneven stacks (the last
+     * one partly empty) and one stack per group must all give the direct convolution's gradient.
+     */
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("dev.retort.backend.cpu.FloatMathTest#implementations")
+    void stackedWeightGradientsMatchDirectConvolution(FloatMath math) {
+        Conv2dGeometry[] geometries = {
+                new Conv2dGeometry(37, 3, 11, 9, 5, 3, 3, 1, 1, 1, 1),
+                new Conv2dGeometry(29, 2, 5, 6, 3, 3, 3, 1, 1, 2, 2),
+                new Conv2dGeometry(21, 3, 7, 4, 2, 2, 5, 1, 1, 0, 3),
+                new Conv2dGeometry(19, 4, 6, 5, 6, 3, 3, 1, 1, 0, 0)};
+        for (Conv2dGeometry g : geometries) {
+            Random random = new Random(g.hashCode());
+            float[] gradOutput = randomArray(random, outputSize(g));
+            float[] input = randomArray(random, g.batch() * g.inChannels() * g.height() * g.width());
+            double[][] expected = directBackwardWeight(g, gradOutput, input);
+            int imageBytes = (g.inChannels() + g.outChannels()) * (g.height() + 2 * g.padH())
+                    * (g.width() + 2 * g.padW()) * Float.BYTES;
+            for (int stackBytes : new int[] {1, 2 * imageBytes + 1, 1 << 20}) {
+                float[] gradWeight = nanArray(weightSize(g));
+                float[] gradBias = nanArray(g.outChannels());
+                Conv2dKernels.backwardWeight(math, g, gradOutput, input, gradWeight, gradBias, stackBytes);
+                assertClose(expected[0], gradWeight, "backwardWeight " + g + " stacks of " + stackBytes + " bytes");
+                assertClose(expected[1], gradBias, "backwardWeight bias " + g + " stacks of " + stackBytes + " bytes");
+            }
+        }
+    }
+
     @Test
     void weightGradientIsTheSameEveryRun() {
         Conv2dGeometry g = new Conv2dGeometry(37, 3, 9, 9, 4, 3, 3, 1, 1, 1, 1);
