@@ -198,12 +198,7 @@ final class FloatKernels {
             for (int j = lo; j < hi; j++) {
                 double sum = 0;
                 for (int o = 0; o < outer; o++) {
-                    int base = xo + (o * m + j) * inner;
-                    float partial = 0f;
-                    for (int i = 0; i < inner; i++) {
-                        partial += x[base + i];
-                    }
-                    sum += partial;
+                    sum += sum(x, xo + (o * m + j) * inner, inner);
                 }
                 out[oo + j] = (float) sum;
             }
@@ -270,7 +265,9 @@ final class FloatKernels {
             for (int plane = lo; plane < hi; plane++) {
                 int xBase = xo + plane * h * w;
                 int yBase = plane * oh * ow;
-                if (gx != null) {
+                if (gx != null && (h % 2 != 0 || w % 2 != 0)) {
+                    // The windows write every element of an even plane; an odd one has a last row or column that
+                    // no window reaches.
                     java.util.Arrays.fill(gx, gxo + plane * h * w, gxo + (plane + 1) * h * w, 0f);
                 }
                 for (int i = 0; i < oh; i++) {
@@ -284,15 +281,26 @@ final class FloatKernels {
                         }
                         continue;
                     }
+                    int gxTop = gxo + (top - xo);
+                    int gxBottom = gxTop + w;
                     for (int j = 0; j < ow; j++) {
                         float a = x[top + 2 * j];
                         float b = x[top + 2 * j + 1];
                         float c = x[bottom + 2 * j];
                         float d = x[bottom + 2 * j + 1];
                         float m = Math.max(Math.max(a, b), Math.max(c, d));
-                        // The first element equal to the maximum (or NaN, when the maximum is NaN).
-                        int offset = a == m || a != a ? 0 : b == m || b != b ? 1 : c == m || c != c ? w : w + 1;
-                        gx[gxo + (top - xo) + 2 * j + offset] += gy[gyo + yBase + i * ow + j];
+                        // The first element equal to the maximum (or NaN, when the maximum is NaN) takes the
+                        // gradient and the other three get zero. Which one wins is random on real data, so the
+                        // choice is made with bit masks rather than branches the CPU would mispredict.
+                        int takesA = a == m | a != a ? -1 : 0;
+                        int takesB = ~takesA & (b == m | b != b ? -1 : 0);
+                        int takesC = ~(takesA | takesB) & (c == m | c != c ? -1 : 0);
+                        int takesD = ~(takesA | takesB | takesC);
+                        int g = Float.floatToRawIntBits(gy[gyo + yBase + i * ow + j]);
+                        gx[gxTop + 2 * j] = Float.intBitsToFloat(g & takesA);
+                        gx[gxTop + 2 * j + 1] = Float.intBitsToFloat(g & takesB);
+                        gx[gxBottom + 2 * j] = Float.intBitsToFloat(g & takesC);
+                        gx[gxBottom + 2 * j + 1] = Float.intBitsToFloat(g & takesD);
                     }
                 }
             }
@@ -306,24 +314,13 @@ final class FloatKernels {
             for (int ch = lo; ch < hi; ch++) {
                 double sum = 0;
                 for (int b = 0; b < n; b++) {
-                    int base = xo + (b * c + ch) * spatial;
-                    float partial = 0f;
-                    for (int s = 0; s < spatial; s++) {
-                        partial += x[base + s];
-                    }
-                    sum += partial;
+                    sum += sum(x, xo + (b * c + ch) * spatial, spatial);
                 }
                 double count = (double) n * spatial;
                 float m = (float) (sum / count);
                 double squares = 0;
                 for (int b = 0; b < n; b++) {
-                    int base = xo + (b * c + ch) * spatial;
-                    float partial = 0f;
-                    for (int s = 0; s < spatial; s++) {
-                        float d = x[base + s] - m;
-                        partial += d * d;
-                    }
-                    squares += partial;
+                    squares += squaredDeviations(x, xo + (b * c + ch) * spatial, spatial, m);
                 }
                 float v = (float) (squares / count);
                 float scale = (float) (gamma[go + ch] / Math.sqrt(v + (double) eps));
@@ -353,15 +350,8 @@ final class FloatKernels {
                 double sumGyCentered = 0;
                 for (int b = 0; b < n; b++) {
                     int base = (b * c + ch) * spatial;
-                    float p1 = 0f;
-                    float p2 = 0f;
-                    for (int s = 0; s < spatial; s++) {
-                        float g = gy[gyo + base + s];
-                        p1 += g;
-                        p2 += g * (x[xo + base + s] - m);
-                    }
-                    sumGy += p1;
-                    sumGyCentered += p2;
+                    sumGy += sum(gy, gyo + base, spatial);
+                    sumGyCentered += centeredProducts(gy, gyo + base, x, xo + base, spatial, m);
                 }
                 float sumGyXhat = (float) (sumGyCentered * invStd);
                 gGamma[ggo + ch] = sumGyXhat;
@@ -380,6 +370,83 @@ final class FloatKernels {
                 }
             }
         });
+    }
+
+    // The per-plane sums below keep eight partial sums, so that each add waits for the one eight before it rather
+    // than for the previous one: a single float accumulator is bound by the add's latency, four cycles an element.
+
+    /** {@code x[from] + … + x[from + n - 1]} in float. */
+    static float sum(float[] x, int from, int n) {
+        float s0 = 0f, s1 = 0f, s2 = 0f, s3 = 0f, s4 = 0f, s5 = 0f, s6 = 0f, s7 = 0f;
+        int i = from;
+        int end = from + n;
+        for (; i + 8 <= end; i += 8) {
+            s0 += x[i];
+            s1 += x[i + 1];
+            s2 += x[i + 2];
+            s3 += x[i + 3];
+            s4 += x[i + 4];
+            s5 += x[i + 5];
+            s6 += x[i + 6];
+            s7 += x[i + 7];
+        }
+        float sum = ((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7));
+        for (; i < end; i++) {
+            sum += x[i];
+        }
+        return sum;
+    }
+
+    /** {@code Σ (x[i] − mean)²} over {@code x[from, from + n)}, in float. */
+    static float squaredDeviations(float[] x, int from, int n, float mean) {
+        float s0 = 0f, s1 = 0f, s2 = 0f, s3 = 0f, s4 = 0f, s5 = 0f, s6 = 0f, s7 = 0f;
+        int i = from;
+        int end = from + n;
+        for (; i + 8 <= end; i += 8) {
+            float d0 = x[i] - mean;
+            float d1 = x[i + 1] - mean;
+            float d2 = x[i + 2] - mean;
+            float d3 = x[i + 3] - mean;
+            float d4 = x[i + 4] - mean;
+            float d5 = x[i + 5] - mean;
+            float d6 = x[i + 6] - mean;
+            float d7 = x[i + 7] - mean;
+            s0 += d0 * d0;
+            s1 += d1 * d1;
+            s2 += d2 * d2;
+            s3 += d3 * d3;
+            s4 += d4 * d4;
+            s5 += d5 * d5;
+            s6 += d6 * d6;
+            s7 += d7 * d7;
+        }
+        float sum = ((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7));
+        for (; i < end; i++) {
+            float d = x[i] - mean;
+            sum += d * d;
+        }
+        return sum;
+    }
+
+    /** {@code Σ g[i]·(x[i] − mean)} over n elements from {@code go} and {@code xo}, in float. */
+    static float centeredProducts(float[] g, int go, float[] x, int xo, int n, float mean) {
+        float s0 = 0f, s1 = 0f, s2 = 0f, s3 = 0f, s4 = 0f, s5 = 0f, s6 = 0f, s7 = 0f;
+        int i = 0;
+        for (; i + 8 <= n; i += 8) {
+            s0 += g[go + i] * (x[xo + i] - mean);
+            s1 += g[go + i + 1] * (x[xo + i + 1] - mean);
+            s2 += g[go + i + 2] * (x[xo + i + 2] - mean);
+            s3 += g[go + i + 3] * (x[xo + i + 3] - mean);
+            s4 += g[go + i + 4] * (x[xo + i + 4] - mean);
+            s5 += g[go + i + 5] * (x[xo + i + 5] - mean);
+            s6 += g[go + i + 6] * (x[xo + i + 6] - mean);
+            s7 += g[go + i + 7] * (x[xo + i + 7] - mean);
+        }
+        float sum = ((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7));
+        for (; i < n; i++) {
+            sum += g[go + i] * (x[xo + i] - mean);
+        }
+        return sum;
     }
 
     static void softmax(float[] x, int xo, int rows, int cols, float temperature, boolean log, float[] y, int yo) {
