@@ -18,9 +18,12 @@ import org.openjdk.jmh.annotations.State;
 import org.openjdk.jmh.annotations.Warmup;
 
 /**
- * Times the convolution kernels on the second layer of {@code cnn-teacher}: input 128×32×28×28, 32 filters 3×3,
- * stride 1, pad 1. Each of forward, backwardInput and backwardWeight is 2·N·K·C·kh·kw·OH·OW = 1.8497 GFLOP, so
- * GFLOP/s = 1849.7 / (milliseconds per op) for one of them and 5549.1 / (ms per op) for {@code all}.
+ * Times the convolution kernels on a layer of {@code cnn-teacher} at batch 128, 3×3 filters, stride 1, pad 1; by
+ * default the second, input 128×32×28×28 and 32 filters (the CPU issue's figure). Each of forward, backwardInput
+ * and backwardWeight is 2·N·K·C·kh·kw·OH·OW = 1.8497 GFLOP there, so GFLOP/s = 1849.7 / (milliseconds per op) for
+ * one of them and 5549.1 / (ms per op) for {@code all}. {@code -p layer=conv4} (64 → 64 channels at 14×14, also
+ * 1.8497 GFLOP a pass), {@code conv3} (32 → 64 at 14×14, 0.9248) and {@code conv1} (1 → 32 at 28×28, 0.0578)
+ * time the others.
  */
 @BenchmarkMode(Mode.AverageTime)
 @OutputTimeUnit(TimeUnit.MILLISECONDS)
@@ -30,11 +33,13 @@ import org.openjdk.jmh.annotations.Warmup;
 @State(Scope.Benchmark)
 public class Conv2dBenchmark {
 
-    static final Conv2dGeometry GEOMETRY = new Conv2dGeometry(128, 32, 28, 28, 32, 3, 3, 1, 1, 1, 1);
-    static final double FLOPS_PER_PASS = 2.0 * 128 * 32 * 32 * 3 * 3 * 28 * 28;
-
     @Param({"scalar", "vector"})
     public String impl;
+
+    @Param({"conv2"})
+    public String layer;
+
+    private Conv2dGeometry geometry;
 
     private FloatMath math;
     private float[] input;
@@ -49,7 +54,14 @@ public class Conv2dBenchmark {
     @Setup
     public void setUp() {
         math = Implementations.byName(impl);
-        Conv2dGeometry g = GEOMETRY;
+        geometry = switch (layer) {
+            case "conv1" -> new Conv2dGeometry(128, 1, 28, 28, 32, 3, 3, 1, 1, 1, 1);
+            case "conv2" -> new Conv2dGeometry(128, 32, 28, 28, 32, 3, 3, 1, 1, 1, 1);
+            case "conv3" -> new Conv2dGeometry(128, 32, 14, 14, 64, 3, 3, 1, 1, 1, 1);
+            case "conv4" -> new Conv2dGeometry(128, 64, 14, 14, 64, 3, 3, 1, 1, 1, 1);
+            default -> throw new IllegalArgumentException("layer must be conv1, conv2, conv3 or conv4, got '" + layer + "'");
+        };
+        Conv2dGeometry g = geometry;
         Random random = new Random(1);
         input = randomArray(random, g.batch() * g.inChannels() * g.height() * g.width());
         weight = randomArray(random, g.outChannels() * g.inChannels() * g.kernelH() * g.kernelW());
@@ -63,28 +75,28 @@ public class Conv2dBenchmark {
 
     @Benchmark
     public float[] forward() {
-        Conv2dKernels.forward(math, GEOMETRY, input, weight, bias, output);
+        Conv2dKernels.forward(math, geometry, input, weight, bias, output);
         return output;
     }
 
     @Benchmark
     public float[] backwardInput() {
-        Conv2dKernels.backwardInput(math, GEOMETRY, gradOutput, weight, gradInput);
+        Conv2dKernels.backwardInput(math, geometry, gradOutput, weight, gradInput);
         return gradInput;
     }
 
     @Benchmark
     public float[] backwardWeight() {
-        Conv2dKernels.backwardWeight(math, GEOMETRY, gradOutput, input, gradWeight, gradBias);
+        Conv2dKernels.backwardWeight(math, geometry, gradOutput, input, gradWeight, gradBias);
         return gradWeight;
     }
 
     /** One training step's worth of this layer: forward, then both backward kernels. */
     @Benchmark
     public float[] all() {
-        Conv2dKernels.forward(math, GEOMETRY, input, weight, bias, output);
-        Conv2dKernels.backwardInput(math, GEOMETRY, gradOutput, weight, gradInput);
-        Conv2dKernels.backwardWeight(math, GEOMETRY, gradOutput, input, gradWeight, gradBias);
+        Conv2dKernels.forward(math, geometry, input, weight, bias, output);
+        Conv2dKernels.backwardInput(math, geometry, gradOutput, weight, gradInput);
+        Conv2dKernels.backwardWeight(math, geometry, gradOutput, input, gradWeight, gradBias);
         return gradWeight;
     }
 

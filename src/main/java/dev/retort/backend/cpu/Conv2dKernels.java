@@ -289,9 +289,9 @@ public final class Conv2dKernels {
      * is the plane's last {@code kh - 1} rows of depth per image.
      */
     private static final class WideStack {
-        // A stack (planes and gradient rows) takes about this much or less: about a core's L2. On the 2-core Zen 4
-        // VM, 128 KiB to 4 MiB stacks gave cnn-teacher's 14 × 14 weight gradients 64-76, 95-100, 96-114, 110-122
-        // and 121-126 GFLOP/s (128, 256, 512 KiB, 1 and 4 MiB); one image per product had given 53-82.
+        // A stack (planes and gradient rows) takes about this much or less: a core's L2. On the 2-core Zen 4 VM,
+        // stacks of 128, 256, 512 KiB, 1 and 4 MiB gave the weight gradient of cnn-teacher's last convolution (64 → 64
+        // channels at 14 × 14) 64-76, 95-100, 96-114, 110-122 and 121-126 GFLOP/s; one image per product gave 53-82.
         static final int STACK_BYTES = 1 << 20;
 
         private final Conv2dGeometry g;
