@@ -69,6 +69,16 @@ final class FloatKernels {
             if (inner < 0) {
                 return false;
             }
+            if (inner == 1 && bSize > 1) {
+                // b is a trailing block (a bias over rows): each run of bSize output elements meets all of b.
+                int rows = n / bSize;
+                Parallel.forRange(0, rows, Math.max(1, GRAIN / bSize), (lo, hi) -> {
+                    for (int r = lo; r < hi; r++) {
+                        apply(op, a, ao + r * bSize, b, bo, false, out, oo + r * bSize, bSize);
+                    }
+                });
+                return true;
+            }
             // b is constant over runs of `inner` consecutive elements and cycles every bSize runs.
             int runs = n / Math.max(1, inner);
             Parallel.forRange(0, runs, Math.max(1, GRAIN / Math.max(1, inner)), (lo, hi) -> {
@@ -192,6 +202,23 @@ final class FloatKernels {
         }
         if (inner == 0) {
             java.util.Arrays.fill(out, oo, oo + m, 0f);
+            return true;
+        }
+        if (inner == 1) {
+            // Sums down the columns of an outer × m matrix (a bias gradient over a batch): row by row, so that the
+            // reads run along memory; the same additions in the same order as one column at a time.
+            Parallel.forRange(0, m, Math.max(1, GRAIN / Math.max(1, outer)), (lo, hi) -> {
+                double[] sums = new double[hi - lo];
+                for (int o = 0; o < outer; o++) {
+                    int row = xo + o * m;
+                    for (int j = lo; j < hi; j++) {
+                        sums[j - lo] += x[row + j];
+                    }
+                }
+                for (int j = lo; j < hi; j++) {
+                    out[oo + j] = (float) sums[j - lo];
+                }
+            });
             return true;
         }
         Parallel.forRange(0, m, Math.max(1, GRAIN / Math.max(1, outer * inner)), (lo, hi) -> {

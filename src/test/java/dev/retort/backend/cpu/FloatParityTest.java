@@ -142,6 +142,7 @@ class FloatParityTest {
                 new Object[] {"scalar on the left", new int[] {}, new int[] {5, 7}},
                 new Object[] {"bias", new int[] {6, 5}, new int[] {5}},
                 new Object[] {"bias [1, C]", new int[] {6, 5}, new int[] {1, 5}},
+                new Object[] {"bias, large", new int[] {300, 1201}, new int[] {1201}},
                 new Object[] {"channel", new int[] {2, 3, 4, 5}, new int[] {1, 3, 1, 1}},
                 new Object[] {"channel, large", new int[] {8, 16, 24, 24}, new int[] {1, 16, 1, 1}},
                 new Object[] {"channel [C, 1, 1]", new int[] {2, 3, 4, 5}, new int[] {3, 1, 1}},
@@ -208,7 +209,7 @@ class FloatParityTest {
     void sumTo() {
         Random r = new Random(7);
         int[][][] cases = {
-                {{6, 5}, {5}}, {{6, 5}, {1, 5}}, // bias
+                {{6, 5}, {5}}, {{6, 5}, {1, 5}}, {{300, 1201}, {1201}}, // bias
                 {{2, 3, 4, 5}, {1, 3, 1, 1}}, {{2, 3, 4, 5}, {3, 1, 1}}, // channel
                 {{64, 3, 16, 16}, {1, 3, 1, 1}}, // channel, large
                 {{2, 3, 4}, {2, 1, 4}}, {{2, 3, 4}, {3, 1}}, {{3, 1, 4}, {1, 1, 4}}, // general
