@@ -46,7 +46,7 @@ public final class Conv2dKernels {
         boolean pointwise = isPointwise(g);
         boolean wide = !pointwise && isStrideOne(g);
         // The wide column matrix is never built: the GEMM packs its rows straight out of the padded planes.
-        int[] wideRows = wide ? widePatchRows(g) : null;
+        int[] wideRows = wide ? widePatchRows(g, paddedPlane(g)) : null;
         Parallel.forRange(0, g.batch(), 1, (lo, hi) -> {
             float[] columns = pointwise || wide ? null : COLUMNS.acquire(patch * pixels);
             float[] padded = wide ? PADDED.acquire(paddedSize(g)) : null;
@@ -316,15 +316,7 @@ public final class Conv2dKernels {
             int farthestStart = (g.kernelH() - 1) * paddedWidth + g.kernelW() - 1;
             // The last row reads depth floats from its start, past the last plane by its start and the rounding.
             paddedLength = g.inChannels() * images * plane + farthestStart + depth - images * plane;
-            rows = new int[patchSize(g)];
-            int row = 0;
-            for (int channel = 0; channel < g.inChannels(); channel++) {
-                for (int i = 0; i < g.kernelH(); i++) {
-                    for (int j = 0; j < g.kernelW(); j++, row++) {
-                        rows[row] = channel * images * plane + i * paddedWidth + j;
-                    }
-                }
-            }
+            rows = widePatchRows(g, images * plane);
         }
 
         int images() {
@@ -442,17 +434,17 @@ public final class Conv2dKernels {
 
     /**
      * Wide im2col without the copy: row (c, i, j) of the wide column matrix is the padded plane of channel c read
-     * from offset {@code i·Wp + j}, so its start in the padded planes is all the GEMMs need.
+     * from offset {@code i·Wp + j}, so its start in the padded planes is all the GEMMs need. Channel c's plane (or
+     * stack of planes) starts at {@code c · channelStride}.
      */
-    private static int[] widePatchRows(Conv2dGeometry g) {
+    private static int[] widePatchRows(Conv2dGeometry g, int channelStride) {
         int[] rows = new int[patchSize(g)];
         int paddedWidth = paddedWidth(g);
-        int plane = paddedPlane(g);
         int row = 0;
         for (int channel = 0; channel < g.inChannels(); channel++) {
             for (int i = 0; i < g.kernelH(); i++) {
                 for (int j = 0; j < g.kernelW(); j++, row++) {
-                    rows[row] = channel * plane + i * paddedWidth + j;
+                    rows[row] = channel * channelStride + i * paddedWidth + j;
                 }
             }
         }
