@@ -47,6 +47,8 @@ public final class Conv2dKernels {
         boolean wide = !pointwise && isStrideOne(g);
         // The wide column matrix is never built: the GEMM packs its rows straight out of the padded planes.
         int[] wideRows = wide ? widePatchRows(g, paddedPlane(g)) : null;
+        // Every image is multiplied by the same weights: pack them once.
+        FloatMath.Packed packedWeight = wide ? math.pack(outChannels, patch, weight, 0, patch) : null;
         Parallel.forRange(0, g.batch(), 1, (lo, hi) -> {
             float[] columns = pointwise || wide ? null : COLUMNS.acquire(patch * pixels);
             float[] padded = wide ? PADDED.acquire(paddedSize(g)) : null;
@@ -57,8 +59,7 @@ public final class Conv2dKernels {
                     if (wide) {
                         int length = wideLength(g);
                         padImage(g, input, image * imageSize, padded);
-                        math.gemmRows(outChannels, length, patch, weight, 0, patch, padded, wideRows, 0f,
-                                wideOutput, 0, length);
+                        math.gemmRows(packedWeight, length, padded, wideRows, 0f, wideOutput, 0, length);
                         narrow(g, wideOutput, bias, output, outOffset);
                         continue;
                     }

@@ -31,6 +31,28 @@ public interface FloatMath {
                   float beta, float[] c, int cOff, int ldc);
 
     /**
+     * A left operand prepared once by {@link #pack} for many {@link #gemmRows(Packed, int, float[], int[], float,
+     * float[], int, int)} calls, in the form of the implementation that made it.
+     */
+    interface Packed {
+        /** Rows of A: the m of the products. */
+        int rows();
+
+        /** Columns of A: the k of the products. */
+        int depth();
+    }
+
+    /**
+     * Prepares the row-major m×k A (leading dimension {@code lda}) for many products: a convolution multiplies every
+     * image by the same weights, and packing them once saves doing it per image. The result may refer to {@code a},
+     * which must not change while it is in use.
+     */
+    Packed pack(int m, int k, float[] a, int aOff, int lda);
+
+    /** {@link #gemmRows} with A as {@link #pack} prepared it on this FloatMath. */
+    void gemmRows(Packed a, int n, float[] b, int[] bRows, float beta, float[] c, int cOff, int ldc);
+
+    /**
      * Inner products of rows, {@code C = A · Bᵀ + beta * C}: C is m×n, A is m×k (row-major, leading dimension
      * {@code lda}) and row j of B is the k floats from {@code b[bRows[j]]} on. B's rows may overlap, which lets a
      * convolution read its unfolded patches straight out of a padded image, and with k along both operands'

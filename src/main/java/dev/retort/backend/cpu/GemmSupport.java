@@ -35,6 +35,16 @@ final class GemmSupport {
         }
     }
 
+    /** The checks for {@link FloatMath#pack}'s m×k A. */
+    static void checkPackShape(int m, int k, int lda) {
+        if (m < 0 || k < 0) {
+            throw new IllegalArgumentException("pack: sizes must not be negative, got m=" + m + " k=" + k);
+        }
+        if (lda < k) {
+            throw new IllegalArgumentException("pack: lda=" + lda + " is too small for k=" + k + " (needs >= " + k + ")");
+        }
+    }
+
     /** {@code C = beta * C} over rows {@code [rowLo, rowHi)}; with beta 0 C is overwritten, so NaN does not survive. */
     static void scaleRows(int rowLo, int rowHi, int n, float beta, float[] c, int cOff, int ldc) {
         if (beta == 1f) {

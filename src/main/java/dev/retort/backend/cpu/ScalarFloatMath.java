@@ -129,6 +129,24 @@ public final class ScalarFloatMath implements FloatMath {
         gemmOnGatheredRows(false, m, n, k, a, aOff, lda, b, bRows, k, n, beta, c, cOff, ldc);
     }
 
+    /** Scalar products pack nothing up front: A stays where it is. */
+    private record Unpacked(int rows, int depth, float[] a, int offset, int ld) implements Packed {}
+
+    @Override
+    public Packed pack(int m, int k, float[] a, int aOff, int lda) {
+        GemmSupport.checkPackShape(m, k, lda);
+        return new Unpacked(m, k, a, aOff, lda);
+    }
+
+    @Override
+    public void gemmRows(Packed a, int n, float[] b, int[] bRows, float beta, float[] c, int cOff, int ldc) {
+        if (!(a instanceof Unpacked unpacked)) {
+            throw new IllegalArgumentException("gemmRows: A was packed by another FloatMath, " + a);
+        }
+        gemmRows(unpacked.rows(), n, unpacked.depth(), unpacked.a(), unpacked.offset(), unpacked.ld(), b, bRows, beta,
+                c, cOff, ldc);
+    }
+
     /** Gathers {@code count} rows of {@code rowLength} floats from B into one matrix, then runs the GEMM on it. */
     private void gemmOnGatheredRows(boolean transB, int m, int n, int k, float[] a, int aOff, int lda, float[] b,
                                     int[] bRows, int count, int rowLength, float beta, float[] c, int cOff,

@@ -42,6 +42,16 @@ public final class VectorFloatMath implements FloatMath, ArrayAdder {
     private static final long PARALLEL_WORK = 1L << 22;
     private static final long CHUNK_WORK = 1L << 20;
 
+    // Where row p of a packed depth block starts, relative to the block: the kernel reads B through row starts, so
+    // that gemmRows' rows can be read where they are.
+    private static final int[] PACKED_ROW_STARTS = new int[MAX_DEPTH_BLOCK];
+
+    static {
+        for (int p = 0; p < MAX_DEPTH_BLOCK; p++) {
+            PACKED_ROW_STARTS[p] = p * STRIP_COLUMNS;
+        }
+    }
+
     // dotProducts' tile is DOT_TILE rows of A by DOT_TILE rows of B.
     private static final int DOT_TILE = 4;
 
@@ -64,19 +74,45 @@ public final class VectorFloatMath implements FloatMath, ArrayAdder {
                      float[] a, int aOff, int lda, float[] b, int bOff, int ldb,
                      float beta, float[] c, int cOff, int ldc) {
         GemmSupport.checkShape(transA, transB, m, n, k, lda, ldb, ldc);
-        multiply(transA, transB, m, n, k, alpha, a, aOff, lda, b, bOff, ldb, null, beta, c, cOff, ldc);
+        multiply(transA, transB, m, n, k, alpha, a, aOff, lda, null, b, bOff, ldb, null, beta, c, cOff, ldc);
+    }
+
+    /** A packed whole: panel t holds all k depths of its PANEL_ROWS rows at {@code t · PANEL_ROWS · k}. */
+    private record PackedPanels(int rows, int depth, float[] panels) implements Packed {}
+
+    @Override
+    public Packed pack(int m, int k, float[] a, int aOff, int lda) {
+        GemmSupport.checkPackShape(m, k, lda);
+        int panels = GemmSupport.ceilDiv(m, PANEL_ROWS);
+        float[] packed = new float[Math.multiplyExact(panels * PANEL_ROWS, k)];
+        packA(false, a, aOff, lda, m, 1f, 0, panels, 0, k, packed);
+        return new PackedPanels(m, k, packed);
+    }
+
+    @Override
+    public void gemmRows(Packed a, int n, float[] b, int[] bRows, float beta, float[] c, int cOff, int ldc) {
+        if (!(a instanceof PackedPanels packed)) {
+            throw new IllegalArgumentException("gemmRows: A was packed by another FloatMath, " + a);
+        }
+        int m = packed.rows();
+        int k = packed.depth();
+        GemmSupport.checkRowsShape("gemmRows", m, n, k, k, bRows, k, ldc);
+        multiply(false, false, m, n, k, 1f, null, 0, 0, packed.panels(), b, 0, n, bRows, beta, c, cOff, ldc);
     }
 
     @Override
     public void gemmRows(int m, int n, int k, float[] a, int aOff, int lda, float[] b, int[] bRows,
                          float beta, float[] c, int cOff, int ldc) {
         GemmSupport.checkRowsShape("gemmRows", m, n, k, lda, bRows, k, ldc);
-        multiply(false, false, m, n, k, 1f, a, aOff, lda, b, 0, n, bRows, beta, c, cOff, ldc);
+        multiply(false, false, m, n, k, 1f, a, aOff, lda, null, b, 0, n, bRows, beta, c, cOff, ldc);
     }
 
-    /** {@link #gemm}, or {@link #gemmRows} when {@code bRows} is set (then B's rows start there, not at bOff). */
+    /**
+     * {@link #gemm}, or {@link #gemmRows} when {@code bRows} is set (then B's rows start there, not at bOff); A is
+     * {@code packedA} when that is set, as {@link #pack} made it, else packed here from {@code a}.
+     */
     private void multiply(boolean transA, boolean transB, int m, int n, int k, float alpha,
-                          float[] a, int aOff, int lda, float[] b, int bOff, int ldb, int[] bRows,
+                          float[] a, int aOff, int lda, float[] packedA, float[] b, int bOff, int ldb, int[] bRows,
                           float beta, float[] c, int cOff, int ldc) {
         if (m == 0 || n == 0) {
             return;
@@ -98,21 +134,25 @@ public final class VectorFloatMath implements FloatMath, ArrayAdder {
             if (work < PARALLEL_WORK || Parallel.threads() == 1 || Parallel.isPoolThread()) {
                 // Inside a pool task (say one image of a convolution) the other threads already have work.
                 packB(transB, b, bOff, ldb, bRows, n, k, 0, strips, packedB);
-                multiplyBlock(0, panels, 0, strips, transA, m, n, k, alpha, a, aOff, lda, packedB, overwrite, c, cOff, ldc);
+                multiplyBlock(0, panels, 0, strips, transA, m, n, k, alpha, a, aOff, lda, packedA, b, bRows, packedB,
+                        overwrite, c,
+                        cOff, ldc);
             } else if (panels >= strips) {
                 // Tall: share one packed B, then give each thread its own rows, so A is packed once in all.
                 int packGrain = (int) Math.max(1, CHUNK_WORK / 16 / ((long) STRIP_COLUMNS * k));
                 Parallel.forRange(0, strips, packGrain, (lo, hi) -> packB(transB, b, bOff, ldb, bRows, n, k, lo, hi, packedB));
                 int panelGrain = (int) Math.max(1, CHUNK_WORK / ((long) PANEL_ROWS * n * k));
                 Parallel.forRange(0, panels, panelGrain, (lo, hi) -> multiplyBlock(lo, hi, 0, strips,
-                        transA, m, n, k, alpha, a, aOff, lda, packedB, overwrite, c, cOff, ldc));
+                        transA, m, n, k, alpha, a, aOff, lda, packedA, b, bRows, packedB, overwrite, c, cOff, ldc));
             } else {
                 // Wide: each thread packs and multiplies its own strips of B in one pass; the small A is packed
                 // once per thread.
                 int stripGrain = (int) Math.max(1, CHUNK_WORK / ((long) STRIP_COLUMNS * m * k));
                 Parallel.forRange(0, strips, stripGrain, (lo, hi) -> {
                     packB(transB, b, bOff, ldb, bRows, n, k, lo, hi, packedB);
-                    multiplyBlock(0, panels, lo, hi, transA, m, n, k, alpha, a, aOff, lda, packedB, overwrite, c, cOff, ldc);
+                    multiplyBlock(0, panels, lo, hi, transA, m, n, k, alpha, a, aOff, lda, packedA, b, bRows, packedB,
+                            overwrite,
+                            c, cOff, ldc);
                 });
             }
         } finally {
@@ -139,13 +179,14 @@ public final class VectorFloatMath implements FloatMath, ArrayAdder {
      */
     private void multiplyBlock(int panelLo, int panelHi, int stripLo, int stripHi,
                                boolean transA, int m, int n, int k, float alpha,
-                               float[] a, int aOff, int lda, float[] packedB,
-                               boolean overwrite, float[] c, int cOff, int ldc) {
+                               float[] a, int aOff, int lda, float[] prepackedA, float[] b, int[] bRows,
+                               float[] packedB, boolean overwrite, float[] c, int cOff, int ldc) {
         // Depth blocks of equal size: a short last block (32 deep for a 3×3 convolution over 32 channels, k = 288,
         // when blocks were 256 deep) costs a whole extra load and store of C for little work, and those stores were
         // what ran at half speed in about one JVM run of three.
         int depthBlock = GemmSupport.ceilDiv(k, GemmSupport.ceilDiv(k, MAX_DEPTH_BLOCK));
-        float[] packedA = packedAs.acquire(ROW_BLOCK_PANELS * PANEL_ROWS * depthBlock);
+        boolean prepacked = prepackedA != null;
+        float[] packedA = prepacked ? prepackedA : packedAs.acquire(ROW_BLOCK_PANELS * PANEL_ROWS * depthBlock);
         float[] tile = tiles.acquire(PANEL_ROWS * STRIP_COLUMNS);
         try {
             for (int depthStart = 0; depthStart < k; depthStart += depthBlock) {
@@ -154,21 +195,32 @@ public final class VectorFloatMath implements FloatMath, ArrayAdder {
                 boolean accumulate = depthStart > 0 || !overwrite;
                 for (int blockLo = panelLo; blockLo < panelHi; blockLo += ROW_BLOCK_PANELS) {
                     int blockHi = Math.min(blockLo + ROW_BLOCK_PANELS, panelHi);
-                    packA(transA, a, aOff, lda, m, alpha, blockLo, blockHi, depthStart, depth, packedA);
+                    if (!prepacked) {
+                        packA(transA, a, aOff, lda, m, alpha, blockLo, blockHi, depthStart, depth, packedA);
+                    }
                     for (int strip = stripLo; strip < stripHi; strip++) {
-                        int bIndex = (strip * k + depthStart) * STRIP_COLUMNS;
                         int column = strip * STRIP_COLUMNS;
                         int columns = Math.min(STRIP_COLUMNS, n - column);
+                        // The kernel reads B's rows where they are for gemmRows' whole strips, else the packed strip.
+                        boolean inPlace = isReadInPlace(bRows, columns);
+                        float[] source = inPlace ? b : packedB;
+                        int[] rowStarts = inPlace ? bRows : PACKED_ROW_STARTS;
+                        int rowIndex = inPlace ? depthStart : 0;
+                        int from = inPlace ? column : (strip * k + depthStart) * STRIP_COLUMNS;
                         for (int panel = blockLo; panel < blockHi; panel++) {
                             int row = panel * PANEL_ROWS;
                             int rows = Math.min(PANEL_ROWS, m - row);
-                            int aIndex = (panel - blockLo) * PANEL_ROWS * depth;
+                            // A prepacked panel holds all of k; one packed here only this depth block.
+                            int aIndex = prepacked ? (panel * k + depthStart) * PANEL_ROWS
+                                    : (panel - blockLo) * PANEL_ROWS * depth;
                             int cIndex = cOff + row * ldc + column;
                             if (rows == PANEL_ROWS && columns == STRIP_COLUMNS) {
-                                kernel(depth, packedA, aIndex, packedB, bIndex, c, cIndex, ldc, accumulate);
+                                kernel(depth, packedA, aIndex, source, rowStarts, rowIndex, from, c, cIndex, ldc,
+                                        accumulate);
                             } else {
                                 // An edge tile: compute it whole into a buffer, then keep the part inside C.
-                                kernel(depth, packedA, aIndex, packedB, bIndex, tile, 0, STRIP_COLUMNS, false);
+                                kernel(depth, packedA, aIndex, source, rowStarts, rowIndex, from, tile, 0,
+                                        STRIP_COLUMNS, false);
                                 mergeEdgeTile(tile, rows, columns, c, cIndex, ldc, accumulate);
                             }
                         }
@@ -177,7 +229,9 @@ public final class VectorFloatMath implements FloatMath, ArrayAdder {
             }
         } finally {
             tiles.release(tile);
-            packedAs.release(packedA);
+            if (!prepacked) {
+                packedAs.release(packedA);
+            }
         }
     }
 
@@ -193,7 +247,9 @@ public final class VectorFloatMath implements FloatMath, ArrayAdder {
             int column = strip * STRIP_COLUMNS;
             int columns = Math.min(STRIP_COLUMNS, n - column);
             int target = strip * k * STRIP_COLUMNS;
-            if (bRows != null) {
+            if (isReadInPlace(bRows, columns)) {
+                continue;
+            } else if (bRows != null) {
                 packListedRows(b, bRows, column, k, columns, packedB, target);
             } else if (!transB) {
                 packRows(b, bOff + column, ldb, k, columns, packedB, target);
@@ -216,20 +272,18 @@ public final class VectorFloatMath implements FloatMath, ArrayAdder {
         }
     }
 
-    /** One strip of a B whose row p starts at {@code bRows[p]}, as {@link #gemmRows} takes it. */
+    /**
+     * Whether the kernel reads this strip of B where it is: {@link #gemmRows}' B rows are already contiguous across a
+     * whole strip, so packing them only copied them (a convolution's rows overlap, which keeps them in cache). The
+     * last, partial strip is still packed, so that the kernel never reads past a row.
+     */
+    private static boolean isReadInPlace(int[] bRows, int columns) {
+        return bRows != null && columns == STRIP_COLUMNS;
+    }
+
+    /** The last, partial strip of a B whose row p starts at {@code bRows[p]}, as {@link #gemmRows} takes it. */
     private static void packListedRows(float[] b, int[] bRows, int column, int k, int columns, float[] packedB,
                                        int target) {
-        if (columns == STRIP_COLUMNS) {
-            // Two vector moves (STRIP_VECTORS is 2): a convolution packs some 15,000 of these rows per image, and the
-            // arraycopy stub's call overhead on so few floats cost more than the moves themselves (measured).
-            for (int p = 0; p < k; p++) {
-                int from = bRows[p] + column;
-                int to = target + p * STRIP_COLUMNS;
-                FloatVector.fromArray(SPECIES, b, from).intoArray(packedB, to);
-                FloatVector.fromArray(SPECIES, b, from + LANES).intoArray(packedB, to + LANES);
-            }
-            return;
-        }
         for (int p = 0; p < k; p++) {
             int to = target + p * STRIP_COLUMNS;
             System.arraycopy(b, bRows[p] + column, packedB, to, columns);
@@ -301,13 +355,13 @@ public final class VectorFloatMath implements FloatMath, ArrayAdder {
      * One full PANEL_ROWS × STRIP_COLUMNS tile of C, row stride {@code ldc}: the packed A panel times the packed B
      * strip over {@code depth}, added to C or written over it.
      */
-    private static void kernel(int depth, float[] packedA, int aIndex, float[] packedB, int bIndex,
-                               float[] c, int cIndex, int ldc, boolean accumulate) {
+    private static void kernel(int depth, float[] packedA, int aIndex, float[] b, int[] rowStarts, int rowIndex,
+                               int column, float[] c, int cIndex, int ldc, boolean accumulate) {
         // PANEL_ROWS is a constant, so C2 keeps only one branch.
         if (PANEL_ROWS == 8) {
-            kernel8x2(depth, packedA, aIndex, packedB, bIndex, c, cIndex, ldc, accumulate);
+            kernel8x2(depth, packedA, aIndex, b, rowStarts, rowIndex, column, c, cIndex, ldc, accumulate);
         } else {
-            kernel6x2(depth, packedA, aIndex, packedB, bIndex, c, cIndex, ldc, accumulate);
+            kernel6x2(depth, packedA, aIndex, b, rowStarts, rowIndex, column, c, cIndex, ldc, accumulate);
         }
     }
 
@@ -316,7 +370,8 @@ public final class VectorFloatMath implements FloatMath, ArrayAdder {
     // are kept free of alpha, beta and edge handling, which once made them too big to compile well.
 
     /** The 8 × 2-vector tile kernel, for 512-bit vectors. */
-    private static void kernel8x2(int depth, float[] packedA, int aIndex, float[] packedB, int bIndex,
+    private static void kernel8x2(int depth, float[] packedA, int aIndex, float[] b, int[] rowStarts,
+                                   int rowIndex, int column,
                                    float[] c, int cIndex, int ldc, boolean accumulate) {
         FloatVector c00 = FloatVector.zero(SPECIES);
         FloatVector c01 = FloatVector.zero(SPECIES);
@@ -335,8 +390,9 @@ public final class VectorFloatMath implements FloatMath, ArrayAdder {
         FloatVector c70 = FloatVector.zero(SPECIES);
         FloatVector c71 = FloatVector.zero(SPECIES);
         for (int p = 0; p < depth; p++) {
-            FloatVector b0 = FloatVector.fromArray(SPECIES, packedB, bIndex);
-            FloatVector b1 = FloatVector.fromArray(SPECIES, packedB, bIndex + LANES);
+            int from = rowStarts[rowIndex + p] + column;
+            FloatVector b0 = FloatVector.fromArray(SPECIES, b, from);
+            FloatVector b1 = FloatVector.fromArray(SPECIES, b, from + LANES);
             FloatVector a0 = FloatVector.broadcast(SPECIES, packedA[aIndex]);
             c00 = a0.fma(b0, c00);
             c01 = a0.fma(b1, c01);
@@ -362,7 +418,6 @@ public final class VectorFloatMath implements FloatMath, ArrayAdder {
             c70 = a7.fma(b0, c70);
             c71 = a7.fma(b1, c71);
             aIndex += 8;
-            bIndex += STRIP_COLUMNS;
         }
         if (accumulate) {
             c00.add(FloatVector.fromArray(SPECIES, c, cIndex)).intoArray(c, cIndex);
@@ -402,7 +457,8 @@ public final class VectorFloatMath implements FloatMath, ArrayAdder {
     }
 
     /** The 6 × 2-vector tile kernel, for 256-bit vectors (16 registers). */
-    private static void kernel6x2(int depth, float[] packedA, int aIndex, float[] packedB, int bIndex,
+    private static void kernel6x2(int depth, float[] packedA, int aIndex, float[] b, int[] rowStarts,
+                                   int rowIndex, int column,
                                    float[] c, int cIndex, int ldc, boolean accumulate) {
         FloatVector c00 = FloatVector.zero(SPECIES);
         FloatVector c01 = FloatVector.zero(SPECIES);
@@ -417,8 +473,9 @@ public final class VectorFloatMath implements FloatMath, ArrayAdder {
         FloatVector c50 = FloatVector.zero(SPECIES);
         FloatVector c51 = FloatVector.zero(SPECIES);
         for (int p = 0; p < depth; p++) {
-            FloatVector b0 = FloatVector.fromArray(SPECIES, packedB, bIndex);
-            FloatVector b1 = FloatVector.fromArray(SPECIES, packedB, bIndex + LANES);
+            int from = rowStarts[rowIndex + p] + column;
+            FloatVector b0 = FloatVector.fromArray(SPECIES, b, from);
+            FloatVector b1 = FloatVector.fromArray(SPECIES, b, from + LANES);
             FloatVector a0 = FloatVector.broadcast(SPECIES, packedA[aIndex]);
             c00 = a0.fma(b0, c00);
             c01 = a0.fma(b1, c01);
@@ -438,7 +495,6 @@ public final class VectorFloatMath implements FloatMath, ArrayAdder {
             c50 = a5.fma(b0, c50);
             c51 = a5.fma(b1, c51);
             aIndex += 6;
-            bIndex += STRIP_COLUMNS;
         }
         if (accumulate) {
             c00.add(FloatVector.fromArray(SPECIES, c, cIndex)).intoArray(c, cIndex);

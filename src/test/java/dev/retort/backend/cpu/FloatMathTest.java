@@ -1,5 +1,6 @@
 package dev.retort.backend.cpu;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -232,7 +233,14 @@ class FloatMathTest {
                     () -> each.gemmRows(2, 2, 3, data, 0, 3, data, new int[2], 0f, data, 0, 2));
             assertTrue(fewGemmRows.getMessage().contains("gemmRows") && fewGemmRows.getMessage().contains("needs >= 3"),
                     fewGemmRows.getMessage());
+            IllegalArgumentException shortPack = assertThrows(IllegalArgumentException.class,
+                    () -> each.pack(2, 3, data, 0, 2));
+            assertTrue(shortPack.getMessage().contains("lda=2"), shortPack.getMessage());
         }
+        FloatMath.Packed scalarPacked = math.pack(2, 2, data, 0, 2);
+        IllegalArgumentException foreign = assertThrows(IllegalArgumentException.class,
+                () -> FloatMathProvider.vector().gemmRows(scalarPacked, 2, data, new int[2], 0f, data, 0, 2));
+        assertTrue(foreign.getMessage().contains("another FloatMath"), foreign.getMessage());
     }
 
     /**
@@ -347,9 +355,13 @@ class FloatMathTest {
                 expected[i * n + j] = sum + (beta == 0f ? 0 : (double) beta * c[offset + i * ldc + j]);
             }
         }
+        float[] packedC = c.clone();
         math.gemmRows(m, n, k, a, offset, lda, b, bRows, beta, c, offset, ldc);
         String where = math.name() + " gemmRows m=" + m + " n=" + n + " k=" + k + " beta=" + beta + " step=" + step;
         assertClose(expected, c, offset, ldc, m, n, where);
+        // A packed once gives the same products, bit for bit: only where A's panels come from differs.
+        math.gemmRows(math.pack(m, k, a, offset, lda), n, b, bRows, beta, packedC, offset, ldc);
+        assertArrayEquals(c, packedC, where + " with A packed once");
         for (int index = 0; index < c.length; index++) {
             int row = (index - offset) / ldc;
             int column = (index - offset) % ldc;
