@@ -45,22 +45,32 @@ public final class Conv2dKernels {
         int outChannels = g.outChannels();
         boolean pointwise = isPointwise(g);
         boolean wide = !pointwise && isStrideOne(g);
-        // The wide column matrix is never built: the GEMM packs its rows straight out of the padded planes.
-        int[] wideRows = wide ? widePatchRows(g, paddedPlane(g)) : null;
+        // The wide column matrix is never built: the GEMM reads its rows straight out of the padded planes. A bias is
+        // one more depth of that product, a column of biases beside the weights times a row of ones after the planes,
+        // so the GEMM adds it last (as a separate pass over the output used to) and narrowing is a plain copy.
+        int depth = wide && bias != null ? patch + 1 : patch;
+        int[] wideRows = wide ? Arrays.copyOf(widePatchRows(g, paddedPlane(g)), depth) : null;
+        if (depth > patch) {
+            wideRows[patch] = paddedSize(g);
+        }
         // Every image is multiplied by the same weights: pack them once.
-        FloatMath.Packed packedWeight = wide ? math.pack(outChannels, patch, weight, 0, patch) : null;
+        FloatMath.Packed packedWeight = wide ? math.pack(outChannels, depth, weightWithBias(weight, bias, outChannels,
+                patch, depth), 0, depth) : null;
         Parallel.forRange(0, g.batch(), 1, (lo, hi) -> {
             float[] columns = pointwise || wide ? null : COLUMNS.acquire(patch * pixels);
-            float[] padded = wide ? PADDED.acquire(paddedSize(g)) : null;
-            float[] wideOutput = wide ? WIDE.acquire(outChannels * wideLength(g)) : null;
+            int length = wideLength(g);
+            float[] padded = wide ? PADDED.acquire(paddedSize(g) + (depth > patch ? length : 0)) : null;
+            float[] wideOutput = wide ? WIDE.acquire(outChannels * length) : null;
+            if (wide && depth > patch) {
+                Arrays.fill(padded, paddedSize(g), paddedSize(g) + length, 1f);
+            }
             try {
                 for (int image = lo; image < hi; image++) {
                     int outOffset = image * outChannels * pixels;
                     if (wide) {
-                        int length = wideLength(g);
                         padImage(g, input, image * imageSize, padded);
                         math.gemmRows(packedWeight, length, padded, wideRows, 0f, wideOutput, 0, length);
-                        narrow(g, wideOutput, bias, output, outOffset);
+                        narrow(g, wideOutput, output, outOffset);
                         continue;
                     }
                     float beta = 0f;
@@ -493,7 +503,7 @@ public final class Conv2dKernels {
     }
 
     /** Gathers the real pixels of a wide {@code [K, length]} output into {@code output}, adding the bias if any. */
-    private static void narrow(Conv2dGeometry g, float[] wide, float[] bias, float[] output, int outOffset) {
+    private static void narrow(Conv2dGeometry g, float[] wide, float[] output, int outOffset) {
         int length = wideLength(g);
         int outHeight = g.outHeight();
         int outWidth = g.outWidth();
@@ -501,21 +511,23 @@ public final class Conv2dKernels {
         for (int channel = 0; channel < g.outChannels(); channel++) {
             int source = channel * length;
             int target = outOffset + channel * outHeight * outWidth;
-            if (bias == null) {
-                for (int oh = 0; oh < outHeight; oh++) {
-                    System.arraycopy(wide, source + oh * paddedWidth, output, target + oh * outWidth, outWidth);
-                }
-            } else {
-                float shift = bias[channel];
-                for (int oh = 0; oh < outHeight; oh++) {
-                    int from = source + oh * paddedWidth;
-                    int to = target + oh * outWidth;
-                    for (int ow = 0; ow < outWidth; ow++) {
-                        output[to + ow] = wide[from + ow] + shift;
-                    }
-                }
+            for (int oh = 0; oh < outHeight; oh++) {
+                System.arraycopy(wide, source + oh * paddedWidth, output, target + oh * outWidth, outWidth);
             }
         }
+    }
+
+    /** The {@code [K, C·kh·kw]} weights with the bias as one more column when {@code depth} has room for it. */
+    private static float[] weightWithBias(float[] weight, float[] bias, int outChannels, int patch, int depth) {
+        if (depth == patch) {
+            return weight;
+        }
+        float[] joined = new float[outChannels * depth];
+        for (int channel = 0; channel < outChannels; channel++) {
+            System.arraycopy(weight, channel * patch, joined, channel * depth, patch);
+            joined[channel * depth + patch] = bias[channel];
+        }
+        return joined;
     }
 
     private static int patchSize(Conv2dGeometry g) {
