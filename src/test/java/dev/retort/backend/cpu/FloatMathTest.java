@@ -87,6 +87,8 @@ class FloatMathTest {
         check(math, random, transA, transB, 128, 10, 1200, 1f, 0f, 0, 0);
         // Depth blocks of unequal size (234, 234 and 233 deep in the vector GEMM).
         check(math, random, transA, transB, 40, 70, 701, 1f, 1f, 0, 0);
+        // A·Bᵀ with few rows and a deep k, which the vector GEMM runs as inner products, with offsets and beta.
+        check(math, random, transA, transB, 100, 130, 530, 1f, 0.5f, 3, 5);
     }
 
     @ParameterizedTest(name = "{0}")
