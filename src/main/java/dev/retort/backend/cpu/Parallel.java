@@ -1,12 +1,20 @@
 package dev.retort.backend.cpu;
 
-import java.util.concurrent.ForkJoinPool;
-import java.util.concurrent.ForkJoinWorkerThread;
-import java.util.concurrent.RecursiveAction;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.concurrent.locks.LockSupport;
 
-/** Runs index ranges in parallel on the one fork-join pool shared by all CPU kernels. */
+/**
+ * Runs index ranges in parallel on one team of threads shared by all CPU kernels: the calling thread and
+ * {@code threads() - 1} workers, the shape of an OpenMP parallel region.
+ *
+ * <p>A training step is a few dozen parallel loops of 20–500 µs each, so what a loop costs to start and to
+ * finish matters as much as how it is split. A fork-join pool took 18–36 µs a loop on the 2-core VM (a parked
+ * worker woken through a futex, the caller parked until the last chunk), more than an element-wise pass over a
+ * 128 × 1200 batch needs on one core. Here the workers spin for a while after each loop, watching for the next,
+ * and the caller takes chunks itself instead of waiting; chunks are claimed from a shared counter, so a thread
+ * slowed by a noisy neighbour simply takes fewer of them.
+ */
 public final class Parallel {
 
     /** The work done for one chunk {@code [lo, hi)} of a range. */
@@ -20,7 +28,11 @@ public final class Parallel {
     // More chunks than threads lets a fast thread take over the work of one slowed by a noisy neighbour.
     private static final int CHUNKS_PER_THREAD = 4;
 
-    private static final ForkJoinPool POOL = THREADS > 1 ? createPool(THREADS) : null;
+    // How long an idle worker, and a caller waiting for the last chunks, spin before they park. The loops of a
+    // step follow each other within microseconds, so workers stay awake through a step and sleep between steps.
+    private static final long SPIN_NANOS = 200_000;
+
+    private static final Team TEAM = THREADS > 1 ? new Team(THREADS - 1) : null;
 
     private Parallel() {}
 
@@ -31,8 +43,9 @@ public final class Parallel {
 
     /**
      * Runs {@code body} over {@code [start, end)} split into chunks of at least {@code grain} items and returns
-     * when every chunk is done. Safe to call from inside another body: the calling pool thread works on the
-     * chunks itself and steals the rest rather than blocking. An exception thrown by a body is rethrown here
+     * when every chunk is done. Safe to call from inside another body, where it runs the whole range on the
+     * calling thread: the other threads are busy with the enclosing loop. A second thread calling while the team
+     * is busy with another's loop likewise runs its range alone. An exception thrown by a body is rethrown here
      * unchanged once all chunks have stopped.
      */
     public static void forRange(int start, int end, int grain, RangeBody body) {
@@ -42,18 +55,17 @@ public final class Parallel {
         long length = (long) end - start;
         long minimumChunk = Math.max(1, grain);
         long chunks = Math.min((length + minimumChunk - 1) / minimumChunk, (long) THREADS * CHUNKS_PER_THREAD);
-        if (chunks <= 1 || POOL == null) {
+        if (chunks <= 1 || TEAM == null || isPoolThread() || !TEAM.acquire()) {
             body.run(start, end);
             return;
         }
-        AtomicReference<Throwable> failure = new AtomicReference<>();
-        RangeTask root = new RangeTask(body, start, end, (int) chunks, failure);
-        if (isPoolThread()) {
-            root.invoke();
-        } else {
-            POOL.invoke(root);
+        Job job = new Job(body, start, length, (int) chunks);
+        try {
+            TEAM.run(job);
+        } finally {
+            TEAM.release();
         }
-        Throwable thrown = failure.get();
+        Throwable thrown = job.failure.get();
         if (thrown instanceof RuntimeException runtime) {
             throw runtime;
         }
@@ -66,10 +78,10 @@ public final class Parallel {
         }
     }
 
-    /** Whether the current thread belongs to the kernels' pool, that is, runs inside some body. */
+    /** Whether the current thread runs inside some body: a worker, or a caller while its loop runs. */
     public static boolean isPoolThread() {
-        return Thread.currentThread() instanceof ForkJoinWorkerThread worker && worker.getPool() == POOL
-                && POOL != null;
+        Thread current = Thread.currentThread();
+        return current instanceof Worker || (TEAM != null && TEAM.owner.get() == current);
     }
 
     private static int readThreadCount() {
@@ -90,51 +102,144 @@ public final class Parallel {
         return Math.max(1, Runtime.getRuntime().availableProcessors());
     }
 
-    private static ForkJoinPool createPool(int threads) {
-        AtomicInteger counter = new AtomicInteger();
-        ForkJoinPool.ForkJoinWorkerThreadFactory factory = pool -> {
-            ForkJoinWorkerThread thread = ForkJoinPool.defaultForkJoinWorkerThreadFactory.newThread(pool);
-            thread.setName("retort-cpu-" + counter.getAndIncrement());
-            thread.setDaemon(true);
-            return thread;
-        };
-        return new ForkJoinPool(threads, factory, null, false);
+    /** One loop: its chunks, the counter they are claimed from, and the count of those finished. */
+    private static final class Job {
+        final RangeBody body;
+        final int start;
+        final long length;
+        final int chunks;
+        final AtomicInteger next = new AtomicInteger();
+        final AtomicInteger finished = new AtomicInteger();
+        final AtomicReference<Throwable> failure = new AtomicReference<>();
+        // The caller, once it has parked waiting for the last chunk; whoever finishes that chunk wakes it.
+        volatile Thread parkedCaller;
+
+        Job(RangeBody body, int start, long length, int chunks) {
+            this.body = body;
+            this.start = start;
+            this.length = length;
+            this.chunks = chunks;
+        }
+
+        /** Claims and runs chunks until none is left. */
+        void work() {
+            for (int chunk = next.getAndIncrement(); chunk < chunks; chunk = next.getAndIncrement()) {
+                if (failure.get() == null) {
+                    try {
+                        body.run(bound(chunk), bound(chunk + 1));
+                    } catch (Throwable thrown) {
+                        // Kept, not rethrown: the caller gets the original object once every chunk has stopped.
+                        failure.compareAndSet(null, thrown);
+                    }
+                }
+                if (finished.incrementAndGet() == chunks) {
+                    Thread caller = parkedCaller;
+                    if (caller != null) {
+                        LockSupport.unpark(caller);
+                    }
+                }
+            }
+        }
+
+        boolean isDone() {
+            return finished.get() == chunks;
+        }
+
+        private int bound(int chunk) {
+            return (int) (start + length * chunk / chunks);
+        }
     }
 
-    /** Halves its share of chunks until one is left, so that idle threads can steal the other halves. */
-    private static final class RangeTask extends RecursiveAction {
-        private final RangeBody body;
-        private final int lo;
-        private final int hi;
-        private final int chunks;
-        private final AtomicReference<Throwable> failure;
+    /** The workers, the loop they are offered, and the thread that owns the team while its loop runs. */
+    private static final class Team {
+        final AtomicReference<Thread> owner = new AtomicReference<>();
+        final Worker[] workers;
+        volatile Job posted;
 
-        RangeTask(RangeBody body, int lo, int hi, int chunks, AtomicReference<Throwable> failure) {
-            this.body = body;
-            this.lo = lo;
-            this.hi = hi;
-            this.chunks = chunks;
-            this.failure = failure;
+        Team(int workerCount) {
+            workers = new Worker[workerCount];
+            for (int i = 0; i < workerCount; i++) {
+                workers[i] = new Worker(this, "retort-cpu-" + i);
+                workers[i].start();
+            }
+        }
+
+        boolean acquire() {
+            return owner.compareAndSet(null, Thread.currentThread());
+        }
+
+        void release() {
+            owner.set(null);
+        }
+
+        /** Offers the job to the workers, works on it too, and returns once every chunk is done. */
+        void run(Job job) {
+            posted = job;
+            for (Worker worker : workers) {
+                if (worker.parked) {
+                    LockSupport.unpark(worker);
+                }
+            }
+            job.work();
+            long deadline = System.nanoTime() + SPIN_NANOS;
+            while (!job.isDone()) {
+                if (System.nanoTime() < deadline) {
+                    Thread.onSpinWait();
+                } else {
+                    // A worker holding the last chunk was descheduled: stop competing with it for a core.
+                    job.parkedCaller = Thread.currentThread();
+                    if (!job.isDone()) {
+                        LockSupport.park(this);
+                    }
+                }
+            }
+            // Drop the reference so that a finished loop's body can be collected while the team is idle.
+            posted = null;
+        }
+    }
+
+    /** A team member: runs whatever loop is posted, spinning between loops, parking when none comes for a while. */
+    private static final class Worker extends Thread {
+        private final Team team;
+        volatile boolean parked;
+
+        Worker(Team team, String name) {
+            super(name);
+            this.team = team;
+            setDaemon(true);
         }
 
         @Override
-        protected void compute() {
-            if (chunks == 1) {
-                if (failure.get() != null) {
-                    return; // another chunk already failed; its exception is what the caller will see
-                }
-                try {
-                    body.run(lo, hi);
-                } catch (Throwable thrown) {
-                    // Caught here, not by the pool, so the caller gets the original object rather than a copy.
-                    failure.compareAndSet(null, thrown);
-                }
-                return;
+        public void run() {
+            Job last = null;
+            while (true) {
+                Job job = awaitNext(last);
+                job.work();
+                last = job;
             }
-            int leftChunks = chunks / 2;
-            int middle = (int) (lo + ((long) hi - lo) * leftChunks / chunks);
-            invokeAll(new RangeTask(body, lo, middle, leftChunks, failure),
-                    new RangeTask(body, middle, hi, chunks - leftChunks, failure));
+        }
+
+        private Job awaitNext(Job last) {
+            long deadline = System.nanoTime() + SPIN_NANOS;
+            while (true) {
+                Job job = team.posted;
+                if (job != null && job != last) {
+                    return job;
+                }
+                if (System.nanoTime() < deadline) {
+                    Thread.onSpinWait();
+                    continue;
+                }
+                // Announce the park before the last look, so that a loop posted in between either is seen here
+                // or finds the flag set and unparks this thread.
+                parked = true;
+                job = team.posted;
+                if (job == null || job == last) {
+                    LockSupport.park(this);
+                }
+                parked = false;
+                deadline = System.nanoTime() + SPIN_NANOS;
+            }
         }
     }
 }

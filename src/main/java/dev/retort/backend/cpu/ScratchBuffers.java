@@ -5,9 +5,9 @@ import java.util.ArrayDeque;
 /**
  * Per-thread reusable float arrays for packing and column buffers, so hot loops make no garbage.
  *
- * <p>Buffers are lent as a stack rather than as one array per thread: a pool thread that waits inside a
- * nested {@link Parallel#forRange} may run another task, and that task must not get the array the
- * suspended one is still using.
+ * <p>Buffers are lent as a stack rather than as one array per thread: code holding a buffer may call, on the
+ * same thread, a kernel that borrows from the same set (a nested {@link Parallel#forRange} runs inline), and
+ * that kernel must not get the array still in use.
  */
 final class ScratchBuffers {
 

@@ -4,14 +4,20 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicIntegerArray;
 import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.Test;
 
-/** Pins {@link Parallel#forRange}: every index once, nesting without deadlock, exceptions reaching the caller. */
+/**
+ * Pins {@link Parallel#forRange}: every index once, nesting without deadlock, parked workers woken, concurrent
+ * callers, exceptions reaching the caller.
+ */
 class ParallelTest {
 
     @Test
@@ -73,6 +79,62 @@ class ParallelTest {
         String caller = Thread.currentThread().getName();
         for (String name : names) {
             assertTrue(name.startsWith("retort-cpu-") || name.equals(caller), name);
+        }
+    }
+
+    @Test
+    void workersParkedWhileIdleAreWokenForTheNextLoop() throws InterruptedException {
+        assumeTrue(Parallel.threads() > 1, "one thread: there are no workers");
+        for (int round = 0; round < 3; round++) {
+            // Long enough for the workers to stop spinning and park.
+            Thread.sleep(50);
+            // Every chunk waits until two threads are inside the loop, which needs a worker to wake and join.
+            CountDownLatch inside = new CountDownLatch(2);
+            Set<String> names = ConcurrentHashMap.newKeySet();
+            Parallel.forRange(0, 2, 1, (lo, hi) -> {
+                names.add(Thread.currentThread().getName());
+                inside.countDown();
+                try {
+                    assertTrue(inside.await(10, TimeUnit.SECONDS), "no worker joined the loop");
+                } catch (InterruptedException e) {
+                    throw new AssertionError(e);
+                }
+            });
+            assertEquals(2, names.size(), names.toString());
+        }
+    }
+
+    @Test
+    void concurrentCallersFromSeveralThreadsEachCoverTheirRange() throws InterruptedException {
+        int callers = 4;
+        AtomicLong[] sums = new AtomicLong[callers];
+        Thread[] threads = new Thread[callers];
+        AtomicLong failures = new AtomicLong();
+        for (int t = 0; t < callers; t++) {
+            AtomicLong sum = sums[t] = new AtomicLong();
+            threads[t] = new Thread(() -> {
+                try {
+                    for (int repeat = 0; repeat < 200; repeat++) {
+                        Parallel.forRange(0, 10_000, 16, (lo, hi) -> {
+                            long local = 0;
+                            for (int i = lo; i < hi; i++) {
+                                local += i;
+                            }
+                            sum.addAndGet(local);
+                        });
+                    }
+                } catch (Throwable thrown) {
+                    failures.incrementAndGet();
+                }
+            });
+            threads[t].start();
+        }
+        for (Thread thread : threads) {
+            thread.join();
+        }
+        assertEquals(0, failures.get());
+        for (AtomicLong sum : sums) {
+            assertEquals(200L * (10_000L * 9_999 / 2), sum.get());
         }
     }
 
