@@ -49,7 +49,7 @@ public final class Conv2dKernels {
         // one more depth of that product, a column of biases beside the weights times a row of ones after the planes,
         // so the GEMM adds it last (as a separate pass over the output used to) and narrowing is a plain copy.
         int depth = wide && bias != null ? patch + 1 : patch;
-        int[] wideRows = wide ? Arrays.copyOf(widePatchRows(g, paddedPlane(g)), depth) : null;
+        int[] wideRows = wide ? Arrays.copyOf(widePatchRows(g, paddedPlane(g), paddedWidth(g)), depth) : null;
         if (depth > patch) {
             wideRows[patch] = paddedSize(g);
         }
@@ -293,11 +293,17 @@ public final class Conv2dKernels {
     /**
      * The wide column matrices of several images laid end to end, so that one {@link FloatMath#dotProducts} sums a
      * stride-1 weight gradient over all of them and reduces each inner product once per stack instead of once per
-     * image (with 14 × 14 images a per-image product is only 224 deep). The padded planes are stacked channel-major,
-     * {@code [C][images][plane]}, so that row (c, i, j) runs on from one image's plane into the next one's; the
-     * gradient rows, {@code [K][images][plane]}, are zero wherever a row reads past its own image's pixels (the junk
-     * columns and the plane's last rows), so what it reads from the neighbouring plane adds exact zeros. The price
-     * is the plane's last {@code kh - 1} rows of depth per image.
+     * image (with 14 × 14 images a per-image product is only 224 deep).
+     *
+     * <p>The images of a channel are stacked as one tall plane whose rows are {@code W + gapW} floats: each image's
+     * rows, then {@code gapH} rows of zeros, with a {@code padH} × row + {@code padW} run of zeros before the first.
+     * Neighbours share their padding: a row's trailing zeros are the next row's left padding as well as its own
+     * right padding, and the zero rows between two images are the bottom padding of one and the top padding of the
+     * other. Row (c, i, j) of the column matrix is then that plane read from {@code i · row + j} on, and output
+     * (image, oh, ow) is depth {@code image · imageStride + oh · row + ow}. The gradient rows are zero at every depth
+     * that is no output (the gaps), so what the column rows read there, neighbouring pixels included, adds exact
+     * zeros. A 3 × 3 convolution with padding 1 keeps one gap column and one gap row: depth 225 per 14 × 14 image and
+     * 841 per 28 × 28 one, where separately padded planes took 256 and 900.
      */
     private static final class WideStack {
         // A stack (planes and gradient rows) takes about this much or less: a core's L2. On the 2-core Zen 4 VM,
@@ -306,8 +312,11 @@ public final class Conv2dKernels {
         static final int STACK_BYTES = 1 << 20;
 
         private final Conv2dGeometry g;
-        private final int plane;
+        private final int rowStride;
+        private final int imageStride;
+        private final int lead;
         private final int images;
+        private final int channelStride;
         private final int depth;
         private final int paddedLength;
         private final int[] rows;
@@ -318,16 +327,23 @@ public final class Conv2dKernels {
          */
         WideStack(Conv2dGeometry g, int groupImages, int stackBytes) {
             this.g = g;
-            plane = paddedPlane(g);
-            long groupBytes = (long) groupImages * (g.inChannels() + g.outChannels()) * plane * Float.BYTES;
+            // A gap holds the padding on either side (reads reach padW past each edge) and the output's extra columns
+            // when the padding is wider than the kernel's reach (a 1 × 1 kernel with padding 1: W + 2 outputs).
+            int gapW = Math.max(g.padW(), 2 * g.padW() - g.kernelW() + 1);
+            int gapH = Math.max(g.padH(), 2 * g.padH() - g.kernelH() + 1);
+            rowStride = g.width() + gapW;
+            imageStride = (g.height() + gapH) * rowStride;
+            lead = g.padH() * rowStride + g.padW();
+            long groupBytes = (long) groupImages * (g.inChannels() + g.outChannels()) * imageStride * Float.BYTES;
             int stacks = (int) Math.min(groupImages, Math.max(1, (groupBytes + stackBytes - 1) / stackBytes));
             images = GemmSupport.ceilDiv(groupImages, stacks);
-            depth = GemmSupport.ceilDiv(images * plane, DOT_DEPTH_ALIGN) * DOT_DEPTH_ALIGN;
-            int paddedWidth = paddedWidth(g);
-            int farthestStart = (g.kernelH() - 1) * paddedWidth + g.kernelW() - 1;
-            // The last row reads depth floats from its start, past the last plane by its start and the rounding.
-            paddedLength = g.inChannels() * images * plane + farthestStart + depth - images * plane;
-            rows = widePatchRows(g, images * plane);
+            channelStride = lead + images * imageStride;
+            depth = GemmSupport.ceilDiv(images * imageStride, DOT_DEPTH_ALIGN) * DOT_DEPTH_ALIGN;
+            // The last row reads depth floats from its start, past the last channel by its start and the rounding.
+            int farthestStart = (g.kernelH() - 1) * rowStride + g.kernelW() - 1;
+            paddedLength = Math.max(g.inChannels() * channelStride,
+                    (g.inChannels() - 1) * channelStride + farthestStart + depth);
+            rows = widePatchRows(g, channelStride, rowStride);
         }
 
         int images() {
@@ -347,33 +363,42 @@ public final class Conv2dKernels {
             return rows;
         }
 
-        /** Pads images {@code [first, first + count)} into the stack; the places of missing images become zeros. */
+        /** Stacks images {@code [first, first + count)}; the places of missing images become zeros. */
         void pack(float[] input, int first, int count, float[] padded) {
-            int planeSize = g.height() * g.width();
+            int width = g.width();
+            int height = g.height();
+            int planeSize = height * width;
+            int gapRows = imageStride - height * rowStride;
             for (int channel = 0; channel < g.inChannels(); channel++) {
-                int base = channel * images * plane;
+                int at = channel * channelStride;
+                Arrays.fill(padded, at, at + lead, 0f);
+                at += lead;
                 for (int image = 0; image < count; image++) {
                     int source = ((first + image) * g.inChannels() + channel) * planeSize;
-                    padPlane(g, input, source, padded, base + image * plane);
+                    for (int h = 0; h < height; h++, at += rowStride) {
+                        System.arraycopy(input, source + h * width, padded, at, width);
+                        Arrays.fill(padded, at + width, at + rowStride, 0f);
+                    }
+                    Arrays.fill(padded, at, at + gapRows, 0f);
+                    at += gapRows;
                 }
-                Arrays.fill(padded, base + count * plane, base + images * plane, 0f);
+                Arrays.fill(padded, at, (channel + 1) * channelStride, 0f);
             }
-            Arrays.fill(padded, g.inChannels() * images * plane, paddedLength, 0f);
+            Arrays.fill(padded, g.inChannels() * channelStride, paddedLength, 0f);
         }
 
         /** Spreads the output gradients of images {@code [first, first + count)} over the stack's gradient rows. */
         void widen(float[] gradOutput, int first, int count, float[] wide) {
             int outHeight = g.outHeight();
             int outWidth = g.outWidth();
-            int paddedWidth = paddedWidth(g);
             int pixels = outHeight * outWidth;
             Arrays.fill(wide, 0, g.outChannels() * depth, 0f);
             for (int channel = 0; channel < g.outChannels(); channel++) {
                 for (int image = 0; image < count; image++) {
                     int source = ((first + image) * g.outChannels() + channel) * pixels;
-                    int target = channel * depth + image * plane;
+                    int target = channel * depth + image * imageStride;
                     for (int oh = 0; oh < outHeight; oh++) {
-                        System.arraycopy(gradOutput, source + oh * outWidth, wide, target + oh * paddedWidth, outWidth);
+                        System.arraycopy(gradOutput, source + oh * outWidth, wide, target + oh * rowStride, outWidth);
                     }
                 }
             }
@@ -446,16 +471,15 @@ public final class Conv2dKernels {
     /**
      * Wide im2col without the copy: row (c, i, j) of the wide column matrix is the padded plane of channel c read
      * from offset {@code i·Wp + j}, so its start in the padded planes is all the GEMMs need. Channel c's plane (or
-     * stack of planes) starts at {@code c · channelStride}.
+     * stack of planes) starts at {@code c · channelStride}, and its rows are {@code rowStride} apart.
      */
-    private static int[] widePatchRows(Conv2dGeometry g, int channelStride) {
+    private static int[] widePatchRows(Conv2dGeometry g, int channelStride, int rowStride) {
         int[] rows = new int[patchSize(g)];
-        int paddedWidth = paddedWidth(g);
         int row = 0;
         for (int channel = 0; channel < g.inChannels(); channel++) {
             for (int i = 0; i < g.kernelH(); i++) {
                 for (int j = 0; j < g.kernelW(); j++, row++) {
-                    rows[row] = channel * channelStride + i * paddedWidth + j;
+                    rows[row] = channel * channelStride + i * rowStride + j;
                 }
             }
         }

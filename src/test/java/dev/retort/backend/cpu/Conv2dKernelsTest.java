@@ -110,7 +110,9 @@ class Conv2dKernelsTest {
                 new Conv2dGeometry(37, 3, 11, 9, 5, 3, 3, 1, 1, 1, 1),
                 new Conv2dGeometry(29, 2, 5, 6, 3, 3, 3, 1, 1, 2, 2),
                 new Conv2dGeometry(21, 3, 7, 4, 2, 2, 5, 1, 1, 0, 3),
-                new Conv2dGeometry(19, 4, 6, 5, 6, 3, 3, 1, 1, 0, 0)};
+                new Conv2dGeometry(19, 4, 6, 5, 6, 3, 3, 1, 1, 0, 0),
+                new Conv2dGeometry(13, 2, 5, 4, 3, 1, 1, 1, 1, 1, 1),
+                new Conv2dGeometry(11, 2, 6, 5, 3, 1, 3, 1, 1, 1, 0)};
         for (Conv2dGeometry g : geometries) {
             Random random = new Random(g.hashCode());
             float[] gradOutput = randomArray(random, outputSize(g));
