@@ -18,14 +18,11 @@ final class FloatKernels {
     private FloatKernels() {}
 
     static void unary(UnaryOp op, float[] x, int xo, float[] out, int oo, int n) {
+        FloatMath math = FloatMath.get();
         Parallel.forRange(0, n, GRAIN, (lo, hi) -> {
             switch (op) {
-                case RELU -> {
-                    // Math.max, not a ternary: C2 vectorises it, and it keeps NaN as PyTorch's relu does.
-                    for (int i = lo; i < hi; i++) {
-                        out[oo + i] = Math.max(x[xo + i], 0f);
-                    }
-                }
+                // Math.max, not a ternary: it keeps NaN as PyTorch's relu does, and random signs cost no branches.
+                case RELU -> math.relu(x, xo + lo, out, oo + lo, hi - lo);
                 case NEG -> {
                     for (int i = lo; i < hi; i++) {
                         out[oo + i] = -x[xo + i];
@@ -221,11 +218,12 @@ final class FloatKernels {
             });
             return true;
         }
+        FloatMath math = FloatMath.get();
         Parallel.forRange(0, m, Math.max(1, GRAIN / Math.max(1, outer * inner)), (lo, hi) -> {
             for (int j = lo; j < hi; j++) {
                 double sum = 0;
                 for (int o = 0; o < outer; o++) {
-                    sum += sum(x, xo + (o * m + j) * inner, inner);
+                    sum += math.sum(x, xo + (o * m + j) * inner, inner);
                 }
                 out[oo + j] = (float) sum;
             }
@@ -337,27 +335,25 @@ final class FloatKernels {
     static void batchNormTrainForward(float[] x, int xo, int n, int c, int spatial, float[] gamma, int go,
                                       float[] beta, int bo, float eps, float[] y, int yo, float[] mean, int mo,
                                       float[] variance, int vo) {
+        FloatMath math = FloatMath.get();
         Parallel.forRange(0, c, 1, (lo, hi) -> {
             for (int ch = lo; ch < hi; ch++) {
                 double sum = 0;
                 for (int b = 0; b < n; b++) {
-                    sum += sum(x, xo + (b * c + ch) * spatial, spatial);
+                    sum += math.sum(x, xo + (b * c + ch) * spatial, spatial);
                 }
                 double count = (double) n * spatial;
                 float m = (float) (sum / count);
                 double squares = 0;
                 for (int b = 0; b < n; b++) {
-                    squares += squaredDeviations(x, xo + (b * c + ch) * spatial, spatial, m);
+                    squares += math.squaredDeviations(x, xo + (b * c + ch) * spatial, spatial, m);
                 }
                 float v = (float) (squares / count);
                 float scale = (float) (gamma[go + ch] / Math.sqrt(v + (double) eps));
                 float shift = beta[bo + ch] - m * scale;
                 for (int b = 0; b < n; b++) {
-                    int xb = xo + (b * c + ch) * spatial;
-                    int yb = yo + (b * c + ch) * spatial;
-                    for (int s = 0; s < spatial; s++) {
-                        y[yb + s] = x[xb + s] * scale + shift;
-                    }
+                    math.scaleShift(x, xo + (b * c + ch) * spatial, scale, shift, y, yo + (b * c + ch) * spatial,
+                            spatial);
                 }
                 mean[mo + ch] = m;
                 variance[vo + ch] = v;
@@ -369,6 +365,7 @@ final class FloatKernels {
                                   int go, float[] mean, int mo, float[] variance, int vo, float eps,
                                   boolean training, float[] gx, int gxo, float[] gGamma, int ggo, float[] gBeta,
                                   int gbo) {
+        FloatMath math = FloatMath.get();
         Parallel.forRange(0, c, 1, (lo, hi) -> {
             for (int ch = lo; ch < hi; ch++) {
                 float m = mean[mo + ch];
@@ -377,8 +374,8 @@ final class FloatKernels {
                 double sumGyCentered = 0;
                 for (int b = 0; b < n; b++) {
                     int base = (b * c + ch) * spatial;
-                    sumGy += sum(gy, gyo + base, spatial);
-                    sumGyCentered += centeredProducts(gy, gyo + base, x, xo + base, spatial, m);
+                    sumGy += math.sum(gy, gyo + base, spatial);
+                    sumGyCentered += math.centeredProducts(gy, gyo + base, x, xo + base, spatial, m);
                 }
                 float sumGyXhat = (float) (sumGyCentered * invStd);
                 gGamma[ggo + ch] = sumGyXhat;
@@ -390,90 +387,10 @@ final class FloatKernels {
                 float k = training ? sumGyXhat / count * invStd : 0f;
                 for (int b = 0; b < n; b++) {
                     int base = (b * c + ch) * spatial;
-                    for (int s = 0; s < spatial; s++) {
-                        float centered = x[xo + base + s] - m;
-                        gx[gxo + base + s] = scale * (gy[gyo + base + s] - meanGy - centered * k);
-                    }
+                    math.batchNormGradient(gy, gyo + base, x, xo + base, spatial, scale, meanGy, m, k, gx, gxo + base);
                 }
             }
         });
-    }
-
-    // The per-plane sums below keep eight partial sums, so that each add waits for the one eight before it rather
-    // than for the previous one: a single float accumulator is bound by the add's latency, four cycles an element.
-
-    /** {@code x[from] + … + x[from + n - 1]} in float. */
-    static float sum(float[] x, int from, int n) {
-        float s0 = 0f, s1 = 0f, s2 = 0f, s3 = 0f, s4 = 0f, s5 = 0f, s6 = 0f, s7 = 0f;
-        int i = from;
-        int end = from + n;
-        for (; i + 8 <= end; i += 8) {
-            s0 += x[i];
-            s1 += x[i + 1];
-            s2 += x[i + 2];
-            s3 += x[i + 3];
-            s4 += x[i + 4];
-            s5 += x[i + 5];
-            s6 += x[i + 6];
-            s7 += x[i + 7];
-        }
-        float sum = ((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7));
-        for (; i < end; i++) {
-            sum += x[i];
-        }
-        return sum;
-    }
-
-    /** {@code Σ (x[i] − mean)²} over {@code x[from, from + n)}, in float. */
-    static float squaredDeviations(float[] x, int from, int n, float mean) {
-        float s0 = 0f, s1 = 0f, s2 = 0f, s3 = 0f, s4 = 0f, s5 = 0f, s6 = 0f, s7 = 0f;
-        int i = from;
-        int end = from + n;
-        for (; i + 8 <= end; i += 8) {
-            float d0 = x[i] - mean;
-            float d1 = x[i + 1] - mean;
-            float d2 = x[i + 2] - mean;
-            float d3 = x[i + 3] - mean;
-            float d4 = x[i + 4] - mean;
-            float d5 = x[i + 5] - mean;
-            float d6 = x[i + 6] - mean;
-            float d7 = x[i + 7] - mean;
-            s0 += d0 * d0;
-            s1 += d1 * d1;
-            s2 += d2 * d2;
-            s3 += d3 * d3;
-            s4 += d4 * d4;
-            s5 += d5 * d5;
-            s6 += d6 * d6;
-            s7 += d7 * d7;
-        }
-        float sum = ((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7));
-        for (; i < end; i++) {
-            float d = x[i] - mean;
-            sum += d * d;
-        }
-        return sum;
-    }
-
-    /** {@code Σ g[i]·(x[i] − mean)} over n elements from {@code go} and {@code xo}, in float. */
-    static float centeredProducts(float[] g, int go, float[] x, int xo, int n, float mean) {
-        float s0 = 0f, s1 = 0f, s2 = 0f, s3 = 0f, s4 = 0f, s5 = 0f, s6 = 0f, s7 = 0f;
-        int i = 0;
-        for (; i + 8 <= n; i += 8) {
-            s0 += g[go + i] * (x[xo + i] - mean);
-            s1 += g[go + i + 1] * (x[xo + i + 1] - mean);
-            s2 += g[go + i + 2] * (x[xo + i + 2] - mean);
-            s3 += g[go + i + 3] * (x[xo + i + 3] - mean);
-            s4 += g[go + i + 4] * (x[xo + i + 4] - mean);
-            s5 += g[go + i + 5] * (x[xo + i + 5] - mean);
-            s6 += g[go + i + 6] * (x[xo + i + 6] - mean);
-            s7 += g[go + i + 7] * (x[xo + i + 7] - mean);
-        }
-        float sum = ((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7));
-        for (; i < n; i++) {
-            sum += g[go + i] * (x[xo + i] - mean);
-        }
-        return sum;
     }
 
     static void softmax(float[] x, int xo, int rows, int cols, float temperature, boolean log, float[] y, int yo) {

@@ -169,4 +169,104 @@ public final class ScalarFloatMath implements FloatMath {
             result[resultOffset + i] = output[outputOffset + i] > 0 ? grad[gradOffset + i] : 0f;
         }
     }
+
+    @Override
+    public void relu(float[] x, int xOffset, float[] out, int outOffset, int n) {
+        for (int i = 0; i < n; i++) {
+            out[outOffset + i] = Math.max(x[xOffset + i], 0f);
+        }
+    }
+
+    @Override
+    public void scaleShift(float[] x, int xOffset, float scale, float shift, float[] out, int outOffset, int n) {
+        for (int i = 0; i < n; i++) {
+            out[outOffset + i] = x[xOffset + i] * scale + shift;
+        }
+    }
+
+    @Override
+    public void batchNormGradient(float[] g, int gOffset, float[] x, int xOffset, int n, float scale, float meanG,
+                                  float mean, float k, float[] out, int outOffset) {
+        for (int i = 0; i < n; i++) {
+            float centered = x[xOffset + i] - mean;
+            out[outOffset + i] = scale * (g[gOffset + i] - meanG - centered * k);
+        }
+    }
+
+    // The per-plane sums below keep eight partial sums, so that each add waits for the one eight before it rather
+    // than for the previous one: a single float accumulator is bound by the add's latency, four cycles an element.
+
+    @Override
+    public float sum(float[] x, int from, int n) {
+        float s0 = 0f, s1 = 0f, s2 = 0f, s3 = 0f, s4 = 0f, s5 = 0f, s6 = 0f, s7 = 0f;
+        int i = from;
+        int end = from + n;
+        for (; i + 8 <= end; i += 8) {
+            s0 += x[i];
+            s1 += x[i + 1];
+            s2 += x[i + 2];
+            s3 += x[i + 3];
+            s4 += x[i + 4];
+            s5 += x[i + 5];
+            s6 += x[i + 6];
+            s7 += x[i + 7];
+        }
+        float sum = ((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7));
+        for (; i < end; i++) {
+            sum += x[i];
+        }
+        return sum;
+    }
+
+    @Override
+    public float squaredDeviations(float[] x, int from, int n, float mean) {
+        float s0 = 0f, s1 = 0f, s2 = 0f, s3 = 0f, s4 = 0f, s5 = 0f, s6 = 0f, s7 = 0f;
+        int i = from;
+        int end = from + n;
+        for (; i + 8 <= end; i += 8) {
+            float d0 = x[i] - mean;
+            float d1 = x[i + 1] - mean;
+            float d2 = x[i + 2] - mean;
+            float d3 = x[i + 3] - mean;
+            float d4 = x[i + 4] - mean;
+            float d5 = x[i + 5] - mean;
+            float d6 = x[i + 6] - mean;
+            float d7 = x[i + 7] - mean;
+            s0 += d0 * d0;
+            s1 += d1 * d1;
+            s2 += d2 * d2;
+            s3 += d3 * d3;
+            s4 += d4 * d4;
+            s5 += d5 * d5;
+            s6 += d6 * d6;
+            s7 += d7 * d7;
+        }
+        float sum = ((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7));
+        for (; i < end; i++) {
+            float d = x[i] - mean;
+            sum += d * d;
+        }
+        return sum;
+    }
+
+    @Override
+    public float centeredProducts(float[] g, int go, float[] x, int xo, int n, float mean) {
+        float s0 = 0f, s1 = 0f, s2 = 0f, s3 = 0f, s4 = 0f, s5 = 0f, s6 = 0f, s7 = 0f;
+        int i = 0;
+        for (; i + 8 <= n; i += 8) {
+            s0 += g[go + i] * (x[xo + i] - mean);
+            s1 += g[go + i + 1] * (x[xo + i + 1] - mean);
+            s2 += g[go + i + 2] * (x[xo + i + 2] - mean);
+            s3 += g[go + i + 3] * (x[xo + i + 3] - mean);
+            s4 += g[go + i + 4] * (x[xo + i + 4] - mean);
+            s5 += g[go + i + 5] * (x[xo + i + 5] - mean);
+            s6 += g[go + i + 6] * (x[xo + i + 6] - mean);
+            s7 += g[go + i + 7] * (x[xo + i + 7] - mean);
+        }
+        float sum = ((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7));
+        for (; i < n; i++) {
+            sum += g[go + i] * (x[xo + i] - mean);
+        }
+        return sum;
+    }
 }

@@ -214,6 +214,72 @@ class FloatMathTest {
         checkGemmRows(math, random, 33, 900, 290, 1f, 1, 2, 30);
     }
 
+    /**
+     * The element-wise primitives give Java's own float arithmetic bit for bit, at any length and offset (vector
+     * bodies and scalar tails alike), NaN and signed zeros included.
+     */
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("implementations")
+    void elementWisePrimitivesMatchPlainJavaBitForBit(FloatMath math) {
+        Random random = new Random(37);
+        for (int n : new int[] {0, 1, 15, 16, 17, 31, 32, 33, 100, 784}) {
+            float[] x = randomArray(random, n + 3);
+            float[] g = randomArray(random, n + 5);
+            if (n > 8) {
+                x[3] = Float.NaN;
+                x[4] = -0f;
+                x[5] = 0f;
+                x[6] = Float.NEGATIVE_INFINITY;
+                x[7] = Float.POSITIVE_INFINITY;
+                x[n + 2] = -0f;
+            }
+            float[] relu = new float[n + 2];
+            math.relu(x, 3, relu, 2, n);
+            float[] shifted = new float[n + 1];
+            math.scaleShift(x, 3, 1.7f, -0.3f, shifted, 1, n);
+            float[] gradient = new float[n + 4];
+            math.batchNormGradient(g, 5, x, 3, n, 0.9f, 0.01f, -0.2f, 0.37f, gradient, 4);
+            for (int i = 0; i < n; i++) {
+                float xi = x[3 + i];
+                String where = math.name() + " n=" + n + " i=" + i + " x=" + xi;
+                assertEquals(Float.floatToIntBits(Math.max(xi, 0f)), Float.floatToIntBits(relu[2 + i]), "relu " + where);
+                assertEquals(Float.floatToIntBits(xi * 1.7f + -0.3f), Float.floatToIntBits(shifted[1 + i]),
+                        "scaleShift " + where);
+                float expected = 0.9f * (g[5 + i] - 0.01f - (xi - -0.2f) * 0.37f);
+                assertEquals(Float.floatToIntBits(expected), Float.floatToIntBits(gradient[4 + i]),
+                        "batchNormGradient " + where);
+            }
+        }
+    }
+
+    /** The partial sums of the per-plane reductions add up to the double-precision sums, at any length and offset. */
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("implementations")
+    void planeSumsMatchDoublePrecision(FloatMath math) {
+        Random random = new Random(41);
+        for (int n : new int[] {0, 1, 7, 8, 9, 31, 32, 33, 47, 196, 784, 1000}) {
+            float[] x = randomArray(random, n + 3);
+            float[] g = randomArray(random, n + 1);
+            float mean = 0.125f;
+            double sum = 0;
+            double squares = 0;
+            double products = 0;
+            double scale = 1;
+            for (int i = 0; i < n; i++) {
+                double xi = x[3 + i];
+                sum += xi;
+                squares += (xi - mean) * (xi - mean);
+                products += g[1 + i] * (xi - mean);
+                scale += Math.abs(xi);
+            }
+            String where = math.name() + " n=" + n;
+            assertEquals(sum, math.sum(x, 3, n), TOLERANCE * scale, "sum " + where);
+            assertEquals(squares, math.squaredDeviations(x, 3, n, mean), TOLERANCE * scale, "squaredDeviations " + where);
+            assertEquals(products, math.centeredProducts(g, 1, x, 3, n, mean), TOLERANCE * scale,
+                    "centeredProducts " + where);
+        }
+    }
+
     @Test
     void negativeSizesAndShortLeadingDimensionsAreRejected() {
         FloatMath math = FloatMathProvider.scalar();
