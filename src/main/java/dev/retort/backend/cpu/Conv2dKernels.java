@@ -387,20 +387,27 @@ public final class Conv2dKernels {
             Arrays.fill(padded, g.inChannels() * channelStride, paddedLength, 0f);
         }
 
-        /** Spreads the output gradients of images {@code [first, first + count)} over the stack's gradient rows. */
+        /**
+         * Spreads the output gradients of images {@code [first, first + count)} over the stack's gradient rows, zeros
+         * everywhere else. Every float is written once: the gaps get their zeros as the rows go in.
+         */
         void widen(float[] gradOutput, int first, int count, float[] wide) {
             int outHeight = g.outHeight();
             int outWidth = g.outWidth();
             int pixels = outHeight * outWidth;
-            Arrays.fill(wide, 0, g.outChannels() * depth, 0f);
+            int gapAfterRows = imageStride - outHeight * rowStride;
             for (int channel = 0; channel < g.outChannels(); channel++) {
+                int at = channel * depth;
                 for (int image = 0; image < count; image++) {
                     int source = ((first + image) * g.outChannels() + channel) * pixels;
-                    int target = channel * depth + image * imageStride;
-                    for (int oh = 0; oh < outHeight; oh++) {
-                        System.arraycopy(gradOutput, source + oh * outWidth, wide, target + oh * rowStride, outWidth);
+                    for (int oh = 0; oh < outHeight; oh++, at += rowStride) {
+                        System.arraycopy(gradOutput, source + oh * outWidth, wide, at, outWidth);
+                        Arrays.fill(wide, at + outWidth, at + rowStride, 0f);
                     }
+                    Arrays.fill(wide, at, at + gapAfterRows, 0f);
+                    at += gapAfterRows;
                 }
+                Arrays.fill(wide, at, (channel + 1) * depth, 0f);
             }
         }
     }

@@ -8,8 +8,10 @@ import dev.retort.backend.UnaryOp;
 
 /**
  * Float32 kernels for the memory-bound primitives: simple loops that C2 vectorises, split over
- * threads when an array is large enough to pay for it. Accumulations run in double where a sum
- * spans many elements, so results match {@link ReferenceKernels} to float precision.
+ * threads when an array is large enough to pay for it. Loops it compiled poorly inside these bodies
+ * (relu, batch norm's passes) call {@link FloatMath}'s element-wise primitives instead. Accumulations
+ * run in double where a sum spans many elements, so results match {@link ReferenceKernels} to float
+ * precision.
  */
 final class FloatKernels {
     /** Below this many elements a loop runs on the calling thread. */
