@@ -365,50 +365,47 @@ public final class Conv2dKernels {
 
         /** Stacks images {@code [first, first + count)}; the places of missing images become zeros. */
         void pack(float[] input, int first, int count, float[] padded) {
-            int width = g.width();
-            int height = g.height();
-            int planeSize = height * width;
-            int gapRows = imageStride - height * rowStride;
             for (int channel = 0; channel < g.inChannels(); channel++) {
-                int at = channel * channelStride;
-                Arrays.fill(padded, at, at + lead, 0f);
-                at += lead;
-                for (int image = 0; image < count; image++) {
-                    int source = ((first + image) * g.inChannels() + channel) * planeSize;
-                    for (int h = 0; h < height; h++, at += rowStride) {
-                        System.arraycopy(input, source + h * width, padded, at, width);
-                        Arrays.fill(padded, at + width, at + rowStride, 0f);
-                    }
-                    Arrays.fill(padded, at, at + gapRows, 0f);
-                    at += gapRows;
-                }
-                Arrays.fill(padded, at, (channel + 1) * channelStride, 0f);
+                int start = channel * channelStride;
+                Arrays.fill(padded, start, start + lead, 0f);
+                int end = spread(input, g.inChannels(), g.height(), g.width(), first, count, channel, padded,
+                        start + lead);
+                Arrays.fill(padded, end, start + channelStride, 0f);
             }
             Arrays.fill(padded, g.inChannels() * channelStride, paddedLength, 0f);
         }
 
         /**
          * Spreads the output gradients of images {@code [first, first + count)} over the stack's gradient rows, zeros
-         * everywhere else. Every float is written once: the gaps get their zeros as the rows go in.
+         * everywhere else.
          */
         void widen(float[] gradOutput, int first, int count, float[] wide) {
-            int outHeight = g.outHeight();
-            int outWidth = g.outWidth();
-            int pixels = outHeight * outWidth;
-            int gapAfterRows = imageStride - outHeight * rowStride;
             for (int channel = 0; channel < g.outChannels(); channel++) {
-                int at = channel * depth;
-                for (int image = 0; image < count; image++) {
-                    int source = ((first + image) * g.outChannels() + channel) * pixels;
-                    for (int oh = 0; oh < outHeight; oh++, at += rowStride) {
-                        System.arraycopy(gradOutput, source + oh * outWidth, wide, at, outWidth);
-                        Arrays.fill(wide, at + outWidth, at + rowStride, 0f);
-                    }
-                    Arrays.fill(wide, at, at + gapAfterRows, 0f);
-                    at += gapAfterRows;
-                }
-                Arrays.fill(wide, at, (channel + 1) * depth, 0f);
+                int start = channel * depth;
+                int end = spread(gradOutput, g.outChannels(), g.outHeight(), g.outWidth(), first, count, channel,
+                        wide, start);
+                Arrays.fill(wide, end, start + depth, 0f);
             }
+        }
+
+        /**
+         * Copies one channel of images {@code [first, first + count)} of an {@code [N][channels][rows][width]} array
+         * into the stack from {@code at} on: an image every imageStride floats, a row every rowStride, and zeros in
+         * the gaps as the rows go in, so that every float is written once. Returns where the last image ends.
+         */
+        private int spread(float[] source, int channels, int rows, int width, int first, int count, int channel,
+                           float[] target, int at) {
+            int gapRows = imageStride - rows * rowStride;
+            for (int image = 0; image < count; image++) {
+                int from = ((first + image) * channels + channel) * rows * width;
+                for (int row = 0; row < rows; row++, at += rowStride) {
+                    System.arraycopy(source, from + row * width, target, at, width);
+                    Arrays.fill(target, at + width, at + rowStride, 0f);
+                }
+                Arrays.fill(target, at, at + gapRows, 0f);
+                at += gapRows;
+            }
+            return at;
         }
     }
 
