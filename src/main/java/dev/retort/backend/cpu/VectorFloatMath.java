@@ -1,7 +1,6 @@
 package dev.retort.backend.cpu;
 
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
@@ -39,8 +38,8 @@ public final class VectorFloatMath implements FloatMath, ArrayAdder {
 
     // Waking the pool costs 15-80 µs on a busy VM, so products below about 4M multiply-adds (~60 µs on one core)
     // run on the calling thread, and every parallel chunk gets at least about 1M.
-    private static final long PARALLEL_WORK = 1L << 22;
-    private static final long CHUNK_WORK = 1L << 20;
+    static final long PARALLEL_WORK = 1L << 22;
+    static final long CHUNK_WORK = 1L << 20;
 
     // Where row p of a packed depth block starts, relative to the block: the kernel reads B through row starts, so
     // that gemmRows' rows can be read where they are.
@@ -59,8 +58,6 @@ public final class VectorFloatMath implements FloatMath, ArrayAdder {
     private static final int DOT_MAX_ROWS = 128;
     private static final int DOT_MIN_DEPTH = 512;
 
-    // dotProducts' tile is DOT_TILE rows of A by DOT_TILE rows of B.
-    private static final int DOT_TILE = 4;
 
     private final ScratchBuffers packedBs = new ScratchBuffers();
     private final ScratchBuffers packedAs = new ScratchBuffers();
@@ -562,249 +559,43 @@ public final class VectorFloatMath implements FloatMath, ArrayAdder {
     public void dotProducts(int m, int n, int k, float[] a, int aOff, int lda, float[] b, int[] bRows,
                             float beta, float[] c, int cOff, int ldc) {
         GemmSupport.checkRowsShape("dotProducts", m, n, k, lda, bRows, n, ldc);
-        if (m == 0 || n == 0) {
-            return;
-        }
-        if (beta != 0f && beta != 1f) {
-            GemmSupport.scaleRows(0, m, n, beta, c, cOff, ldc);
-        }
-        boolean overwrite = beta == 0f;
-        int blocks = GemmSupport.ceilDiv(n, DOT_TILE);
-        long work = (long) m * n * k;
-        if (work < PARALLEL_WORK || Parallel.threads() == 1 || Parallel.isPoolThread()) {
-            dotColumnBlocks(0, blocks, m, n, k, a, aOff, lda, b, bRows, overwrite, c, cOff, ldc);
-        } else {
-            int grain = (int) Math.max(1, CHUNK_WORK / ((long) DOT_TILE * m * Math.max(1, k)));
-            Parallel.forRange(0, blocks, grain, (lo, hi) ->
-                    dotColumnBlocks(lo, hi, m, n, k, a, aOff, lda, b, bRows, overwrite, c, cOff, ldc));
-        }
-    }
-
-    /**
-     * Columns {@code [blockLo·DOT_TILE, blockHi·DOT_TILE)} of C for {@link #dotProducts}: each block's DOT_TILE rows
-     * of B stay in L1 while all of A streams past them from L2.
-     */
-    private static void dotColumnBlocks(int blockLo, int blockHi, int m, int n, int k, float[] a, int aOff, int lda,
-                                        float[] b, int[] bRows, boolean overwrite, float[] c, int cOff, int ldc) {
-        int vectorDepth = SPECIES.loopBound(k);
-        int fullRows = m - m % DOT_TILE;
-        for (int block = blockLo; block < blockHi; block++) {
-            int column = block * DOT_TILE;
-            if (column + DOT_TILE <= n) {
-                for (int row = 0; row < fullRows; row += DOT_TILE) {
-                    dotTile(k, vectorDepth, a, aOff + row * lda, lda, b, bRows[column], bRows[column + 1],
-                            bRows[column + 2], bRows[column + 3], c, cOff + row * ldc + column, ldc, overwrite);
-                }
-            }
-            int tileColumns = column + DOT_TILE <= n ? DOT_TILE : n - column;
-            for (int j = column; j < column + tileColumns; j++) {
-                // Edge rows always, and every row for the last, partial block of columns.
-                int firstRow = tileColumns == DOT_TILE ? fullRows : 0;
-                for (int i = firstRow; i < m; i++) {
-                    float sum = dot(a, aOff + i * lda, b, bRows[j], vectorDepth, k);
-                    store(c, cOff + i * ldc + j, sum, overwrite);
-                }
-            }
-        }
-    }
-
-    /**
-     * One 4 × 4 tile of inner products: 4 rows of A against 4 rows of B, 16 vector accumulators (8 loads per 16
-     * multiply-adds), each reduced across lanes once at the end.
-     */
-    private static void dotTile(int k, int vectorDepth, float[] a, int a0, int lda, float[] b,
-                                int b0, int b1, int b2, int b3, float[] c, int cIndex, int ldc, boolean overwrite) {
-        int a1 = a0 + lda;
-        int a2 = a1 + lda;
-        int a3 = a2 + lda;
-        FloatVector s00 = FloatVector.zero(SPECIES);
-        FloatVector s01 = FloatVector.zero(SPECIES);
-        FloatVector s02 = FloatVector.zero(SPECIES);
-        FloatVector s03 = FloatVector.zero(SPECIES);
-        FloatVector s10 = FloatVector.zero(SPECIES);
-        FloatVector s11 = FloatVector.zero(SPECIES);
-        FloatVector s12 = FloatVector.zero(SPECIES);
-        FloatVector s13 = FloatVector.zero(SPECIES);
-        FloatVector s20 = FloatVector.zero(SPECIES);
-        FloatVector s21 = FloatVector.zero(SPECIES);
-        FloatVector s22 = FloatVector.zero(SPECIES);
-        FloatVector s23 = FloatVector.zero(SPECIES);
-        FloatVector s30 = FloatVector.zero(SPECIES);
-        FloatVector s31 = FloatVector.zero(SPECIES);
-        FloatVector s32 = FloatVector.zero(SPECIES);
-        FloatVector s33 = FloatVector.zero(SPECIES);
-        for (int p = 0; p < vectorDepth; p += LANES) {
-            FloatVector x0 = FloatVector.fromArray(SPECIES, a, a0 + p);
-            FloatVector x1 = FloatVector.fromArray(SPECIES, a, a1 + p);
-            FloatVector x2 = FloatVector.fromArray(SPECIES, a, a2 + p);
-            FloatVector x3 = FloatVector.fromArray(SPECIES, a, a3 + p);
-            FloatVector y0 = FloatVector.fromArray(SPECIES, b, b0 + p);
-            s00 = x0.fma(y0, s00);
-            s10 = x1.fma(y0, s10);
-            s20 = x2.fma(y0, s20);
-            s30 = x3.fma(y0, s30);
-            FloatVector y1 = FloatVector.fromArray(SPECIES, b, b1 + p);
-            s01 = x0.fma(y1, s01);
-            s11 = x1.fma(y1, s11);
-            s21 = x2.fma(y1, s21);
-            s31 = x3.fma(y1, s31);
-            FloatVector y2 = FloatVector.fromArray(SPECIES, b, b2 + p);
-            s02 = x0.fma(y2, s02);
-            s12 = x1.fma(y2, s12);
-            s22 = x2.fma(y2, s22);
-            s32 = x3.fma(y2, s32);
-            FloatVector y3 = FloatVector.fromArray(SPECIES, b, b3 + p);
-            s03 = x0.fma(y3, s03);
-            s13 = x1.fma(y3, s13);
-            s23 = x2.fma(y3, s23);
-            s33 = x3.fma(y3, s33);
-        }
-        store(c, cIndex + 0, s00.reduceLanes(VectorOperators.ADD) + tail(a, a0, b, b0, vectorDepth, k), overwrite);
-        store(c, cIndex + 1, s01.reduceLanes(VectorOperators.ADD) + tail(a, a0, b, b1, vectorDepth, k), overwrite);
-        store(c, cIndex + 2, s02.reduceLanes(VectorOperators.ADD) + tail(a, a0, b, b2, vectorDepth, k), overwrite);
-        store(c, cIndex + 3, s03.reduceLanes(VectorOperators.ADD) + tail(a, a0, b, b3, vectorDepth, k), overwrite);
-        store(c, cIndex + 1 * ldc + 0, s10.reduceLanes(VectorOperators.ADD) + tail(a, a1, b, b0, vectorDepth, k), overwrite);
-        store(c, cIndex + 1 * ldc + 1, s11.reduceLanes(VectorOperators.ADD) + tail(a, a1, b, b1, vectorDepth, k), overwrite);
-        store(c, cIndex + 1 * ldc + 2, s12.reduceLanes(VectorOperators.ADD) + tail(a, a1, b, b2, vectorDepth, k), overwrite);
-        store(c, cIndex + 1 * ldc + 3, s13.reduceLanes(VectorOperators.ADD) + tail(a, a1, b, b3, vectorDepth, k), overwrite);
-        store(c, cIndex + 2 * ldc + 0, s20.reduceLanes(VectorOperators.ADD) + tail(a, a2, b, b0, vectorDepth, k), overwrite);
-        store(c, cIndex + 2 * ldc + 1, s21.reduceLanes(VectorOperators.ADD) + tail(a, a2, b, b1, vectorDepth, k), overwrite);
-        store(c, cIndex + 2 * ldc + 2, s22.reduceLanes(VectorOperators.ADD) + tail(a, a2, b, b2, vectorDepth, k), overwrite);
-        store(c, cIndex + 2 * ldc + 3, s23.reduceLanes(VectorOperators.ADD) + tail(a, a2, b, b3, vectorDepth, k), overwrite);
-        store(c, cIndex + 3 * ldc + 0, s30.reduceLanes(VectorOperators.ADD) + tail(a, a3, b, b0, vectorDepth, k), overwrite);
-        store(c, cIndex + 3 * ldc + 1, s31.reduceLanes(VectorOperators.ADD) + tail(a, a3, b, b1, vectorDepth, k), overwrite);
-        store(c, cIndex + 3 * ldc + 2, s32.reduceLanes(VectorOperators.ADD) + tail(a, a3, b, b2, vectorDepth, k), overwrite);
-        store(c, cIndex + 3 * ldc + 3, s33.reduceLanes(VectorOperators.ADD) + tail(a, a3, b, b3, vectorDepth, k), overwrite);
-    }
-
-    /** {@code sum_p a[aStart + p]·b[bStart + p]} over all of k, vector part then the tail. */
-    private static float dot(float[] a, int aStart, float[] b, int bStart, int vectorDepth, int k) {
-        FloatVector sum = FloatVector.zero(SPECIES);
-        for (int p = 0; p < vectorDepth; p += LANES) {
-            sum = FloatVector.fromArray(SPECIES, a, aStart + p).fma(FloatVector.fromArray(SPECIES, b, bStart + p), sum);
-        }
-        return sum.reduceLanes(VectorOperators.ADD) + tail(a, aStart, b, bStart, vectorDepth, k);
-    }
-
-    /** The part of an inner product past the last whole vector. */
-    private static float tail(float[] a, int aStart, float[] b, int bStart, int from, int k) {
-        float sum = 0f;
-        for (int p = from; p < k; p++) {
-            sum += a[aStart + p] * b[bStart + p];
-        }
-        return sum;
-    }
-
-    private static void store(float[] c, int index, float value, boolean overwrite) {
-        c[index] = overwrite ? value : c[index] + value;
+        VectorDotProducts.multiply(m, n, k, a, aOff, lda, b, bRows, beta, c, cOff, ldc);
     }
 
     @Override
     public void reluBackward(float[] grad, int gradOffset, float[] output, int outputOffset, float[] result,
                              int resultOffset, int n) {
-        FloatVector zero = FloatVector.zero(SPECIES);
-        int i = 0;
-        for (int bound = SPECIES.loopBound(n); i < bound; i += LANES) {
-            FloatVector g = FloatVector.fromArray(SPECIES, grad, gradOffset + i);
-            FloatVector y = FloatVector.fromArray(SPECIES, output, outputOffset + i);
-            zero.blend(g, y.compare(VectorOperators.GT, 0f)).intoArray(result, resultOffset + i);
-        }
-        for (; i < n; i++) {
-            result[resultOffset + i] = output[outputOffset + i] > 0 ? grad[gradOffset + i] : 0f;
-        }
+        VectorElementWise.reluBackward(grad, gradOffset, output, outputOffset, result, resultOffset, n);
     }
 
     @Override
     public void relu(float[] x, int xOffset, float[] out, int outOffset, int n) {
-        // The Vector API's MAX follows Math.max, NaN and signed zeros included.
-        FloatVector zero = FloatVector.zero(SPECIES);
-        int i = 0;
-        for (int bound = SPECIES.loopBound(n); i < bound; i += LANES) {
-            FloatVector.fromArray(SPECIES, x, xOffset + i).max(zero).intoArray(out, outOffset + i);
-        }
-        for (; i < n; i++) {
-            out[outOffset + i] = Math.max(x[xOffset + i], 0f);
-        }
+        VectorElementWise.relu(x, xOffset, out, outOffset, n);
     }
 
     @Override
     public void scaleShift(float[] x, int xOffset, float scale, float shift, float[] out, int outOffset, int n) {
-        int i = 0;
-        for (int bound = SPECIES.loopBound(n); i < bound; i += LANES) {
-            FloatVector.fromArray(SPECIES, x, xOffset + i).mul(scale).add(shift).intoArray(out, outOffset + i);
-        }
-        for (; i < n; i++) {
-            out[outOffset + i] = x[xOffset + i] * scale + shift;
-        }
+        VectorElementWise.scaleShift(x, xOffset, scale, shift, out, outOffset, n);
     }
 
     @Override
     public void batchNormGradient(float[] g, int gOffset, float[] x, int xOffset, int n, float scale, float meanG,
                                   float mean, float k, float[] out, int outOffset) {
-        int i = 0;
-        for (int bound = SPECIES.loopBound(n); i < bound; i += LANES) {
-            FloatVector centered = FloatVector.fromArray(SPECIES, x, xOffset + i).sub(mean);
-            FloatVector.fromArray(SPECIES, g, gOffset + i).sub(meanG).sub(centered.mul(k)).mul(scale)
-                    .intoArray(out, outOffset + i);
-        }
-        for (; i < n; i++) {
-            float centered = x[xOffset + i] - mean;
-            out[outOffset + i] = scale * (g[gOffset + i] - meanG - centered * k);
-        }
+        VectorElementWise.batchNormGradient(g, gOffset, x, xOffset, n, scale, meanG, mean, k, out, outOffset);
     }
-
-    // Two vector accumulators: each add waits for the one two vectors back, not for the previous one.
 
     @Override
     public float sum(float[] x, int from, int n) {
-        FloatVector s0 = FloatVector.zero(SPECIES);
-        FloatVector s1 = FloatVector.zero(SPECIES);
-        int i = 0;
-        for (int bound = n - 2 * LANES; i <= bound; i += 2 * LANES) {
-            s0 = s0.add(FloatVector.fromArray(SPECIES, x, from + i));
-            s1 = s1.add(FloatVector.fromArray(SPECIES, x, from + i + LANES));
-        }
-        float sum = s0.add(s1).reduceLanes(VectorOperators.ADD);
-        for (; i < n; i++) {
-            sum += x[from + i];
-        }
-        return sum;
+        return VectorElementWise.sum(x, from, n);
     }
 
     @Override
     public float squaredDeviations(float[] x, int from, int n, float mean) {
-        FloatVector s0 = FloatVector.zero(SPECIES);
-        FloatVector s1 = FloatVector.zero(SPECIES);
-        int i = 0;
-        for (int bound = n - 2 * LANES; i <= bound; i += 2 * LANES) {
-            FloatVector d0 = FloatVector.fromArray(SPECIES, x, from + i).sub(mean);
-            FloatVector d1 = FloatVector.fromArray(SPECIES, x, from + i + LANES).sub(mean);
-            s0 = d0.fma(d0, s0);
-            s1 = d1.fma(d1, s1);
-        }
-        float sum = s0.add(s1).reduceLanes(VectorOperators.ADD);
-        for (; i < n; i++) {
-            float d = x[from + i] - mean;
-            sum += d * d;
-        }
-        return sum;
+        return VectorElementWise.squaredDeviations(x, from, n, mean);
     }
 
     @Override
     public float centeredProducts(float[] g, int gOffset, float[] x, int xOffset, int n, float mean) {
-        FloatVector s0 = FloatVector.zero(SPECIES);
-        FloatVector s1 = FloatVector.zero(SPECIES);
-        int i = 0;
-        for (int bound = n - 2 * LANES; i <= bound; i += 2 * LANES) {
-            FloatVector d0 = FloatVector.fromArray(SPECIES, x, xOffset + i).sub(mean);
-            FloatVector d1 = FloatVector.fromArray(SPECIES, x, xOffset + i + LANES).sub(mean);
-            s0 = FloatVector.fromArray(SPECIES, g, gOffset + i).fma(d0, s0);
-            s1 = FloatVector.fromArray(SPECIES, g, gOffset + i + LANES).fma(d1, s1);
-        }
-        float sum = s0.add(s1).reduceLanes(VectorOperators.ADD);
-        for (; i < n; i++) {
-            sum += g[gOffset + i] * (x[xOffset + i] - mean);
-        }
-        return sum;
+        return VectorElementWise.centeredProducts(g, gOffset, x, xOffset, n, mean);
     }
 }
