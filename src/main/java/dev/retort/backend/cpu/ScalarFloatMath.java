@@ -250,22 +250,22 @@ public final class ScalarFloatMath implements FloatMath {
     }
 
     @Override
-    public float centeredProducts(float[] g, int go, float[] x, int xo, int n, float mean) {
+    public float centeredProducts(float[] g, int gOffset, float[] x, int xOffset, int n, float mean) {
         float s0 = 0f, s1 = 0f, s2 = 0f, s3 = 0f, s4 = 0f, s5 = 0f, s6 = 0f, s7 = 0f;
         int i = 0;
         for (; i + 8 <= n; i += 8) {
-            s0 += g[go + i] * (x[xo + i] - mean);
-            s1 += g[go + i + 1] * (x[xo + i + 1] - mean);
-            s2 += g[go + i + 2] * (x[xo + i + 2] - mean);
-            s3 += g[go + i + 3] * (x[xo + i + 3] - mean);
-            s4 += g[go + i + 4] * (x[xo + i + 4] - mean);
-            s5 += g[go + i + 5] * (x[xo + i + 5] - mean);
-            s6 += g[go + i + 6] * (x[xo + i + 6] - mean);
-            s7 += g[go + i + 7] * (x[xo + i + 7] - mean);
+            s0 += g[gOffset + i] * (x[xOffset + i] - mean);
+            s1 += g[gOffset + i + 1] * (x[xOffset + i + 1] - mean);
+            s2 += g[gOffset + i + 2] * (x[xOffset + i + 2] - mean);
+            s3 += g[gOffset + i + 3] * (x[xOffset + i + 3] - mean);
+            s4 += g[gOffset + i + 4] * (x[xOffset + i + 4] - mean);
+            s5 += g[gOffset + i + 5] * (x[xOffset + i + 5] - mean);
+            s6 += g[gOffset + i + 6] * (x[xOffset + i + 6] - mean);
+            s7 += g[gOffset + i + 7] * (x[xOffset + i + 7] - mean);
         }
         float sum = ((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7));
         for (; i < n; i++) {
-            sum += g[go + i] * (x[xo + i] - mean);
+            sum += g[gOffset + i] * (x[xOffset + i] - mean);
         }
         return sum;
     }
