@@ -354,8 +354,8 @@ final class FloatKernels {
                 float scale = (float) (gamma[go + ch] / Math.sqrt(v + (double) eps));
                 float shift = beta[bo + ch] - m * scale;
                 for (int b = 0; b < n; b++) {
-                    math.scaleShift(x, xo + (b * c + ch) * spatial, scale, shift, y, yo + (b * c + ch) * spatial,
-                            spatial);
+                    int base = (b * c + ch) * spatial;
+                    math.scaleShift(x, xo + base, scale, shift, y, yo + base, spatial);
                 }
                 mean[mo + ch] = m;
                 variance[vo + ch] = v;

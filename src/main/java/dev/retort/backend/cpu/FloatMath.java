@@ -92,8 +92,8 @@ public interface FloatMath {
     float centeredProducts(float[] g, int gOffset, float[] x, int xOffset, int n, float mean);
 
     /**
-     * Batch norm's input gradient on one run of a channel: {@code out[i] = scale·(g[i] − meanG − (x[i] − mean)·k)},
-     * operation by operation in that order.
+     * Batch norm's input gradient on one run of a channel:
+     * {@code out[i] = scale·(g[i] − meanG − (x[i] − mean)·k)}, operation by operation in that order.
      */
     void batchNormGradient(float[] g, int gOffset, float[] x, int xOffset, int n, float scale, float meanG,
                            float mean, float k, float[] out, int outOffset);

@@ -9,11 +9,11 @@ import java.util.concurrent.locks.LockSupport;
  * {@code threads() - 1} workers, the shape of an OpenMP parallel region.
  *
  * <p>A training step is a few dozen parallel loops, many of them only 20–500 µs long, so what a loop costs to
- * start and to finish matters as much as how it is split. A fork-join pool took 18–36 µs a loop on the 2-core VM (a parked
- * worker woken through a futex, the caller parked until the last chunk), more than an element-wise pass over a
- * 128 × 1200 batch needs on one core. Here the workers spin for a while after each loop, watching for the next,
- * and the caller takes chunks itself instead of waiting; chunks are claimed from a shared counter, so a thread
- * slowed by a noisy neighbour simply takes fewer of them.
+ * start and to finish matters as much as how it is split. A fork-join pool took 18–36 µs a loop on the 2-core VM
+ * (a parked worker woken through a futex, the caller parked until the last chunk), more than an element-wise
+ * pass over a 128 × 1200 batch needs on one core. Here the workers spin for a while after each loop, watching
+ * for the next, and the caller takes chunks itself instead of waiting; chunks are claimed from a shared counter,
+ * so a thread slowed by a noisy neighbour simply takes fewer of them.
  */
 public final class Parallel {
 

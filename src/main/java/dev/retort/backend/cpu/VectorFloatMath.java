@@ -36,8 +36,9 @@ public final class VectorFloatMath implements FloatMath, ArrayAdder {
     // through L1.
     private static final int ROW_BLOCK_PANELS = 24;
 
-    // Waking the pool costs 15-80 µs on a busy VM, so products below about 4M multiply-adds (~60 µs on one core)
-    // run on the calling thread, and every parallel chunk gets at least about 1M.
+    // Products below about 4M multiply-adds (~60 µs on one core) run on the calling thread, and every parallel chunk
+    // gets at least about 1M. These were set when waking a fork-join pool cost 15-80 µs; Parallel's team starts a
+    // loop in about 1 µs, and smaller thresholds have not been measured since.
     static final long PARALLEL_WORK = 1L << 22;
     static final long CHUNK_WORK = 1L << 20;
 
@@ -57,7 +58,6 @@ public final class VectorFloatMath implements FloatMath, ArrayAdder {
     // and depths of 100 or less favour the GEMM (256 × 1200 × 784: 149 against 177; 32 × 1000 × 100: 24 against 62).
     private static final int DOT_MAX_ROWS = 128;
     private static final int DOT_MIN_DEPTH = 512;
-
 
     private final ScratchBuffers packedBs = new ScratchBuffers();
     private final ScratchBuffers packedAs = new ScratchBuffers();

@@ -274,7 +274,8 @@ class FloatMathTest {
             }
             String where = math.name() + " n=" + n;
             assertEquals(sum, math.sum(x, 3, n), TOLERANCE * scale, "sum " + where);
-            assertEquals(squares, math.squaredDeviations(x, 3, n, mean), TOLERANCE * scale, "squaredDeviations " + where);
+            assertEquals(squares, math.squaredDeviations(x, 3, n, mean), TOLERANCE * scale,
+                    "squaredDeviations " + where);
             assertEquals(products, math.centeredProducts(g, 1, x, 3, n, mean), TOLERANCE * scale,
                     "centeredProducts " + where);
         }
