@@ -1,13 +1,13 @@
 package dev.retort.cli;
 
 import dev.retort.backend.Device;
+import dev.retort.distill.DistillationMode;
 import dev.retort.train.DistillationConfig;
 import dev.retort.train.Runs;
 import dev.retort.train.TrainingConfig;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import picocli.CommandLine.Command;
@@ -20,7 +20,10 @@ import picocli.CommandLine.Option;
                 "Modes (docs/kd-modes.md): temperature — soft targets only, T_s, T_t, κ, no labels needed; "
                         + "hinton — α·CE + (1−α)·T²·KL; hybrid — α·CE + β·T²·KL + γ·feature MSE through learned "
                         + "regressors, optional pruning.",
-                "Without augmentation the teacher's outputs are computed once and cached."})
+                "Without augmentation the teacher's outputs are computed once and cached.",
+                "--labelled N keeps the labels of N training images (an even share per class, chosen with --seed): "
+                        + "every image stays in the transfer set for the soft targets, and the label term of hinton "
+                        + "and hybrid applies only where a label was kept."})
 final class DistillCommand extends ReportingCommand {
     @Option(names = "--mode", required = true, paramLabel = "temperature|hinton|hybrid", description = "The distillation mode.")
     String mode;
@@ -37,38 +40,41 @@ final class DistillCommand extends ReportingCommand {
             description = "The student's network (default ${DEFAULT-VALUE}).")
     String model;
 
-    @Option(names = "--temperature", defaultValue = "4", description = "T of every mode; T_s and T_t unless given (default ${DEFAULT-VALUE}).")
-    double temperature;
+    @Option(names = "--temperature", paramLabel = "T",
+            description = "T of every mode; T_s and T_t of mode temperature unless given (default 4).")
+    Double temperature;
 
-    @Option(names = "--student-temperature", description = "T_s of mode temperature (default: --temperature).")
+    @Option(names = "--student-temperature", paramLabel = "T_S",
+            description = "T_s of mode temperature (default: --temperature).")
     Double studentTemperature;
 
-    @Option(names = "--teacher-temperature", description = "T_t of mode temperature (default: --temperature).")
+    @Option(names = "--teacher-temperature", paramLabel = "T_T",
+            description = "T_t of mode temperature (default: --temperature).")
     Double teacherTemperature;
 
     @Option(names = "--kappa", description = "κ of mode temperature (default: T_s²).")
     Double kappa;
 
-    @Option(names = "--alpha", defaultValue = "0.1", description = "Weight of the hard-label term, hinton and hybrid (default ${DEFAULT-VALUE}).")
-    double alpha;
+    @Option(names = "--alpha", description = "Weight of the hard-label term, hinton and hybrid (default 0.1).")
+    Double alpha;
 
-    @Option(names = "--beta", defaultValue = "0.9", description = "Weight of the soft-target term, hybrid (default ${DEFAULT-VALUE}).")
-    double beta;
+    @Option(names = "--beta", description = "Weight of the soft-target term, hybrid (default 0.9).")
+    Double beta;
 
-    @Option(names = "--gamma", defaultValue = "1", description = "Weight of the feature term, hybrid (default ${DEFAULT-VALUE}).")
-    double gamma;
+    @Option(names = "--gamma", description = "Weight of the feature term, hybrid (default 1).")
+    Double gamma;
 
-    @Option(names = "--teacher-targets", defaultValue = "soft", paramLabel = "soft|hard",
-            description = "hinton: soft targets at T, or CE against the teacher's argmax (default ${DEFAULT-VALUE}).")
+    @Option(names = "--teacher-targets", paramLabel = "soft|hard",
+            description = "hinton: soft targets at T, or CE against the teacher's argmax (default soft).")
     String teacherTargets;
 
     @Option(names = "--pairs", split = ",", paramLabel = "STUDENT=TEACHER",
             description = "hybrid: feature pairs by layer name, e.g. 5=13 (default: each network's last feature map).")
     List<String> pairs;
 
-    @Option(names = "--prune", defaultValue = "0",
-            description = "hybrid: fraction of smallest weights to mask by the end, cubic schedule (default ${DEFAULT-VALUE}).")
-    double prune;
+    @Option(names = "--prune", description = "hybrid: fraction of smallest weights to mask by the end, cubic schedule "
+            + "(default 0).")
+    Double prune;
 
     @Mixin
     TrainingOptions training;
@@ -85,9 +91,9 @@ final class DistillCommand extends ReportingCommand {
         Device chosen = device.resolve(log);
         DistillationConfig distillation = distillation();
         TrainingConfig config = training.config(model).withDevice(chosen);
-        Path out = training.out("distill-" + distillation.mode(), model);
+        Path out = training.out("distill-" + distillation.mode().name(), model);
         Runs.Data d = Commands.loadData(data, config, log);
-        Runs.Outcome outcome = Runs.distill("distill " + distillation.mode(), config, distillation, d, out,
+        Runs.Outcome outcome = Runs.distill("distill " + distillation.mode().name(), config, distillation, d, out,
                 training.resume, log);
         log.printf(Locale.ROOT, "student test accuracy %.2f %%, NLL %.4f, ECE %.4f; weights in %s%n",
                 100 * outcome.test().accuracy(), outcome.test().nll(), outcome.test().ece(), outcome.model());
@@ -95,18 +101,8 @@ final class DistillCommand extends ReportingCommand {
     }
 
     DistillationConfig distillation() {
-        String m = mode.toLowerCase(Locale.ROOT);
-        if (!teacherTargets.equals("soft") && !teacherTargets.equals("hard")) {
-            throw new IllegalArgumentException("--teacher-targets " + teacherTargets + ": expected soft or hard");
-        }
-        if (!m.equals("temperature") && (studentTemperature != null || teacherTemperature != null || kappa != null)) {
-            throw new IllegalArgumentException("--student-temperature, --teacher-temperature and --kappa belong to "
-                    + "--mode temperature; use --temperature");
-        }
-        double ts = studentTemperature != null ? studentTemperature : temperature;
-        double tt = teacherTemperature != null ? teacherTemperature : temperature;
-        double k = kappa != null ? kappa : ts * ts;
-        return new DistillationConfig(m, teacherModel, teacherWeights.toString(), ts, tt, k, alpha, beta, gamma,
-                teacherTargets.equals("hard"), pairs == null ? List.of() : new ArrayList<>(pairs), prune);
+        DistillationMode parsed = DistillationMode.parse(mode, new DistillationMode.Options(temperature,
+                studentTemperature, teacherTemperature, kappa, alpha, beta, gamma, teacherTargets, pairs, prune));
+        return new DistillationConfig(parsed, teacherModel, teacherWeights.toString());
     }
 }

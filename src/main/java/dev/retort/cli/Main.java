@@ -6,7 +6,7 @@ import picocli.CommandLine.Command;
 /** The {@code retort} command line: parses and wires, nothing more. */
 @Command(name = "retort", mixinStandardHelpOptions = true, versionProvider = Main.VersionProvider.class,
         description = "Train image classifiers and distill teachers into students.",
-        subcommands = {DemoCommand.class, TrainCommand.class, DistillCommand.class, EvalCommand.class,
+        subcommands = {DemoCommand.class, TrainCommand.class, DistillCommand.class, SweepCommand.class, EvalCommand.class,
                 CalibrateCommand.class, PredictCommand.class, DoctorCommand.class, CommandLine.HelpCommand.class})
 public final class Main {
     public static void main(String[] args) {

@@ -1,5 +1,6 @@
 package dev.retort.cli;
 
+import dev.retort.backend.Device;
 import dev.retort.train.TrainingConfig;
 import java.nio.file.Path;
 import java.time.LocalDateTime;
@@ -56,6 +57,12 @@ public final class TrainingOptions {
             description = "Use at most this many training examples, the first ones (default ${DEFAULT-VALUE}).")
     int trainSize;
 
+    @Option(names = "--labelled", paramLabel = "N",
+            description = "Use the labels of only N training images, an even share per class chosen with --seed "
+                    + "(default: every label). train: those N images alone, repeated to the training set's size per "
+                    + "epoch; distill: every image as transfer set, the label term only where a label was kept.")
+    Integer labelled;
+
     @Option(names = "--seed", defaultValue = "1", description = "Seed of initialisation, shuffling and augmentation.")
     long seed;
 
@@ -71,8 +78,12 @@ public final class TrainingOptions {
     boolean resume;
 
     TrainingConfig config(String model) {
+        if (labelled != null && labelled <= 0) {
+            throw new IllegalArgumentException("--labelled must be positive, got " + labelled);
+        }
         return new TrainingConfig(model, epochs, batchSize, optimizer, learningRate, momentum, nesterov, weightDecay,
-                schedule, warmupEpochs, labelSmoothing, cropPadding, flip, trainSize, seed, evalBatchSize);
+                schedule, warmupEpochs, labelSmoothing, cropPadding, flip, trainSize, seed, evalBatchSize,
+                Device.CPU, labelled == null ? 0 : labelled);
     }
 
     Path out(String command, String model) {

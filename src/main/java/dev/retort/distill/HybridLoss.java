@@ -14,29 +14,6 @@ import java.util.List;
  * size, the larger is average-pooled to the smaller before the squared error.
  */
 public final class HybridLoss {
-    /** The weights of the three terms and the temperature; defaults α 0.1, β 0.9, γ 1, T 4. */
-    public record Weights(double alpha, double beta, double gamma, double temperature) {
-        public static final Weights DEFAULTS = new Weights(0.1, 0.9, 1.0, 4.0);
-
-        public Weights {
-            check("alpha (α)", alpha);
-            check("beta (β)", beta);
-            if (!(gamma >= 0) || Double.isInfinite(gamma)) {
-                throw new IllegalArgumentException("hybrid: gamma (γ) must be a finite number ≥ 0, got " + gamma);
-            }
-            if (!(temperature > 0) || Double.isInfinite(temperature)) {
-                throw new IllegalArgumentException("hybrid: temperature T must be a positive finite number, got "
-                        + temperature);
-            }
-        }
-
-        private static void check(String name, double value) {
-            if (!(value >= 0 && value <= 1)) {
-                throw new IllegalArgumentException("hybrid: " + name + " must be in [0, 1], got " + value);
-            }
-        }
-    }
-
     /**
      * The loss and its terms (batch means, unweighted; KL without T²).
      *
@@ -53,7 +30,7 @@ public final class HybridLoss {
      */
     public static Result compute(Tensor studentLogits, Tensor teacherLogits, Tensor labels,
                                  List<Tensor> studentFeatures, List<Tensor> teacherFeatures,
-                                 List<FeatureRegressor> regressors, Weights w) {
+                                 List<FeatureRegressor> regressors, DistillationMode.Hybrid w) {
         if (studentFeatures.size() != teacherFeatures.size() || studentFeatures.size() != regressors.size()) {
             throw new IllegalArgumentException("hybrid: " + studentFeatures.size() + " student features, "
                     + teacherFeatures.size() + " teacher features and " + regressors.size()

@@ -27,6 +27,7 @@ public final class TeacherOutputs {
     private final int count;
     private final int classes;
     private final float[] logits;
+    private final List<String> layers = new ArrayList<>();
     private final List<float[]> features = new ArrayList<>();
     private final List<int[]> featureShapes = new ArrayList<>();
 
@@ -69,6 +70,7 @@ public final class TeacherOutputs {
                         for (String layer : featureLayers) {
                             int[] shape = capture.get(layer).shape();
                             int[] per = Arrays.copyOfRange(shape, 1, shape.length);
+                            out.layers.add(layer);
                             out.featureShapes.add(per);
                             out.features.add(new float[Math.multiplyExact(n, Arrays.stream(per).reduce(1, Math::multiplyExact))]);
                         }
@@ -103,6 +105,11 @@ public final class TeacherOutputs {
         return classes;
     }
 
+    /** Whether the outputs of each of these teacher layers were kept. */
+    public boolean holds(List<String> teacherLayers) {
+        return layers.containsAll(teacherLayers);
+    }
+
     /** Host memory held, in bytes. */
     public long bytes() {
         long total = 4L * logits.length;
@@ -130,6 +137,15 @@ public final class TeacherOutputs {
     /** As {@link #feature(int, int[])}, uploaded to {@code device}. */
     public Tensor feature(int index, int[] examples, Device device) {
         return gather(features.get(index), featureShapes.get(index), examples, device);
+    }
+
+    /** The cached output of teacher layer {@code layer} for these examples, uploaded to {@code device}. */
+    public Tensor feature(String layer, int[] examples, Device device) {
+        int index = layers.indexOf(layer);
+        if (index < 0) {
+            throw new IllegalArgumentException("teacher outputs: layer '" + layer + "' was not kept; kept " + layers);
+        }
+        return feature(index, examples, device);
     }
 
     private Tensor gather(float[] source, int[] perShape, int[] examples, Device device) {

@@ -36,13 +36,14 @@ public final class Losses {
 
     private static void checkNll(String op, Tensor scores, Tensor labels, double labelSmoothing) {
         Tensor.checkOperands(op, scores);
-        checkLabels(op, scores, labels);
+        checkLabels(op, scores, labels, false);
         if (!(labelSmoothing >= 0 && labelSmoothing <= 1)) {
             throw new IllegalArgumentException(op + ": label smoothing must be in [0, 1], got " + labelSmoothing);
         }
     }
 
-    private static void checkLabels(String op, Tensor scores, Tensor labels) {
+    /** @param unlabelledAllowed whether a row may have no label ({@code Dataset.UNLABELLED}, −1) */
+    private static void checkLabels(String op, Tensor scores, Tensor labels, boolean unlabelledAllowed) {
         if (scores.rank() != 2) {
             throw new IllegalArgumentException(op + ": expected scores of shape [B, C], got "
                     + Shapes.format(scores.shape()));
@@ -59,7 +60,7 @@ public final class Losses {
             int classes = scores.dim(1);
             int[] y = labels.toIntArray();
             for (int i = 0; i < y.length; i++) {
-                if (y[i] < 0 || y[i] >= classes) {
+                if ((y[i] < 0 || y[i] >= classes) && !(unlabelledAllowed && y[i] == -1)) {
                     throw new IllegalArgumentException(op + ": label " + y[i] + " at row " + i + " is outside [0, "
                             + classes + ")");
                 }
@@ -99,7 +100,9 @@ public final class Losses {
     /**
      * Knowledge-distillation loss of student and teacher logits [B, C] in one fused pass per row
      * ({@link dev.retort.backend.Backend#distillationLoss}). labels: INT32 [B], required by mode hinton and
-     * optional in mode temperature (then only reported). The teacher is never differentiated; the loss's
+     * optional in mode temperature (then only reported); a label of −1 marks a row without one, whose label term is
+     * 0 (the CE is still divided by all B rows, so a few labelled rows do not outweigh the soft targets, as
+     * docs/kd-modes.md says). The teacher is never differentiated; the loss's
      * backward rule scales the gradient computed in the forward pass by the upstream gradient.
      */
     public static Distillation distillation(Tensor student, Tensor teacher, Tensor labels, DistillationSpec spec) {
@@ -109,7 +112,7 @@ public final class Losses {
         String op = "distillation (" + spec.mode() + ")";
         checkDistillationShapes(op, student, teacher);
         if (labels != null) {
-            checkLabels(op, student, labels);
+            checkLabels(op, student, labels, true);
         } else if (spec.needsLabels()) {
             throw new IllegalArgumentException(op + ": labels are required (INT32 of shape [" + student.dim(0)
                     + "]); mode temperature works without them");

@@ -1,6 +1,7 @@
 package dev.retort.train;
 
 import dev.retort.distill.DistillationLoss;
+import dev.retort.distill.DistillationMode;
 import dev.retort.io.AtomicFiles;
 import dev.retort.io.Checkpoints;
 import dev.retort.nn.Models;
@@ -97,9 +98,8 @@ public final class Demo {
 
     /** kd-modes.md's defaults for a mode, at temperature T (κ = T²). */
     static DistillationConfig modeConfig(String mode, double t, Path teacherWeights) {
-        DistillationConfig d = DistillationConfig.defaults(mode, "cnn-teacher", teacherWeights.toString());
-        return new DistillationConfig(d.mode(), d.teacherModel(), d.teacherWeights(), t, t, t * t, d.alpha(), d.beta(),
-                d.gamma(), d.hardTeacherTargets(), d.pairs(), d.prune());
+        return new DistillationConfig(DistillationMode.parse(mode, DistillationMode.Options.NONE.withTemperature(t)),
+                "cnn-teacher", teacherWeights.toString());
     }
 
     private interface RunStep {

@@ -2,11 +2,9 @@ package dev.retort.train;
 
 import dev.retort.backend.Device;
 import dev.retort.data.Dataset;
-import dev.retort.distill.DistillationLoss;
-import dev.retort.distill.DistillationResult;
+import dev.retort.distill.DistillationMode;
 import dev.retort.distill.FeaturePairs;
 import dev.retort.distill.FeatureRegressor;
-import dev.retort.distill.HybridLoss;
 import dev.retort.distill.Pruning;
 import dev.retort.distill.TeacherOutputs;
 import dev.retort.nn.FeatureCapture;
@@ -18,7 +16,6 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 import java.util.SplittableRandom;
 
@@ -59,23 +56,35 @@ public final class DistillationObjective implements Objective {
     public static DistillationObjective create(DistillationConfig config, Module teacher, Module student,
                                                Dataset transferSet, TrainingConfig training, long totalSteps,
                                                Progress progress) {
+        return create(config, teacher, student, transferSet, training, totalSteps, progress, null);
+    }
+
+    /**
+     * As above, reusing {@code shared} — the same teacher's outputs over the same transfer set, computed once for
+     * several runs (the demo, a sweep) — when it holds the layers this run pairs; null computes them here.
+     */
+    public static DistillationObjective create(DistillationConfig config, Module teacher, Module student,
+                                               Dataset transferSet, TrainingConfig training, long totalSteps,
+                                               Progress progress, TeacherOutputs shared) {
         Device device = student.device();
         teacher.to(device);
-        boolean hybrid = config.mode().equals("hybrid");
-        FeaturePairs pairs = hybrid ? FeaturePairs.resolve(config.pairs(), student, teacher)
-                : new FeaturePairs(List.of(), List.of());
-        Pruning pruning = config.prune() > 0 ? new Pruning(student, config.prune(), totalSteps) : null;
+        DistillationMode mode = config.mode();
+        FeaturePairs pairs = mode instanceof DistillationMode.Hybrid
+                ? FeaturePairs.resolve(mode.pairs(), student, teacher) : new FeaturePairs(List.of(), List.of());
+        Pruning pruning = mode.prune() > 0 ? new Pruning(student, mode.prune(), totalSteps) : null;
         List<int[]> studentShapes = new ArrayList<>();
         List<int[]> teacherShapes = new ArrayList<>();
         probe(teacher, student, transferSet, pairs, studentShapes, teacherShapes);
         TeacherOutputs cache = null;
         if (!training.augmented()) {
-            cache = TeacherOutputs.compute(teacher, transferSet, pairs.teacherLayers(), training.evalBatchSize(),
-                    n -> {
-                        if (progress != null) {
-                            progress.step(n);
-                        }
-                    });
+            cache = shared != null && shared.size() == transferSet.size() && shared.holds(pairs.teacherLayers())
+                    ? shared
+                    : TeacherOutputs.compute(teacher, transferSet, pairs.teacherLayers(), training.evalBatchSize(),
+                            n -> {
+                                if (progress != null) {
+                                    progress.step(n);
+                                }
+                            });
         }
         DistillationObjective objective = new DistillationObjective(config, teacher, cache, pairs, pruning,
                 training.labelSmoothing());
@@ -152,8 +161,8 @@ public final class DistillationObjective implements Objective {
         if (cache != null) {
             // The cache lives in host memory (TeacherOutputs says why); this batch's rows go to its device.
             teacherLogits = cache.logits(examples, images.device());
-            for (int i = 0; i < pairs.size(); i++) {
-                teacherFeatures.add(cache.feature(i, examples, images.device()));
+            for (String layer : pairs.teacherLayers()) {
+                teacherFeatures.add(cache.feature(layer, examples, images.device()));
             }
         } else {
             teacher.eval();
@@ -173,56 +182,16 @@ public final class DistillationObjective implements Objective {
                 studentFeatures.add(capture.get(layer));
             }
         }
-        Map<String, Double> terms = new LinkedHashMap<>();
-        Tensor loss;
-        switch (config.mode()) {
-            case "temperature" -> {
-                DistillationResult r = DistillationLoss.temperature(studentLogits, teacherLogits, labels,
-                        config.studentTemperature(), config.teacherTemperature(), config.kappa());
-                loss = r.loss();
-                terms.put("loss", r.total());
-                terms.put("kl", r.klDivergence());
-                terms.put("ce", r.crossEntropy());
-            }
-            case "hinton" -> {
-                DistillationResult r = DistillationLoss.hinton(studentLogits, teacherLogits, labels,
-                        config.studentTemperature(), config.alpha(), labelSmoothing, config.hardTeacherTargets());
-                loss = r.loss();
-                terms.put("loss", r.total());
-                terms.put("ce", r.crossEntropy());
-                if (config.hardTeacherTargets()) {
-                    terms.put("ce_teacher", r.teacherCrossEntropy());
-                } else {
-                    terms.put("kl", r.klDivergence());
-                }
-            }
-            default -> {
-                HybridLoss.Result r = HybridLoss.compute(studentLogits, teacherLogits, labels, studentFeatures,
-                        teacherFeatures, regressors, new HybridLoss.Weights(config.alpha(), config.beta(),
-                                config.gamma(), config.studentTemperature()));
-                loss = r.loss();
-                terms.put("loss", r.total());
-                terms.put("ce", r.crossEntropy());
-                terms.put("kl", r.klDivergence());
-                terms.put("feature", r.feature());
-            }
-        }
-        return new StepLoss(loss, terms);
+        DistillationMode.Loss loss = config.mode().loss(new DistillationMode.Batch(studentLogits, teacherLogits, labels,
+                labelSmoothing, studentFeatures, teacherFeatures, regressors));
+        return new StepLoss(loss.loss(), loss.terms());
     }
 
     @Override
     public String describe() {
-        return switch (config.mode()) {
-            case "temperature" -> String.format(Locale.ROOT, "distillation, mode temperature (T_s %s, T_t %s, κ %s)",
-                    config.studentTemperature(), config.teacherTemperature(), config.kappa());
-            case "hinton" -> String.format(Locale.ROOT, "distillation, mode hinton (T %s, α %s%s%s)",
-                    config.studentTemperature(), config.alpha(),
-                    labelSmoothing > 0 ? ", label smoothing " + labelSmoothing : "",
-                    config.hardTeacherTargets() ? ", hard teacher targets" : "");
-            default -> String.format(Locale.ROOT, "distillation, mode hybrid (α %s, β %s, γ %s, T %s, pairs %s%s)",
-                    config.alpha(), config.beta(), config.gamma(), config.studentTemperature(), pairLabels(),
-                    config.prune() > 0 ? ", prune " + config.prune() : "");
-        };
+        String pairsNote = pairs.size() == 0 ? "" : ", pairs " + pairLabels();
+        return "distillation, " + config.mode().describe() + pairsNote
+                + (labelSmoothing > 0 && config.mode().usesLabels() ? ", label smoothing " + labelSmoothing : "");
     }
 
     private List<String> pairLabels() {

@@ -31,8 +31,13 @@ public final class Plots {
         }
     }
 
-    /** One line of a chart: the points (x[i], y[i]), drawn in order. */
-    public record Series(String name, double[] x, double[] y) {}
+    /** One line of a chart: the points (x[i], y[i]), drawn in order, with error bars ± error[i] where given. */
+    public record Series(String name, double[] x, double[] y, double[] error) {
+        /** A line without error bars. */
+        public Series(String name, double[] x, double[] y) {
+            this(name, x, y, null);
+        }
+    }
 
     private Plots() {}
 
@@ -62,7 +67,8 @@ public final class Plots {
         chart.getStyler().setDecimalPattern("#,##0.###");
         for (Series s : series) {
             // Markers only where lines alone could vanish: a series of one point draws no line at all.
-            chart.addSeries(s.name(), s.x(), s.y()).setMarker(s.x().length < 12 ? SeriesMarkers.CIRCLE : SeriesMarkers.NONE);
+            (s.error() == null ? chart.addSeries(s.name(), s.x(), s.y())
+                    : chart.addSeries(s.name(), s.x(), s.y(), s.error())).setMarker(s.x().length < 12 ? SeriesMarkers.CIRCLE : SeriesMarkers.NONE);
         }
 
         Path target = file.toAbsolutePath();
@@ -133,6 +139,13 @@ public final class Plots {
             }
             finite(name, "x", s.x());
             finite(name, "y", s.y());
+            if (s.error() != null) {
+                if (s.error().length != s.y().length) {
+                    throw new IllegalArgumentException(
+                            name + " has " + s.y().length + " y values but " + s.error().length + " error bars");
+                }
+                finite(name, "error", s.error());
+            }
         }
     }
 

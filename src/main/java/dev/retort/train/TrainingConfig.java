@@ -1,6 +1,7 @@
 package dev.retort.train;
 
 import dev.retort.backend.Device;
+import dev.retort.data.Dataset;
 import java.util.Locale;
 
 /**
@@ -15,14 +16,21 @@ import java.util.Locale;
  * @param cropPadding    random-crop padding in pixels, 0 for none
  * @param flip           random horizontal flips
  * @param trainSize      use at most this many training examples (the first ones)
+ * @param labelled       use the labels of only this many of them, chosen per class with the run's seed
+ *                       ({@code --labelled}); 0 for every label. A run on labels alone trains on those examples,
+ *                       repeated to the training set's size per epoch; a distillation run keeps every image as
+ *                       its transfer set and applies its label term only where a label was kept
  * @param device         where the model, its optimizer state and each batch live (the data loader stays on the
  *                       CPU); the run's results do not depend on it beyond the device's float rounding
  */
 public record TrainingConfig(String model, int epochs, int batchSize, String optimizer, double learningRate,
                              double momentum, boolean nesterov, double weightDecay, String schedule,
                              double warmupEpochs, double labelSmoothing, int cropPadding, boolean flip,
-                             int trainSize, long seed, int evalBatchSize, Device device) {
+                             int trainSize, long seed, int evalBatchSize, Device device, int labelled) {
     public TrainingConfig {
+        if (labelled < 0) {
+            throw new IllegalArgumentException("--labelled must be ≥ 0 (0: every label), got " + labelled);
+        }
         if (device == null) {
             throw new IllegalArgumentException("--device: a training run needs a device (cpu or cuda)");
         }
@@ -51,7 +59,16 @@ public record TrainingConfig(String model, int epochs, int batchSize, String opt
         }
     }
 
-    /** A run on the CPU. */
+    /** A run with every label. */
+    public TrainingConfig(String model, int epochs, int batchSize, String optimizer, double learningRate,
+                          double momentum, boolean nesterov, double weightDecay, String schedule, double warmupEpochs,
+                          double labelSmoothing, int cropPadding, boolean flip, int trainSize, long seed,
+                          int evalBatchSize, Device device) {
+        this(model, epochs, batchSize, optimizer, learningRate, momentum, nesterov, weightDecay, schedule, warmupEpochs,
+                labelSmoothing, cropPadding, flip, trainSize, seed, evalBatchSize, device, 0);
+    }
+
+    /** A run on the CPU with every label. */
     public TrainingConfig(String model, int epochs, int batchSize, String optimizer, double learningRate,
                           double momentum, boolean nesterov, double weightDecay, String schedule, double warmupEpochs,
                           double labelSmoothing, int cropPadding, boolean flip, int trainSize, long seed,
@@ -68,18 +85,39 @@ public record TrainingConfig(String model, int epochs, int batchSize, String opt
     public TrainingConfig withEpochs(int value) {
         return new TrainingConfig(model, value, batchSize, optimizer, learningRate, momentum, nesterov, weightDecay,
                 schedule, Math.min(warmupEpochs, value), labelSmoothing, cropPadding, flip, trainSize, seed,
-                evalBatchSize, device);
+                evalBatchSize, device, labelled);
     }
 
     public TrainingConfig withSeed(long value) {
         return new TrainingConfig(model, epochs, batchSize, optimizer, learningRate, momentum, nesterov, weightDecay,
-                schedule, warmupEpochs, labelSmoothing, cropPadding, flip, trainSize, value, evalBatchSize, device);
+                schedule, warmupEpochs, labelSmoothing, cropPadding, flip, trainSize, value, evalBatchSize, device,
+                labelled);
     }
 
     /** The same run on another device. */
     public TrainingConfig withDevice(Device value) {
         return new TrainingConfig(model, epochs, batchSize, optimizer, learningRate, momentum, nesterov, weightDecay,
-                schedule, warmupEpochs, labelSmoothing, cropPadding, flip, trainSize, seed, evalBatchSize, value);
+                schedule, warmupEpochs, labelSmoothing, cropPadding, flip, trainSize, seed, evalBatchSize, value,
+                labelled);
+    }
+
+    /** The same run on the labels of {@code value} examples (0: every label). */
+    public TrainingConfig withLabelled(int value) {
+        return new TrainingConfig(model, epochs, batchSize, optimizer, learningRate, momentum, nesterov, weightDecay,
+                schedule, warmupEpochs, labelSmoothing, cropPadding, flip, trainSize, seed, evalBatchSize, device, value);
+    }
+
+    /**
+     * The examples this run trains on, from the training set already cut to {@code trainSize}: with
+     * {@code labelled > 0}, the kept labels only (repeated to the set's size) when {@code transfer} is false, or
+     * every image with the other labels marked {@code Dataset.UNLABELLED} when it is (distillation).
+     */
+    public Dataset trainingSet(Dataset train, boolean transfer) {
+        if (labelled == 0) {
+            return train;
+        }
+        Dataset kept = train.keepLabels(labelled, seed);
+        return transfer ? kept : kept.labelledOnly().repeat(train.size());
     }
 
     private static void positive(String option, int value) {

@@ -90,8 +90,8 @@ class TrainDistillCommandTest {
                 "--teacher-weights", teacher.toString(), "--student-temperature", "2", "--teacher-temperature", "6",
                 "--epochs", "1", "--batch-size", "64", "--data", data.toString(), "--out", out.toString()));
         var config = RunFolder.at(out).readConfig().path("distillation");
-        assertEquals(2.0, config.path("studentTemperature").asDouble());
-        assertEquals(6.0, config.path("teacherTemperature").asDouble());
+        assertEquals(2.0, config.path("student-temperature").asDouble());
+        assertEquals(6.0, config.path("teacher-temperature").asDouble());
         assertEquals(4.0, config.path("kappa").asDouble(), "κ = T_s² unless given");
 
         Path pruned = dir.resolve("p");

@@ -27,9 +27,11 @@ class DatasetTest {
         assertTrue(e.getMessage().contains("toy") && e.getMessage().contains("example 2")
                 && e.getMessage().contains("label 3"), e.getMessage());
         e = assertThrows(IllegalArgumentException.class,
-                () -> new Dataset("toy", new float[2 * 4], new int[] {-1, 0}, 1, 2, 2, 3));
+                () -> new Dataset("toy", new float[2 * 4], new int[] {-2, 0}, 1, 2, 2, 3));
         assertTrue(e.getMessage().contains("toy") && e.getMessage().contains("example 0")
-                && e.getMessage().contains("label -1"), e.getMessage());
+                && e.getMessage().contains("label -2"), e.getMessage());
+        assertEquals(1, new Dataset("toy", new float[2 * 4], new int[] {Dataset.UNLABELLED, 0}, 1, 2, 2, 3)
+                .labelledCount(), "−1 marks an example without a label");
     }
 
     @Test

@@ -88,7 +88,7 @@ class DistillationBadInputTest {
         Tensor t = logits(3, 4);
         rejects(() -> DistillationLoss.hinton(s, t, null), "labels are required", "[3]");
         rejects(() -> DistillationLoss.hinton(s, t, labels(0, 4, 1)), "label 4 at row 1", "[0, 4)");
-        rejects(() -> DistillationLoss.hinton(s, t, labels(0, -1, 1)), "label -1");
+        rejects(() -> DistillationLoss.hinton(s, t, labels(0, -2, 1)), "label -2");
         rejects(() -> DistillationLoss.hinton(s, t, labels(0, 1)), "labels", "[3]");
         rejects(() -> DistillationLoss.hinton(s, t, Tensor.of(new double[] {0, 1, 2}, 3)), "INT32");
         rejects(() -> DistillationLoss.temperature(s, t, labels(9, 0, 0), 4, 4, 16), "label 9");

@@ -146,6 +146,31 @@ class DistillationLossTest {
     }
 
     @Test
+    void rowsWithoutALabelHaveNoLabelTermAndTheCrossEntropyIsStillABatchMean() {
+        Random r = new Random(5);
+        int rows = 5;
+        int cols = 4;
+        double[] sv = TestData.uniform(r, rows * cols, -4, 4);
+        Tensor t = noGrad(Tensor.of(TestData.uniform(r, rows * cols, -4, 4), rows, cols));
+        int[] y = {2, -1, 0, -1, 3}; // rows 1 and 3 have no label (Dataset.UNLABELLED)
+        Tensor s1 = TestData.leaf(sv, rows, cols);
+        DistillationResult fused = DistillationLoss.hinton(s1, t, Tensor.ofInts(y, rows), 2, 0.3, 0.1, false);
+        // Composed: CE summed over the labelled rows, divided by all five rows, plus the soft term on every row.
+        Tensor s2 = TestData.leaf(sv, rows, cols);
+        Tensor pick = Tensor.of(new double[] {1, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 1}, 3, rows); // rows 0, 2, 4
+        Tensor ce = Losses.crossEntropy(pick.matmul(s2), Tensor.ofInts(new int[] {2, 0, 3}, 3), 0.1).mul(3.0 / rows);
+        Tensor composed = ce.mul(0.3).add(Losses.klDiv(s2, t, 2, 2).mul(0.7 * 4));
+        TestData.assertClose("loss", new double[] {composed.item()}, new double[] {fused.total()}, 1e-12, 1e-12);
+        TestData.assertClose("CE term", new double[] {ce.item()}, new double[] {fused.crossEntropy()}, 1e-12, 1e-12);
+        fused.loss().backward();
+        composed.backward();
+        TestData.assertClose("gradient", s2.grad().toDoubleArray(), s1.grad().toDoubleArray(), 1e-12, 1e-12);
+        GradCheck.of("fused hinton with unlabelled rows",
+                () -> DistillationLoss.hinton(s1, t, Tensor.ofInts(y, rows), 2, 0.3, 0.1, false).loss())
+                .wrt("student", s1).run();
+    }
+
+    @Test
     void noGraphWithoutAStudentGradient() {
         Random r = new Random(4);
         Tensor s = TestData.constant(r, 2, 3);

@@ -124,11 +124,15 @@ class HybridGoldenTest {
         return Arrays.copyOfRange(shape, 1, shape.length);
     }
 
+    private static DistillationMode.Hybrid hybrid(double alpha, double beta, double gamma, double temperature) {
+        return new DistillationMode.Hybrid(temperature, alpha, beta, gamma, List.of(), 0);
+    }
+
     @ParameterizedTest(name = "{0} {1}")
     @MethodSource("hybridCases")
     void hybridLossMatchesPytorch(Golden.Case c, DType dtype) {
-        HybridLoss.Weights w = new HybridLoss.Weights(c.doubleParam("alpha"), c.doubleParam("beta"),
-                c.doubleParam("gamma"), c.doubleParam("temperature"));
+        DistillationMode.Hybrid w = hybrid(c.doubleParam("alpha"), c.doubleParam("beta"), c.doubleParam("gamma"),
+                c.doubleParam("temperature"));
         Tensor student = leaf(c.tensor("student"), dtype);
         Tensor teacher = constant(c.tensor("teacher"), dtype);
         Golden.Array y = c.tensor("target");

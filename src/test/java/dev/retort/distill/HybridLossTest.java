@@ -29,6 +29,9 @@ class HybridLossTest {
         return Tensor.of(v, shape);
     }
 
+    private static final DistillationMode.Hybrid DEFAULTS =
+            (DistillationMode.Hybrid) DistillationMode.parse("hybrid", DistillationMode.Options.NONE.withTemperature(4));
+
     private static Tensor labels() {
         return Tensor.ofInts(new int[] {0, 4, 2}, 3);
     }
@@ -37,7 +40,7 @@ class HybridLossTest {
     void outputTermsEqualTheComposedDefinition() {
         Tensor s = random64(1, 3, 3, 5);
         Tensor t = random64(2, 3, 3, 5);
-        HybridLoss.Weights w = new HybridLoss.Weights(0.3, 0.5, 1, 2.5);
+        DistillationMode.Hybrid w = new DistillationMode.Hybrid(2.5, 0.3, 0.5, 1, List.of(), 0);
         HybridLoss.Result r = HybridLoss.compute(s, t, labels(), List.of(), List.of(), List.of(), w);
         double expected = 0.3 * Losses.crossEntropy(s, labels(), 0).item()
                 + 0.5 * 2.5 * 2.5 * Losses.klDiv(s, t, 2.5, 2.5).item();
@@ -55,7 +58,7 @@ class HybridLossTest {
         FeatureRegressor identity = new FeatureRegressor(new int[] {2, 2, 2}, new int[] {2, 4, 4},
                 new SplittableRandom(1));
         assertTrue(identity.isIdentity());
-        HybridLoss.Weights w = HybridLoss.Weights.DEFAULTS;
+        DistillationMode.Hybrid w = DEFAULTS;
         HybridLoss.Result r = HybridLoss.compute(s, t, labels(), List.of(hs), List.of(ht), List.of(identity), w);
         double feature = Losses.mse(hs, Functional.avgPool2d(ht, new PoolSpec(2, 2, 2, 2, 0, 0))).item();
         assertEquals(feature, r.feature(), 1e-12);
@@ -73,7 +76,7 @@ class HybridLossTest {
                 new SplittableRandom(2));
         assertArrayEquals(new int[] {64, 16, 1, 1}, conv.namedParameters().get("conv.weight").shape());
         HybridLoss.Result r = HybridLoss.compute(s, t, labels(), List.of(hs), List.of(ht), List.of(conv),
-                HybridLoss.Weights.DEFAULTS);
+                DEFAULTS);
         r.loss().backward();
         assertNotNull(conv.namedParameters().get("conv.weight").grad());
         assertNotNull(hs.grad());
@@ -83,22 +86,22 @@ class HybridLossTest {
 
     @Test
     void badWeightsAndPairsAreNamed() {
-        assertTrue(assertThrows(IllegalArgumentException.class, () -> new HybridLoss.Weights(1.5, 0.9, 1, 4))
-                .getMessage().contains("alpha (α)"));
-        assertTrue(assertThrows(IllegalArgumentException.class, () -> new HybridLoss.Weights(0.1, 0.9, -1, 4))
-                .getMessage().contains("gamma (γ)"));
-        assertTrue(assertThrows(IllegalArgumentException.class, () -> new HybridLoss.Weights(0.1, 0.9, 1, 0))
-                .getMessage().contains("temperature"));
+        assertTrue(assertThrows(IllegalArgumentException.class,
+                () -> new DistillationMode.Hybrid(4, 1.5, 0.9, 1, List.of(), 0)).getMessage().contains("--alpha"));
+        assertTrue(assertThrows(IllegalArgumentException.class,
+                () -> new DistillationMode.Hybrid(4, 0.1, 0.9, -1, List.of(), 0)).getMessage().contains("--gamma"));
+        assertTrue(assertThrows(IllegalArgumentException.class,
+                () -> new DistillationMode.Hybrid(0, 0.1, 0.9, 1, List.of(), 0)).getMessage().contains("--temperature"));
         Tensor s = Tensor.of(new float[15], 3, 5);
         Tensor hs = Tensor.ones(3, 2, 3, 3);
         Tensor ht = Tensor.ones(3, 2, 4, 4);
         FeatureRegressor identity = new FeatureRegressor(new int[] {2, 3, 3}, new int[] {2, 4, 4},
                 new SplittableRandom(1));
         assertTrue(assertThrows(IllegalArgumentException.class, () -> HybridLoss.compute(s, s, labels(),
-                List.of(hs), List.of(ht), List.of(identity), HybridLoss.Weights.DEFAULTS)).getMessage()
+                List.of(hs), List.of(ht), List.of(identity), DEFAULTS)).getMessage()
                 .contains("not integer multiples"));
         assertTrue(assertThrows(IllegalArgumentException.class, () -> HybridLoss.compute(s, s, labels(),
-                List.of(hs), List.of(), List.of(identity), HybridLoss.Weights.DEFAULTS)).getMessage()
+                List.of(hs), List.of(), List.of(identity), DEFAULTS)).getMessage()
                 .contains("must pair up"));
         assertTrue(assertThrows(IllegalArgumentException.class, () -> new FeatureRegressor(new int[] {16, 7, 7},
                 new int[] {64}, new SplittableRandom(1))).getMessage().contains("feature pair"));

@@ -43,8 +43,8 @@ class DemoTest {
         String md = Files.readString(report);
         assertTrue(md.contains("at T = 3.0") && md.contains("accuracy.png"), md);
         assertTrue(Files.size(dir.resolve("accuracy.png")) > 1000 && Files.size(dir.resolve("nll.png")) > 1000);
-        assertEquals(9.0, RunFolder.at(dir.resolve("student-hinton-seed2")).readConfig()
-                .path("distillation").path("kappa").asDouble(), "κ = T²");
+        assertEquals(3.0, RunFolder.at(dir.resolve("student-hinton-seed2")).readConfig()
+                .path("distillation").path("temperature").asDouble(), "the schedule's T");
 
         StringWriter again = new StringWriter();
         Demo.Result reused = Demo.run(schedule, data, dir, new PrintWriter(again, true));

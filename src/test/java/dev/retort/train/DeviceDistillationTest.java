@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.retort.distill.DistillationMode;
 import dev.retort.backend.Backends;
 import dev.retort.backend.Device;
 import dev.retort.backend.Storage;
@@ -70,10 +71,10 @@ class DeviceDistillationTest {
      */
     private static DistillationConfig mode(String mode) {
         return switch (mode) {
-            case "hybrid" -> new DistillationConfig("hybrid", "cnn-student", null, 4, 4, 16, 0.1, 0.9, 1, false,
-                    List.of("2=5", "5=5"), 0.5);
-            case "hinton-hard" -> new DistillationConfig("hinton", "cnn-student", null, 4, 4, 16, 0.1, 0.9, 1, true,
-                    List.of(), 0);
+            case "hybrid" -> new DistillationConfig(new DistillationMode.Hybrid(4, 0.1, 0.9, 1, List.of("2=5", "5=5"),
+                    0.5), "cnn-student", null);
+            case "hinton-hard" -> new DistillationConfig(new DistillationMode.Hinton(4, 0.1, true), "cnn-student",
+                    null);
             default -> DistillationConfig.defaults(mode, "cnn-student", null);
         };
     }

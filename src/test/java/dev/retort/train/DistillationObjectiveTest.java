@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.retort.distill.DistillationMode;
 import dev.retort.backend.Storage;
 import dev.retort.data.Dataset;
 import dev.retort.data.SyntheticImages;
@@ -74,8 +75,8 @@ class DistillationObjectiveTest {
     @Test
     void distillationTrainsTheStudentAndTheRegressorAndPrunes() throws java.io.IOException {
         long baseline = Storage.liveCount() + Storage.leakedCount();
-        DistillationConfig config = new DistillationConfig("hybrid", "cnn-student", null, 4, 4, 16, 0.1, 0.9, 1, false,
-                List.of("5=5"), 0.5);
+        DistillationConfig config = new DistillationConfig(new DistillationMode.Hybrid(4, 0.1, 0.9, 1, List.of("5=5"),
+                0.5), "cnn-student", null);
         try (Module teacher = Models.create("cnn-student", 11);
              Module student = Models.create("cnn-student", 12)) {
             TrainingConfig t = training(false);
@@ -128,8 +129,8 @@ class DistillationObjectiveTest {
 
     @Test
     void featurePairsMustNameExistingLayers() {
-        DistillationConfig config = new DistillationConfig("hybrid", "cnn-teacher", null, 4, 4, 16, 0.1, 0.9, 1, false,
-                List.of("5=99"), 0);
+        DistillationConfig config = new DistillationConfig(new DistillationMode.Hybrid(4, 0.1, 0.9, 1, List.of("5=99"),
+                0), "cnn-teacher", null);
         try (Module teacher = Models.create("cnn-teacher", 11); Module student = Models.create("cnn-student", 12)) {
             IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                     () -> DistillationObjective.create(config, teacher, student, DATA, training(false), 10, null));
@@ -139,19 +140,18 @@ class DistillationObjectiveTest {
 
     @Test
     void optionsOutsideTheirRangeNameTheOption() {
-        assertMessage("--temperature", () -> new DistillationConfig("hinton", "t", null, 0, 0, 0, 0.1, 0.9, 1, false,
-                List.of(), 0));
-        assertMessage("--student-temperature", () -> new DistillationConfig("temperature", "t", null, -1, 4, 1, 0, 0, 0,
-                false, List.of(), 0));
-        assertMessage("--alpha", () -> new DistillationConfig("hinton", "t", null, 4, 4, 16, 1.5, 0.9, 1, false,
-                List.of(), 0));
-        assertMessage("--beta", () -> new DistillationConfig("hybrid", "t", null, 4, 4, 16, 0.1, -0.1, 1, false,
-                List.of(), 0));
-        assertMessage("--gamma", () -> new DistillationConfig("hybrid", "t", null, 4, 4, 16, 0.1, 0.9, Double.NaN,
-                false, List.of(), 0));
+        assertMessage("--temperature", () -> new DistillationMode.Hinton(0, 0.1, false));
+        assertMessage("--student-temperature", () -> new DistillationMode.Temperature(-1, 4, 1));
+        assertMessage("--alpha", () -> new DistillationMode.Hinton(4, 1.5, false));
+        assertMessage("--beta", () -> new DistillationMode.Hybrid(4, 0.1, -0.1, 1, List.of(), 0));
+        assertMessage("--gamma", () -> new DistillationMode.Hybrid(4, 0.1, 0.9, Double.NaN, List.of(), 0));
         assertMessage("--mode", () -> DistillationConfig.defaults("fitnet", "t", null));
-        assertMessage("--prune", () -> new DistillationConfig("hinton", "t", null, 4, 4, 16, 0.1, 0.9, 1, false,
-                List.of(), 0.5));
+        assertMessage("--prune", () -> DistillationMode.parse("hinton", new DistillationMode.Options(null, null, null,
+                null, null, null, null, null, null, 0.5)));
+        assertMessage("--kappa", () -> DistillationMode.parse("hybrid", new DistillationMode.Options(null, null, null,
+                2.0, null, null, null, null, null, null)));
+        assertMessage("--alpha", () -> DistillationMode.parse("temperature", new DistillationMode.Options(null, null,
+                null, null, 0.5, null, null, null, null, null)));
     }
 
     private static void assertMessage(String option, org.junit.jupiter.api.function.Executable e) {

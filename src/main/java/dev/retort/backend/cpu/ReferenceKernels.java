@@ -508,7 +508,7 @@ final class ReferenceKernels {
             }
             for (int c = 0; c < cols; c++) {
                 double g = 0;
-                if (spec.crossEntropyWeight() != 0) {
+                if (spec.crossEntropyWeight() != 0 && y >= 0) { // a row without a label has no label term
                     double target = (c == y ? 1 - eps : 0) + eps / cols;
                     g += spec.crossEntropyWeight() / rows * (Math.exp(logP1[c]) - target);
                 }

@@ -1,0 +1,302 @@
+package dev.retort.distill;
+
+import dev.retort.tensor.Tensor;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * A distillation mode of docs/kd-modes.md with its options, from the command line to the loss: each mode parses
+ * and checks its options once, here, describes itself, and builds its loss; below it the backend sees only the
+ * kernel's numbers ({@link dev.retort.backend.DistillationSpec}). A new mode is one more record here.
+ *
+ * <p>Labels: a row whose label is {@code Dataset.UNLABELLED} (−1) contributes no label term; the label
+ * cross-entropy is still a mean over all B rows of the batch (kd-modes.md, limited labels).
+ */
+public sealed interface DistillationMode permits DistillationMode.Temperature, DistillationMode.Hinton,
+        DistillationMode.Hybrid {
+    /** The names {@code --mode} takes, in the order of the docs. */
+    List<String> NAMES = List.of("temperature", "hinton", "hybrid");
+
+    /** What a mode needs from one batch: logits of both networks, labels (−1 for none), paired features. */
+    record Batch(Tensor student, Tensor teacher, Tensor labels, double labelSmoothing, List<Tensor> studentFeatures,
+                 List<Tensor> teacherFeatures, List<FeatureRegressor> regressors) {
+        /** A batch of the output-only modes (no feature pairs). */
+        public Batch(Tensor student, Tensor teacher, Tensor labels, double labelSmoothing) {
+            this(student, teacher, labels, labelSmoothing, List.of(), List.of(), List.of());
+        }
+    }
+
+    /** The loss to differentiate and its unweighted batch-mean terms by name, {@code loss} (the total) first. */
+    record Loss(Tensor loss, Map<String, Double> terms) {}
+
+    /** {@code temperature}, {@code hinton} or {@code hybrid}. */
+    String name();
+
+    /** The resolved options by their CLI names (without dashes), as config.json and the sweep tables show them. */
+    Map<String, Object> options();
+
+    /** Whether the loss has a label term. */
+    boolean usesLabels();
+
+    /** The loss of one batch. */
+    Loss loss(Batch batch);
+
+    /** Hybrid's feature pairs {@code STUDENT=TEACHER}; empty for the default pair and in the other modes. */
+    default List<String> pairs() {
+        return List.of();
+    }
+
+    /** Hybrid's final fraction of pruned weights; 0 for none. */
+    default double prune() {
+        return 0;
+    }
+
+    /** One line for logs and reports, e.g. {@code mode hinton (T 2, α 0.5)}. */
+    default String describe() {
+        StringBuilder sb = new StringBuilder("mode ").append(name()).append(" (");
+        String sep = "";
+        for (var e : options().entrySet()) {
+            if (!e.getKey().equals("mode")) {
+                sb.append(sep).append(e.getKey()).append(' ').append(e.getValue());
+                sep = ", ";
+            }
+        }
+        return sb.append(')').toString();
+    }
+
+    /**
+     * The options as given on the command line; null where not given (the mode's default then applies). A given
+     * option that the mode does not have is an error naming it.
+     */
+    record Options(Double temperature, Double studentTemperature, Double teacherTemperature, Double kappa,
+                   Double alpha, Double beta, Double gamma, String teacherTargets, List<String> pairs, Double prune) {
+        /** No option given: every default. */
+        public static final Options NONE = new Options(null, null, null, null, null, null, null, null, null, null);
+
+        /** These options with another {@code --temperature}. */
+        public Options withTemperature(double value) {
+            return new Options(value, studentTemperature, teacherTemperature, kappa, alpha, beta, gamma,
+                    teacherTargets, pairs, prune);
+        }
+    }
+
+    /** Parses {@code --mode} with its options; defaults where an option is null (docs/kd-modes.md, Defaults). */
+    static DistillationMode parse(String mode, Options o) {
+        String m = mode == null ? "" : mode.toLowerCase(Locale.ROOT);
+        if (!NAMES.contains(m)) {
+            throw new IllegalArgumentException("--mode " + mode + ": expected temperature, hinton or hybrid");
+        }
+        refuse(m, "temperature", o.studentTemperature(), "--student-temperature");
+        refuse(m, "temperature", o.teacherTemperature(), "--teacher-temperature");
+        refuse(m, "temperature", o.kappa(), "--kappa");
+        refuse(m, "hinton", o.teacherTargets(), "--teacher-targets");
+        refuse(m, "hybrid", o.beta(), "--beta");
+        refuse(m, "hybrid", o.gamma(), "--gamma");
+        refuse(m, "hybrid", o.pairs(), "--pairs");
+        refuse(m, "hybrid", o.prune(), "--prune");
+        if (m.equals("temperature") && o.alpha() != null) {
+            throw new IllegalArgumentException("--alpha belongs to --mode hinton and hybrid; mode temperature has no "
+                    + "label term");
+        }
+        double t = o.temperature() != null ? o.temperature() : Defaults.TEMPERATURE.get(m);
+        return switch (m) {
+            case "temperature" -> {
+                double ts = o.studentTemperature() != null ? o.studentTemperature() : t;
+                double tt = o.teacherTemperature() != null ? o.teacherTemperature() : t;
+                yield new Temperature(ts, tt, o.kappa() != null ? o.kappa() : ts * ts);
+            }
+            case "hinton" -> {
+                String targets = o.teacherTargets() == null ? "soft" : o.teacherTargets().toLowerCase(Locale.ROOT);
+                if (!targets.equals("soft") && !targets.equals("hard")) {
+                    throw new IllegalArgumentException("--teacher-targets " + o.teacherTargets()
+                            + ": expected soft or hard");
+                }
+                yield new Hinton(t, o.alpha() != null ? o.alpha() : Defaults.HINTON_ALPHA, targets.equals("hard"));
+            }
+            default -> new Hybrid(t, o.alpha() != null ? o.alpha() : Defaults.HYBRID_ALPHA,
+                    o.beta() != null ? o.beta() : Defaults.HYBRID_BETA,
+                    o.gamma() != null ? o.gamma() : Defaults.HYBRID_GAMMA, o.pairs() == null ? List.of() : o.pairs(),
+                    o.prune() != null ? o.prune() : 0);
+        };
+    }
+
+    /** The defaults of docs/kd-modes.md, chosen by the sweep recorded there. */
+    final class Defaults {
+        /** T of each mode unless given. */
+        public static final Map<String, Double> TEMPERATURE = Map.of("temperature", 4.0, "hinton", 4.0, "hybrid", 4.0);
+        public static final double HINTON_ALPHA = 0.1;
+        public static final double HYBRID_ALPHA = 0.1;
+        public static final double HYBRID_BETA = 0.9;
+        public static final double HYBRID_GAMMA = 1.0;
+
+        private Defaults() {}
+    }
+
+    /**
+     * Mode {@code temperature}, soft targets only: {@code L = κ·(1/B)·Σ_b KL(softmax_{T_t}(t_b) ‖ softmax_{T_s}(s_b))}.
+     * No labels are used; where given they are only reported ({@code ce}).
+     */
+    record Temperature(double studentTemperature, double teacherTemperature, double kappa) implements DistillationMode {
+        public Temperature {
+            positive("--student-temperature", studentTemperature);
+            positive("--teacher-temperature", teacherTemperature);
+            atLeastZero("--kappa", kappa);
+        }
+
+        @Override
+        public String name() {
+            return "temperature";
+        }
+
+        @Override
+        public Map<String, Object> options() {
+            Map<String, Object> out = new LinkedHashMap<>();
+            out.put("mode", name());
+            out.put("student-temperature", studentTemperature);
+            out.put("teacher-temperature", teacherTemperature);
+            out.put("kappa", kappa);
+            return out;
+        }
+
+        @Override
+        public boolean usesLabels() {
+            return false;
+        }
+
+        @Override
+        public Loss loss(Batch b) {
+            DistillationResult r = DistillationLoss.temperature(b.student(), b.teacher(), b.labels(),
+                    studentTemperature, teacherTemperature, kappa);
+            Map<String, Double> terms = new LinkedHashMap<>();
+            terms.put("loss", r.total());
+            terms.put("kl", r.klDivergence());
+            terms.put("ce", r.crossEntropy());
+            return new Loss(r.loss(), terms);
+        }
+    }
+
+    /**
+     * Mode {@code hinton}: {@code L = α·CE(s, y, ε) + (1 − α)·T²·KL_T(t ‖ s)}, or with hard teacher targets
+     * {@code α·CE(s, y, ε) + (1 − α)·CE(s, argmax t)}.
+     */
+    record Hinton(double temperature, double alpha, boolean hardTeacherTargets) implements DistillationMode {
+        public Hinton {
+            positive("--temperature", temperature);
+            unit("--alpha", alpha);
+        }
+
+        @Override
+        public String name() {
+            return "hinton";
+        }
+
+        @Override
+        public Map<String, Object> options() {
+            Map<String, Object> out = new LinkedHashMap<>();
+            out.put("mode", name());
+            out.put("temperature", temperature);
+            out.put("alpha", alpha);
+            out.put("teacher-targets", hardTeacherTargets ? "hard" : "soft");
+            return out;
+        }
+
+        @Override
+        public boolean usesLabels() {
+            return alpha > 0;
+        }
+
+        @Override
+        public Loss loss(Batch b) {
+            DistillationResult r = DistillationLoss.hinton(b.student(), b.teacher(), b.labels(), temperature, alpha,
+                    b.labelSmoothing(), hardTeacherTargets);
+            Map<String, Double> terms = new LinkedHashMap<>();
+            terms.put("loss", r.total());
+            terms.put("ce", r.crossEntropy());
+            if (hardTeacherTargets) {
+                terms.put("ce_teacher", r.teacherCrossEntropy());
+            } else {
+                terms.put("kl", r.klDivergence());
+            }
+            return new Loss(r.loss(), terms);
+        }
+    }
+
+    /**
+     * Mode {@code hybrid}: {@code L = α·CE(s, y) + β·T²·KL_T(t ‖ s) + γ·Σ_pairs mean((r(h_s) − h_t)²)}, with
+     * optional pruning of the student ({@link Pruning}).
+     */
+    record Hybrid(double temperature, double alpha, double beta, double gamma, List<String> pairs, double prune)
+            implements DistillationMode {
+        public Hybrid {
+            positive("--temperature", temperature);
+            unit("--alpha", alpha);
+            unit("--beta", beta);
+            atLeastZero("--gamma", gamma);
+            if (!(prune >= 0 && prune < 1)) {
+                throw new IllegalArgumentException("--prune must be in [0, 1), got " + prune);
+            }
+            pairs = pairs == null ? List.of() : List.copyOf(pairs);
+        }
+
+        @Override
+        public String name() {
+            return "hybrid";
+        }
+
+        @Override
+        public Map<String, Object> options() {
+            Map<String, Object> out = new LinkedHashMap<>();
+            out.put("mode", name());
+            out.put("temperature", temperature);
+            out.put("alpha", alpha);
+            out.put("beta", beta);
+            out.put("gamma", gamma);
+            out.put("pairs", pairs.isEmpty() ? "default" : String.join(",", pairs));
+            out.put("prune", prune);
+            return out;
+        }
+
+        @Override
+        public boolean usesLabels() {
+            return alpha > 0;
+        }
+
+        @Override
+        public Loss loss(Batch b) {
+            HybridLoss.Result r = HybridLoss.compute(b.student(), b.teacher(), b.labels(), b.studentFeatures(),
+                    b.teacherFeatures(), b.regressors(), this);
+            Map<String, Double> terms = new LinkedHashMap<>();
+            terms.put("loss", r.total());
+            terms.put("ce", r.crossEntropy());
+            terms.put("kl", r.klDivergence());
+            terms.put("feature", r.feature());
+            return new Loss(r.loss(), terms);
+        }
+    }
+
+    private static void refuse(String mode, String owner, Object value, String option) {
+        if (value != null && !mode.equals(owner)) {
+            throw new IllegalArgumentException(option + " belongs to --mode " + owner + ", not " + mode);
+        }
+    }
+
+    private static void positive(String option, double value) {
+        if (!(value > 0) || Double.isInfinite(value)) {
+            throw new IllegalArgumentException(option + " must be a positive finite number, got " + value);
+        }
+    }
+
+    private static void atLeastZero(String option, double value) {
+        if (!(value >= 0) || Double.isInfinite(value)) {
+            throw new IllegalArgumentException(option + " must be a finite number ≥ 0, got " + value);
+        }
+    }
+
+    private static void unit(String option, double value) {
+        if (!(value >= 0 && value <= 1)) {
+            throw new IllegalArgumentException(option + " must be in [0, 1], got " + value);
+        }
+    }
+}

@@ -1,0 +1,267 @@
+package dev.retort.train;
+
+import dev.retort.distill.TeacherOutputs;
+import dev.retort.io.AtomicFiles;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * A grid of student runs against one teacher ({@code retort sweep}): every cell a run folder of its own, finished
+ * runs reused, the teacher's outputs computed once per teacher and training set, and the results written as a
+ * Markdown table (mean ± sample standard deviation over seeds, per-seed values), a CSV file with one row per run,
+ * and a PNG of test accuracy against T per mode.
+ */
+public final class Sweep {
+    /** The option that tells seeds apart: cells that differ only in it form one row of the table. */
+    public static final String SEED = "seed";
+
+    /**
+     * One run of the grid.
+     *
+     * @param varying      the options that vary across the grid, with this cell's values, in grid order
+     * @param training     the run's training options
+     * @param distillation the mode and teacher; null for the student trained on the labels alone ({@code baseline})
+     */
+    public record Cell(Map<String, String> varying, TrainingConfig training, DistillationConfig distillation) {
+        /** The cell's folder name under the sweep's: its varying options, e.g. {@code mode-hinton.temperature-2.seed-1}. */
+        public String key() {
+            List<String> parts = new ArrayList<>();
+            for (var e : varying.entrySet()) {
+                parts.add(e.getKey() + "-" + e.getValue().replaceAll("[^A-Za-z0-9._=-]", "_"));
+            }
+            return parts.isEmpty() ? "run" : String.join(".", parts);
+        }
+
+        /** The row of the table this cell belongs to: its varying options less the seed. */
+        String row() {
+            List<String> parts = new ArrayList<>();
+            for (var e : varying.entrySet()) {
+                if (!e.getKey().equals(SEED)) {
+                    parts.add(e.getKey() + " " + e.getValue());
+                }
+            }
+            return parts.isEmpty() ? "all" : String.join(", ", parts);
+        }
+
+        String mode() {
+            return distillation == null ? "baseline" : distillation.mode().name();
+        }
+
+        /** T of the cell's mode (its student temperature), or NaN for the baseline. */
+        double temperature() {
+            if (distillation == null) {
+                return Double.NaN;
+            }
+            Object t = distillation.mode().options().getOrDefault("temperature",
+                    distillation.mode().options().get("student-temperature"));
+            return ((Number) t).doubleValue();
+        }
+    }
+
+    /** A finished cell. */
+    public record Result(Cell cell, Runs.Outcome outcome) {}
+
+    private Sweep() {}
+
+    /** Runs every cell not finished under {@code out}, in order; returns every cell's outcome. */
+    public static List<Result> run(List<Cell> cells, Runs.Data data, Path out, PrintWriter log) throws IOException {
+        Files.createDirectories(out);
+        Map<String, TeacherOutputs> teacherOutputs = new HashMap<>();
+        List<Result> results = new ArrayList<>();
+        int index = 0;
+        for (Cell cell : cells) {
+            index++;
+            Path folder = out.resolve(cell.key());
+            String name = String.format(Locale.ROOT, "[%d/%d] %s", index, cells.size(), cell.key());
+            Optional<Runs.Outcome> earlier = Runs.finished(cell.key(), folder);
+            Runs.Outcome outcome;
+            if (earlier.isPresent()) {
+                outcome = earlier.get();
+                log.printf(Locale.ROOT, "%s: finished earlier (test accuracy %.2f %%)%n", name,
+                        100 * outcome.test().accuracy());
+            } else {
+                boolean resume = RunFolder.at(folder).latestCheckpoint().isPresent();
+                TrainingConfig c = cell.training();
+                if (cell.distillation() == null) {
+                    outcome = Runs.train(name, c, data, folder, resume, log);
+                } else {
+                    TeacherOutputs shared = null;
+                    if (!c.augmented()) {
+                        DistillationConfig d = cell.distillation();
+                        String teacherKey = d.teacherModel() + "|" + d.teacherWeights() + "|" + c.model() + "|"
+                                + c.device();
+                        if (!teacherOutputs.containsKey(teacherKey)) {
+                            teacherOutputs.clear(); // one teacher's outputs in memory at a time
+                            teacherOutputs.put(teacherKey, Runs.teacherOutputs(d.teacherModel(),
+                                    Path.of(d.teacherWeights()), c.model(), c, data));
+                        }
+                        shared = teacherOutputs.get(teacherKey);
+                    }
+                    outcome = Runs.distill(name, c, cell.distillation(), data, shared, folder, resume, log);
+                }
+                log.printf(Locale.ROOT, "%s: test accuracy %.2f %%%n", name, 100 * outcome.test().accuracy());
+            }
+            results.add(new Result(cell, outcome));
+        }
+        return results;
+    }
+
+    /** The table: one row per cell less its seed, mean ± standard deviation of test accuracy, every seed's value. */
+    public static String table(List<Result> results) {
+        Map<String, List<Result>> rows = rows(results);
+        double baseline = Double.NaN;
+        for (List<Result> row : rows.values()) {
+            if (row.get(0).cell().distillation() == null && rows.values().stream()
+                    .filter(r -> r.get(0).cell().distillation() == null).count() == 1) {
+                baseline = accuracy(row)[0];
+            }
+        }
+        StringBuilder sb = new StringBuilder();
+        sb.append("| cell | mode | n | test accuracy, mean ± std (%) | vs baseline (pp) | per seed (%) | NLL | ECE |\n");
+        sb.append("|---|---|---|---|---|---|---|---|\n");
+        for (var e : rows.entrySet()) {
+            List<Result> row = e.getValue();
+            double[] a = accuracy(row);
+            List<String> perSeed = new ArrayList<>();
+            double nll = 0;
+            double ece = 0;
+            for (Result r : row) {
+                String seed = r.cell().varying().getOrDefault(SEED, String.valueOf(r.cell().training().seed()));
+                perSeed.add(String.format(Locale.ROOT, "%.2f (seed %s)", 100 * r.outcome().test().accuracy(), seed));
+                nll += r.outcome().test().nll() / row.size();
+                ece += r.outcome().test().ece() / row.size();
+            }
+            String gain = Double.isNaN(baseline) || row.get(0).cell().distillation() == null ? ""
+                    : String.format(Locale.ROOT, "%+.2f", 100 * (a[0] - baseline));
+            sb.append(String.format(Locale.ROOT, "| %s | %s | %d | %.2f ± %.2f | %s | %s | %.4f | %.4f |%n", e.getKey(),
+                    row.get(0).cell().mode(), row.size(), 100 * a[0], 100 * a[1], gain, String.join(", ", perSeed),
+                    nll, ece));
+        }
+        return sb.toString();
+    }
+
+    /** One row per run: its varying options, seed, test accuracy, NLL, ECE and seconds. */
+    public static String csv(List<Result> results) {
+        List<String> columns = new ArrayList<>();
+        for (Result r : results) {
+            for (String k : r.cell().varying().keySet()) {
+                if (!columns.contains(k)) {
+                    columns.add(k);
+                }
+            }
+        }
+        StringBuilder sb = new StringBuilder("run,");
+        for (String c : columns) {
+            sb.append(c).append(',');
+        }
+        sb.append("test_accuracy,test_nll,test_ece,seconds\n");
+        for (Result r : results) {
+            sb.append(r.cell().key()).append(',');
+            for (String c : columns) {
+                sb.append(r.cell().varying().getOrDefault(c, "")).append(',');
+            }
+            sb.append(String.format(Locale.ROOT, "%.4f,%.5f,%.5f,%.1f%n", r.outcome().test().accuracy(),
+                    r.outcome().test().nll(), r.outcome().test().ece(), r.outcome().seconds()));
+        }
+        return sb.toString();
+    }
+
+    /**
+     * Test accuracy against T: one line per mode (and per value of any other varying option) with ± one standard
+     * deviation over seeds, and the baseline drawn flat across the temperatures.
+     */
+    public static void plot(List<Result> results, Path png) throws IOException {
+        Map<String, List<Result>> rows = rows(results);
+        Map<String, List<double[]>> lines = new LinkedHashMap<>();
+        List<double[]> baselines = new ArrayList<>();
+        double low = Double.POSITIVE_INFINITY;
+        double high = Double.NEGATIVE_INFINITY;
+        for (List<Result> row : rows.values()) {
+            Cell cell = row.get(0).cell();
+            double[] a = accuracy(row);
+            if (cell.distillation() == null) {
+                baselines.add(new double[] {a[0], a[1]});
+                continue;
+            }
+            double t = cell.temperature();
+            low = Math.min(low, t);
+            high = Math.max(high, t);
+            List<String> rest = new ArrayList<>();
+            rest.add(cell.mode());
+            for (var e : cell.varying().entrySet()) {
+                if (!e.getKey().equals(SEED) && !e.getKey().equals("mode") && !e.getKey().contains("temperature")) {
+                    rest.add(e.getKey() + " " + e.getValue());
+                }
+            }
+            lines.computeIfAbsent(String.join(", ", rest), k -> new ArrayList<>()).add(new double[] {t, a[0], a[1]});
+        }
+        List<Plots.Series> series = new ArrayList<>();
+        for (var e : lines.entrySet()) {
+            List<double[]> points = e.getValue();
+            points.sort((p, q) -> Double.compare(p[0], q[0]));
+            double[] x = new double[points.size()];
+            double[] y = new double[points.size()];
+            double[] err = new double[points.size()];
+            for (int i = 0; i < points.size(); i++) {
+                x[i] = points.get(i)[0];
+                y[i] = 100 * points.get(i)[1];
+                err[i] = 100 * points.get(i)[2];
+            }
+            series.add(new Plots.Series(e.getKey(), x, y, err));
+        }
+        if (series.isEmpty()) {
+            low = 1;
+            high = 1;
+        }
+        for (int i = 0; i < baselines.size(); i++) {
+            double y = 100 * baselines.get(i)[0];
+            series.add(new Plots.Series(baselines.size() == 1 ? "baseline" : "baseline " + (i + 1),
+                    new double[] {low, high}, new double[] {y, y}));
+        }
+        Plots.lineChart(png, "Test accuracy against T (mean ± std over seeds)", "temperature T", "test accuracy (%)",
+                series);
+    }
+
+    /** Writes sweep.md, sweep.csv and sweep.png into {@code out}; returns the Markdown file. */
+    public static Path write(List<Result> results, String title, Path out) throws IOException {
+        plot(results, out.resolve("sweep.png"));
+        AtomicFiles.writeString(out.resolve("sweep.csv"), csv(results));
+        Path md = out.resolve("sweep.md");
+        AtomicFiles.writeString(md, "# " + title + "\n\n" + table(results)
+                + "\nMean and sample standard deviation over the seeds of each row (n runs); each run's folder is "
+                + "named by its options under this folder. Accuracy against T: sweep.png.\n\n![accuracy against T]"
+                + "(sweep.png)\n");
+        return md;
+    }
+
+    private static Map<String, List<Result>> rows(List<Result> results) {
+        Map<String, List<Result>> rows = new LinkedHashMap<>();
+        for (Result r : results) {
+            rows.computeIfAbsent(r.cell().row(), k -> new ArrayList<>()).add(r);
+        }
+        return rows;
+    }
+
+    /** Mean and sample standard deviation (0 for one run) of the test accuracy of a row's runs. */
+    static double[] accuracy(List<Result> row) {
+        double mean = 0;
+        for (Result r : row) {
+            mean += r.outcome().test().accuracy() / row.size();
+        }
+        double squares = 0;
+        for (Result r : row) {
+            double d = r.outcome().test().accuracy() - mean;
+            squares += d * d;
+        }
+        return new double[] {mean, row.size() > 1 ? Math.sqrt(squares / (row.size() - 1)) : 0};
+    }
+}
