@@ -1,6 +1,7 @@
 package dev.retort.cli;
 
 import dev.retort.backend.Device;
+import dev.retort.distill.DistillationMode;
 import dev.retort.train.Runs;
 import dev.retort.train.Sweep;
 import dev.retort.train.TrainingConfig;
@@ -13,6 +14,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import picocli.CommandLine;
@@ -37,10 +39,13 @@ import picocli.CommandLine.Unmatched;
                         + "computed once. Writes sweep.md (mean ± std per cell, per-seed values), sweep.csv and "
                         + "sweep.png (accuracy against T per mode) into --out."})
 final class SweepCommand extends ReportingCommand {
-    /** Options of {@code distill} that mean nothing to the student trained alone. */
-    private static final Set<String> MODE_OPTIONS = Set.of("--temperature", "--student-temperature",
-            "--teacher-temperature", "--kappa", "--alpha", "--beta", "--gamma", "--teacher-targets", "--pairs",
-            "--prune");
+    /** Whether {@code option} is a mode's option that the cell's mode does not take (the baseline takes none). */
+    private static boolean foreign(String option, String mode) {
+        String name = option.substring(2);
+        boolean modeOption = DistillationMode.OPTIONS.values().stream().anyMatch(o -> o.contains(name));
+        return modeOption && !DistillationMode.OPTIONS.getOrDefault(mode.toLowerCase(Locale.ROOT), List.of())
+                .contains(name);
+    }
 
     @Option(names = "--out", paramLabel = "DIR", description = "Sweep folder (default runs/sweep-<time>).")
     Path out;
@@ -59,17 +64,18 @@ final class SweepCommand extends ReportingCommand {
         for (Map<String, String> combination : combinations) {
             DistillCommand command = parseCell(combination);
             first = first == null ? command : first;
-            boolean baseline = combination.get("--mode").equalsIgnoreCase("baseline");
+            String mode = combination.get("--mode");
+            boolean baseline = mode.equalsIgnoreCase("baseline");
             TrainingConfig training = command.training.config(command.model);
             Map<String, String> varying = new LinkedHashMap<>();
             for (var e : options.entrySet()) {
                 if (e.getValue().size() > 1 && combination.containsKey(e.getKey())
-                        && !(baseline && MODE_OPTIONS.contains(e.getKey()))) {
+                        && !foreign(e.getKey(), mode)) {
                     varying.put(e.getKey().substring(2), combination.get(e.getKey()));
                 }
             }
             Sweep.Cell cell = new Sweep.Cell(varying, training, baseline ? null : command.distillation());
-            if (keys.add(cell.key())) { // the baseline once, not once per value of a mode's option
+            if (keys.add(cell.key())) { // a cell once, not once per value of an option its mode does not take
                 cells.add(cell);
             }
         }
@@ -175,14 +181,15 @@ final class SweepCommand extends ReportingCommand {
 
     /**
      * One combination parsed as {@code retort distill} parses its arguments, so every check runs before any
-     * training. The baseline is parsed with mode temperature and without the modes' options, and only its training
-     * options are used.
+     * training; options of other modes are left out of a cell. The baseline is parsed with mode temperature and
+     * without the modes' options, and only its training options are used.
      */
     private static DistillCommand parseCell(Map<String, String> combination) {
-        boolean baseline = combination.get("--mode").equalsIgnoreCase("baseline");
+        String mode = combination.get("--mode");
+        boolean baseline = mode.equalsIgnoreCase("baseline");
         List<String> args = new ArrayList<>();
         for (var e : combination.entrySet()) {
-            if (baseline && MODE_OPTIONS.contains(e.getKey())) {
+            if (foreign(e.getKey(), mode)) {
                 continue;
             }
             args.add(e.getKey());

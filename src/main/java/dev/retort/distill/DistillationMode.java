@@ -1,6 +1,7 @@
 package dev.retort.distill;
 
 import dev.retort.tensor.Tensor;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -18,6 +19,12 @@ public sealed interface DistillationMode permits DistillationMode.Temperature, D
         DistillationMode.Hybrid {
     /** The names {@code --mode} takes, in the order of the docs. */
     List<String> NAMES = List.of("temperature", "hinton", "hybrid");
+
+    /** The options each mode takes (CLI names without dashes); any other mode option given is an error. */
+    Map<String, List<String>> OPTIONS = Map.of(
+            "temperature", List.of("temperature", "student-temperature", "teacher-temperature", "kappa"),
+            "hinton", List.of("temperature", "alpha", "teacher-targets"),
+            "hybrid", List.of("temperature", "alpha", "beta", "gamma", "pairs", "prune"));
 
     /** What a mode needs from one batch: logits of both networks, labels (−1 for none), paired features. */
     record Batch(Tensor student, Tensor teacher, Tensor labels, double labelSmoothing, List<Tensor> studentFeatures,
@@ -75,6 +82,23 @@ public sealed interface DistillationMode permits DistillationMode.Temperature, D
         /** No option given: every default. */
         public static final Options NONE = new Options(null, null, null, null, null, null, null, null, null, null);
 
+        /** The options given, by CLI name without dashes. */
+        public Map<String, Object> given() {
+            Map<String, Object> out = new LinkedHashMap<>();
+            out.put("temperature", temperature);
+            out.put("student-temperature", studentTemperature);
+            out.put("teacher-temperature", teacherTemperature);
+            out.put("kappa", kappa);
+            out.put("alpha", alpha);
+            out.put("beta", beta);
+            out.put("gamma", gamma);
+            out.put("teacher-targets", teacherTargets);
+            out.put("pairs", pairs);
+            out.put("prune", prune);
+            out.values().removeIf(java.util.Objects::isNull);
+            return out;
+        }
+
         /** These options with another {@code --temperature}. */
         public Options withTemperature(double value) {
             return new Options(value, studentTemperature, teacherTemperature, kappa, alpha, beta, gamma,
@@ -88,17 +112,17 @@ public sealed interface DistillationMode permits DistillationMode.Temperature, D
         if (!NAMES.contains(m)) {
             throw new IllegalArgumentException("--mode " + mode + ": expected temperature, hinton or hybrid");
         }
-        refuse(m, "temperature", o.studentTemperature(), "--student-temperature");
-        refuse(m, "temperature", o.teacherTemperature(), "--teacher-temperature");
-        refuse(m, "temperature", o.kappa(), "--kappa");
-        refuse(m, "hinton", o.teacherTargets(), "--teacher-targets");
-        refuse(m, "hybrid", o.beta(), "--beta");
-        refuse(m, "hybrid", o.gamma(), "--gamma");
-        refuse(m, "hybrid", o.pairs(), "--pairs");
-        refuse(m, "hybrid", o.prune(), "--prune");
-        if (m.equals("temperature") && o.alpha() != null) {
-            throw new IllegalArgumentException("--alpha belongs to --mode hinton and hybrid; mode temperature has no "
-                    + "label term");
+        for (String option : o.given().keySet()) {
+            if (!OPTIONS.get(m).contains(option)) {
+                List<String> owners = new ArrayList<>();
+                for (String other : NAMES) {
+                    if (OPTIONS.get(other).contains(option)) {
+                        owners.add(other);
+                    }
+                }
+                throw new IllegalArgumentException("--" + option + " belongs to --mode " + String.join(" and ", owners)
+                        + ", not " + m);
+            }
         }
         double t = o.temperature() != null ? o.temperature() : Defaults.TEMPERATURE.get(m);
         return switch (m) {
@@ -273,12 +297,6 @@ public sealed interface DistillationMode permits DistillationMode.Temperature, D
             terms.put("kl", r.klDivergence());
             terms.put("feature", r.feature());
             return new Loss(r.loss(), terms);
-        }
-    }
-
-    private static void refuse(String mode, String owner, Object value, String option) {
-        if (value != null && !mode.equals(owner)) {
-            throw new IllegalArgumentException(option + " belongs to --mode " + owner + ", not " + mode);
         }
     }
 

@@ -1,11 +1,7 @@
 package dev.retort.train;
 
-import dev.retort.distill.DistillationLoss;
 import dev.retort.distill.DistillationMode;
 import dev.retort.io.AtomicFiles;
-import dev.retort.io.Checkpoints;
-import dev.retort.nn.Models;
-import dev.retort.nn.Module;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Files;
@@ -15,53 +11,109 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Optional;
 
 /**
- * The main job (design.md): on Fashion-MNIST train the teacher, train the student alone, distill the
- * student in each of the three modes, evaluate all, print the table and write {@code report.md} with
- * plots. Every run has its own folder under the demo's; a demo started again in the same folder reuses
- * the runs that finished and resumes the one that did not.
+ * The main job (docs/design.md): on Fashion-MNIST train the teacher, then in each setting train the student alone
+ * and distill it in each of the three modes, print one table per setting and write {@code report.md} with plots.
+ * The student runs of all settings are one {@link Sweep}: the teacher's outputs are computed once and shared by
+ * every mode and setting, and a demo started again in the same folder reuses the runs that finished and resumes the
+ * one that did not. The settings and their options are those the sweeps of docs/kd-modes.md chose.
  */
 public final class Demo {
-    /** The student's runs, in table order. */
+    /** The student's runs of a setting, in table order. */
     public static final List<String> STUDENT_RUNS = List.of("baseline", "temperature", "hinton", "hybrid");
+
+    /**
+     * One comparison: a student trained alone and distilled in each mode under the same schedule.
+     *
+     * @param name    the setting's folder and key, e.g. {@code limited-labels}
+     * @param title   one line for the table's heading
+     * @param student the student's schedule (its {@code labelled} says how many labels it sees)
+     * @param modes   each mode with its options, in table order
+     */
+    public record Setting(String name, String title, TrainingConfig student, List<DistillationMode> modes) {
+        public Setting {
+            modes = List.copyOf(modes);
+        }
+
+        /** The same setting with every mode at temperature {@code t}. */
+        public Setting withTemperature(double t) {
+            List<DistillationMode> out = new ArrayList<>();
+            for (DistillationMode m : modes) {
+                Map<String, Object> o = m.options();
+                out.add(DistillationMode.parse(m.name(), new DistillationMode.Options(t, null, null, null,
+                        (Double) o.get("alpha"), (Double) o.get("beta"), (Double) o.get("gamma"),
+                        (String) o.get("teacher-targets"), m.pairs().isEmpty() ? null : m.pairs(),
+                        (Double) o.get("prune"))));
+            }
+            return new Setting(name, title, student, out);
+        }
+
+        /** The same setting with another student schedule. */
+        public Setting withStudent(TrainingConfig value) {
+            return new Setting(name, title, value, modes);
+        }
+    }
 
     /**
      * How long everything trains.
      *
-     * @param seeds       student seeds 1..seeds (the teacher is trained once)
-     * @param temperature T of all three modes (T_s = T_t, κ = T²); kd-modes.md's default is 4
+     * @param seeds student seeds 1..seeds (the teacher is trained once)
      */
-    public record Schedule(String name, TrainingConfig teacher, TrainingConfig student, int seeds,
-                           double temperature) {
+    public record Schedule(String name, TrainingConfig teacher, List<Setting> settings, int seeds) {
         public Schedule {
             if (seeds <= 0) {
                 throw new IllegalArgumentException("--seeds must be positive, got " + seeds);
             }
-            if (!(temperature > 0) || Double.isInfinite(temperature)) {
-                throw new IllegalArgumentException("--temperature must be a positive finite number, got " + temperature);
-            }
+            settings = List.copyOf(settings);
         }
     }
 
-    /** The finished runs: the teacher, and per student run one outcome per seed. */
-    public record Result(Runs.Outcome teacher, Map<String, List<Runs.Outcome>> students, double seconds) {}
+    /** The finished runs: the teacher, and every student run of every setting. */
+    public record Result(Runs.Outcome teacher, List<Sweep.Result> students, double seconds) {}
 
     private Demo() {}
 
+    /** Labels of this many training images in the limited-label setting (100 per class). */
+    public static final int LABELLED = 1000;
+
     /**
-     * The default schedule, about ten minutes on a 2-core CPU: 3 teacher epochs, 5 per student, one seed.
-     * The students train without augmentation, so the teacher's outputs are computed once per run.
+     * The default schedule, about ten minutes on a 2-core CPU, one seed: a 3-epoch teacher; cnn-student on the labels
+     * of 1,000 images (transfer set: every image) for 5 epochs; mlp-student on every label for 5 epochs.
      */
     public static Schedule quick(int trainSize) {
-        return new Schedule("default", teacher(3, 0, false, trainSize), student(5, trainSize), 1,
-                DistillationLoss.DEFAULT_TEMPERATURE);
+        return new Schedule("default", teacher(3, 0, false, trainSize),
+                List.of(limitedLabels(student("cnn-student", 5, trainSize)),
+                        allLabels(student("mlp-student", 5, trainSize))), 1);
     }
 
-    /** {@code --full}: 25 teacher epochs with random crops and flips, 20 per student, three seeds. */
+    /**
+     * {@code --full}: a 15-epoch teacher with random crops and flips; both settings with 20 student epochs and three
+     * seeds.
+     */
     public static Schedule full(int trainSize) {
-        return new Schedule("full", teacher(25, 2, true, trainSize), student(20, trainSize), 3,
-                DistillationLoss.DEFAULT_TEMPERATURE);
+        return new Schedule("full", teacher(15, 2, true, trainSize),
+                List.of(limitedLabels(student("cnn-student", 20, trainSize)),
+                        allLabels(student("mlp-student", 20, trainSize))), 3);
+    }
+
+    /** The student sees the labels of {@link #LABELLED} images; the modes use every image's soft targets. */
+    static Setting limitedLabels(TrainingConfig student) {
+        return new Setting("limited-labels", "cnn-student, the labels of " + LABELLED + " images (100 per class); "
+                + "every training image in the transfer set", student.withLabelled(LABELLED), modes(2, "5=13"));
+    }
+
+    /** Every label; the student has the capacity to use soft targets beyond them (Hinton et al.'s setting). */
+    static Setting allLabels(TrainingConfig student) {
+        return new Setting("all-labels", "mlp-student (784-800-800-10), every label", student, modes(4, "4=16"));
+    }
+
+    private static List<DistillationMode> modes(double temperature, String pair) {
+        DistillationMode.Options at = DistillationMode.Options.NONE.withTemperature(temperature);
+        return List.of(DistillationMode.parse("temperature", at), DistillationMode.parse("hinton", at),
+                DistillationMode.parse("hybrid", new DistillationMode.Options(temperature, null, null, null, null, null,
+                        null, null, List.of(pair), null)));
     }
 
     private static TrainingConfig teacher(int epochs, int crop, boolean flip, int trainSize) {
@@ -69,139 +121,114 @@ public final class Demo {
                 trainSize, 1, 500);
     }
 
-    private static TrainingConfig student(int epochs, int trainSize) {
-        return new TrainingConfig("cnn-student", epochs, 128, "sgd", 0.05, 0.9, true, 5e-4, "cosine", 0.2, 0, 0, false,
+    private static TrainingConfig student(String model, int epochs, int trainSize) {
+        return new TrainingConfig(model, epochs, 128, "sgd", 0.05, 0.9, true, 5e-4, "cosine", 0.2, 0, 0, false,
                 trainSize, 1, 500);
+    }
+
+    /** The student runs of the schedule as sweep cells: per setting, the baseline and each mode, per seed. */
+    static List<Sweep.Cell> cells(Schedule schedule, Path teacherWeights) {
+        List<Sweep.Cell> cells = new ArrayList<>();
+        for (Setting setting : schedule.settings()) {
+            for (int seed = 1; seed <= schedule.seeds(); seed++) {
+                TrainingConfig config = setting.student().withSeed(seed);
+                List<DistillationConfig> runs = new ArrayList<>();
+                runs.add(null);
+                for (DistillationMode mode : setting.modes()) {
+                    runs.add(new DistillationConfig(mode, schedule.teacher().model(), teacherWeights.toString()));
+                }
+                for (DistillationConfig run : runs) {
+                    Map<String, String> varying = new LinkedHashMap<>();
+                    varying.put("mode", run == null ? "baseline" : run.mode().name());
+                    if (schedule.seeds() > 1) {
+                        varying.put(Sweep.SEED, String.valueOf(seed));
+                    }
+                    cells.add(new Sweep.Cell(setting.name(), varying, config, run));
+                }
+            }
+        }
+        return cells;
     }
 
     /** Runs (or reuses) every run of the schedule under {@code out}. */
     public static Result run(Schedule schedule, Runs.Data data, Path out, PrintWriter log) throws IOException {
         long start = System.nanoTime();
         Files.createDirectories(out);
-        Runs.Outcome teacher = trainOrReuse("teacher", out.resolve("teacher"), schedule.teacher(), data, log,
-                () -> Runs.train("teacher", schedule.teacher(), data, out.resolve("teacher"), resumable(out.resolve("teacher")), log));
-        Map<String, List<Runs.Outcome>> students = new LinkedHashMap<>();
-        for (int seed = 1; seed <= schedule.seeds(); seed++) {
-            TrainingConfig config = schedule.student().withSeed(seed);
-            for (String run : STUDENT_RUNS) {
-                String name = run + (schedule.seeds() > 1 ? "-seed" + seed : "");
-                Path folder = out.resolve("student-" + name);
-                Runs.Outcome outcome = trainOrReuse(name, folder, config, data, log, () -> run.equals("baseline")
-                        ? Runs.train(name, config, data, folder, resumable(folder), log)
-                        : Runs.distill(name, config, modeConfig(run, schedule.temperature(), teacher.model()), data,
-                                folder, resumable(folder), log));
-                students.computeIfAbsent(run, k -> new ArrayList<>()).add(outcome);
-            }
+        Path teacherFolder = out.resolve("teacher");
+        Optional<Runs.Outcome> earlier = Runs.finished("teacher", teacherFolder);
+        Runs.Outcome teacher;
+        if (earlier.isPresent()) {
+            teacher = earlier.get();
+            log.printf(Locale.ROOT, "teacher: finished earlier in %s (test accuracy %.2f %%)%n", teacherFolder,
+                    100 * teacher.test().accuracy());
+        } else {
+            teacher = Runs.train("teacher", schedule.teacher(), data, teacherFolder,
+                    RunFolder.at(teacherFolder).latestCheckpoint().isPresent(), log);
         }
+        List<Sweep.Result> students = Sweep.run(cells(schedule, teacher.model()), data, out, log);
         return new Result(teacher, students, (System.nanoTime() - start) / 1e9);
     }
 
-    /** kd-modes.md's defaults for a mode, at temperature T (κ = T²). */
-    static DistillationConfig modeConfig(String mode, double t, Path teacherWeights) {
-        return new DistillationConfig(DistillationMode.parse(mode, DistillationMode.Options.NONE.withTemperature(t)),
-                "cnn-teacher", teacherWeights.toString());
-    }
-
-    private interface RunStep {
-        Runs.Outcome run() throws IOException;
-    }
-
-    private static boolean resumable(Path folder) throws IOException {
-        return RunFolder.at(folder).latestCheckpoint().isPresent();
-    }
-
-    /** A run whose model.safetensors exists finished earlier: read its metrics and evaluate it again. */
-    private static Runs.Outcome trainOrReuse(String name, Path folder, TrainingConfig config, Runs.Data data,
-                                             PrintWriter log, RunStep step) throws IOException {
-        Path model = folder.resolve(RunFolder.MODEL);
-        if (!Files.isRegularFile(model)) {
-            return step.run();
-        }
-        try (Module net = Models.resolve(config.model(), config.seed())) {
-            Checkpoints.load(net, model);
-            net.to(config.device());
-            Evaluation.Metrics test = Evaluation.evaluate(net, data.test(), config.evalBatchSize());
-            log.printf(Locale.ROOT, "%s: finished earlier in %s (test accuracy %.2f %%)%n", name, folder,
-                    100 * test.accuracy());
-            return new Runs.Outcome(name, folder, RunFolder.at(folder).readMetrics(), test, model, 0);
-        }
-    }
-
-    /** The results table, as Markdown: test accuracy per seed, mean, gain over the baseline, NLL and ECE. */
-    public static String table(Result result) {
+    /** The results as Markdown: the teacher, then one table per setting. */
+    public static String tables(Result result, Schedule schedule) {
         StringBuilder sb = new StringBuilder();
-        sb.append("| run | network | test accuracy per seed (%) | mean (%) | vs baseline (pp) | NLL | ECE |\n");
-        sb.append("|---|---|---|---|---|---|---|\n");
         Runs.Outcome t = result.teacher();
-        sb.append(String.format(Locale.ROOT, "| teacher | cnn-teacher | %.2f | %.2f | | %.4f | %.4f |%n",
-                100 * t.test().accuracy(), 100 * t.test().accuracy(), t.test().nll(), t.test().ece()));
-        double baseline = mean(result.students().get("baseline"), "accuracy");
-        for (var e : result.students().entrySet()) {
-            List<String> perSeed = new ArrayList<>();
-            for (Runs.Outcome o : e.getValue()) {
-                perSeed.add(String.format(Locale.ROOT, "%.2f", 100 * o.test().accuracy()));
-            }
-            double mean = mean(e.getValue(), "accuracy");
-            String gain = e.getKey().equals("baseline") ? "" : String.format(Locale.ROOT, "%+.2f", 100 * (mean - baseline));
-            sb.append(String.format(Locale.ROOT, "| %s | cnn-student | %s | %.2f | %s | %.4f | %.4f |%n", e.getKey(),
-                    String.join(", ", perSeed), 100 * mean, gain, mean(e.getValue(), "nll"), mean(e.getValue(), "ece")));
+        sb.append(String.format(Locale.ROOT, "Teacher %s: test accuracy %.2f %%, NLL %.4f, ECE %.4f.%n",
+                schedule.teacher().model(), 100 * t.test().accuracy(), t.test().nll(), t.test().ece()));
+        Map<String, List<Sweep.Result>> groups = Sweep.groups(result.students());
+        for (Setting setting : schedule.settings()) {
+            sb.append("\n### ").append(setting.title()).append("\n\n");
+            sb.append(Sweep.table(groups.get(setting.name())));
         }
         return sb.toString();
-    }
-
-    private static double mean(List<Runs.Outcome> outcomes, String metric) {
-        double sum = 0;
-        for (Runs.Outcome o : outcomes) {
-            sum += switch (metric) {
-                case "accuracy" -> o.test().accuracy();
-                case "nll" -> o.test().nll();
-                default -> o.test().ece();
-            };
-        }
-        return sum / outcomes.size();
     }
 
     /** Writes report.md and its plots into {@code out}; returns the report's path. */
     public static Path writeReport(Result result, Schedule schedule, Runs.Data data, String machine, Path out)
             throws IOException {
-        List<Plots.Series> accuracy = new ArrayList<>();
-        List<Plots.Series> loss = new ArrayList<>();
-        accuracy.add(series("teacher", result.teacher(), "test_accuracy"));
-        loss.add(series("teacher", result.teacher(), "test_nll"));
-        for (var e : result.students().entrySet()) {
-            Runs.Outcome first = e.getValue().get(0);
-            accuracy.add(series(e.getKey(), first, "test_accuracy"));
-            loss.add(series(e.getKey(), first, "test_nll"));
-        }
-        Plots.lineChart(out.resolve("accuracy.png"), "Test accuracy (students: seed 1)", "epoch", "test accuracy (%)",
-                accuracy);
-        Plots.lineChart(out.resolve("nll.png"), "Test NLL (students: seed 1)", "epoch", "negative log-likelihood",
-                loss);
-
+        Map<String, List<Sweep.Result>> groups = Sweep.groups(result.students());
         StringBuilder md = new StringBuilder();
-        md.append("# Retort demo: distilling cnn-teacher into cnn-student on Fashion-MNIST\n\n");
+        md.append("# Retort demo: distilling cnn-teacher on Fashion-MNIST\n\n");
         md.append(String.format(Locale.ROOT, "Schedule `%s`, %d student seed(s), %.1f minutes in all. %s.%n%n",
                 schedule.name(), schedule.seeds(), result.seconds() / 60, machine));
         md.append("Data: ").append(data.source()).append(" (").append(data.train().size()).append(" training, ")
                 .append(data.test().size()).append(" test images).\n\n");
-        md.append(table(result)).append('\n');
-        double t = schedule.temperature();
-        md.append(String.format(Locale.ROOT, "Modes as in docs/kd-modes.md at T = %s (kd-modes' default is 4): "
-                + "temperature T_s = T_t = %s, κ = %s; hinton α = 0.1; hybrid α 0.1, β 0.9, γ 1, the student's 16×7×7 "
-                + "map paired with the teacher's 64×7×7 map through a 1×1 convolution.%n%n", t, t, t * t));
+        md.append(tables(result, schedule)).append('\n');
+        md.append(schedule.seeds() == 1
+                ? "One seed per run: the spread between seeds is in docs/kd-modes.md (the sweeps behind these settings, "
+                        + "three seeds each); `retort demo --full` runs three.\n\n"
+                : "Mean ± sample standard deviation over the seeds of each row.\n\n");
         md.append("## Training\n\n");
         md.append("- teacher: ").append(describe(schedule.teacher())).append('\n');
-        md.append("- students: ").append(describe(schedule.student()))
-                .append("; the teacher's outputs are computed once per run (no augmentation)\n\n");
-        md.append("![test accuracy per epoch](accuracy.png)\n\n![test NLL per epoch](nll.png)\n\n");
+        for (Setting setting : schedule.settings()) {
+            md.append("- ").append(setting.name()).append(": ").append(describe(setting.student()));
+            for (DistillationMode mode : setting.modes()) {
+                md.append("; ").append(mode.describe());
+            }
+            md.append('\n');
+        }
+        md.append("\nThe teacher's outputs are computed once and shared by every run (no augmentation for the "
+                + "students). With limited labels the baseline trains on the labelled images alone, repeated to the "
+                + "training set's size each epoch, so every run takes as many steps; the modes use every image's soft "
+                + "targets and their label term only where a label was kept (docs/kd-modes.md).\n\n");
+        for (Setting setting : schedule.settings()) {
+            List<Plots.Series> accuracy = new ArrayList<>();
+            for (Sweep.Result r : groups.get(setting.name())) {
+                if (r.cell().training().seed() == 1) {
+                    accuracy.add(series(r.cell().varying().get("mode"), r.outcome()));
+                }
+            }
+            String png = setting.name() + ".png";
+            Plots.lineChart(out.resolve(png), "Test accuracy, " + setting.name() + " (seed 1)", "epoch",
+                    "test accuracy (%)", accuracy);
+            md.append("![test accuracy per epoch, ").append(setting.name()).append("](").append(png).append(")\n\n");
+        }
         md.append("## Runs\n\n| run | folder | seconds |\n|---|---|---|\n");
         md.append(String.format(Locale.ROOT, "| teacher | %s | %.0f |%n", out.relativize(result.teacher().folder()),
                 result.teacher().seconds()));
-        for (List<Runs.Outcome> outcomes : result.students().values()) {
-            for (Runs.Outcome o : outcomes) {
-                md.append(String.format(Locale.ROOT, "| %s | %s | %.0f |%n", o.name(), out.relativize(o.folder()),
-                        o.seconds()));
-            }
+        for (Sweep.Result r : result.students()) {
+            md.append(String.format(Locale.ROOT, "| %s | %s | %.0f |%n", r.cell().key(), r.cell().key(),
+                    r.outcome().seconds()));
         }
         md.append("\nA run that shows 0 seconds finished in an earlier invocation and was reused.\n");
         Path report = out.resolve("report.md");
@@ -211,22 +238,19 @@ public final class Demo {
 
     private static String describe(TrainingConfig c) {
         return String.format(Locale.ROOT, "%s, %d epochs, batch %d, %s lr %s (momentum %s%s), weight decay %s, %s "
-                        + "schedule%s", c.model(), c.epochs(), c.batchSize(), c.optimizer().toUpperCase(Locale.ROOT),
+                        + "schedule%s%s", c.model(), c.epochs(), c.batchSize(), c.optimizer().toUpperCase(Locale.ROOT),
                 c.learningRate(), c.momentum(), c.nesterov() ? ", Nesterov" : "", c.weightDecay(), c.schedule(),
                 c.augmented() ? ", random crop (padding " + c.cropPadding() + ")" + (c.flip() ? " and flips" : "")
-                        : "");
+                        : "", c.labelled() > 0 ? ", the labels of " + c.labelled() + " images" : "");
     }
 
-    private static Plots.Series series(String name, Runs.Outcome outcome, String column) {
+    private static Plots.Series series(String name, Runs.Outcome outcome) {
         List<Map<String, Object>> rows = outcome.metrics();
         double[] x = new double[rows.size()];
         double[] y = new double[rows.size()];
         for (int i = 0; i < rows.size(); i++) {
             x[i] = ((Number) rows.get(i).get("epoch")).doubleValue();
-            y[i] = switch (column) {
-                case "test_accuracy" -> 100 * ((Number) rows.get(i).get(column)).doubleValue();
-                default -> ((Number) rows.get(i).get(column)).doubleValue();
-            };
+            y[i] = 100 * ((Number) rows.get(i).get("test_accuracy")).doubleValue();
         }
         return new Plots.Series(name, x, y);
     }

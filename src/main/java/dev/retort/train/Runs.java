@@ -2,7 +2,6 @@ package dev.retort.train;
 
 import dev.retort.Version;
 import dev.retort.data.Dataset;
-import dev.retort.distill.FeaturePairs;
 import dev.retort.distill.TeacherOutputs;
 import dev.retort.io.Checkpoints;
 import dev.retort.nn.Models;
@@ -113,16 +112,14 @@ public final class Runs {
 
     /**
      * The teacher's outputs over the training set, once, for every distillation run of a demo or a sweep: its
-     * logits, and the outputs of the teacher layer that hybrid pairs by default with {@code student}.
+     * logits, and the outputs of {@code layers} (the teacher layers hybrid runs pair).
      */
-    public static TeacherOutputs teacherOutputs(String teacherModel, Path teacherWeights, String student,
+    public static TeacherOutputs teacherOutputs(String teacherModel, Path teacherWeights, List<String> layers,
                                                 TrainingConfig config, Data data) throws IOException {
         try (Module teacher = Models.resolve(teacherModel, config.seed());
-             Module s = Models.resolve(student, config.seed());
              Progress progress = Progress.start("teacher outputs", data.train().size(), "img")) {
             Checkpoints.load(teacher, teacherWeights);
             teacher.to(config.device());
-            List<String> layers = FeaturePairs.resolve(List.of(), s, teacher).teacherLayers();
             return TeacherOutputs.compute(teacher, data.train(), layers, config.evalBatchSize(), progress::step);
         }
     }

@@ -1,7 +1,11 @@
 package dev.retort.train;
 
+import dev.retort.distill.DistillationMode;
+import dev.retort.distill.FeaturePairs;
 import dev.retort.distill.TeacherOutputs;
 import dev.retort.io.AtomicFiles;
+import dev.retort.nn.Models;
+import dev.retort.nn.Module;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Files;
@@ -9,6 +13,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -27,18 +32,29 @@ public final class Sweep {
     /**
      * One run of the grid.
      *
+     * @param group        a subfolder and table of its own (the demo's settings); empty for a plain sweep
      * @param varying      the options that vary across the grid, with this cell's values, in grid order
      * @param training     the run's training options
      * @param distillation the mode and teacher; null for the student trained on the labels alone ({@code baseline})
      */
-    public record Cell(Map<String, String> varying, TrainingConfig training, DistillationConfig distillation) {
-        /** The cell's folder name under the sweep's: its varying options, e.g. {@code mode-hinton.temperature-2.seed-1}. */
+    public record Cell(String group, Map<String, String> varying, TrainingConfig training,
+                       DistillationConfig distillation) {
+        /** A cell of a plain sweep. */
+        public Cell(Map<String, String> varying, TrainingConfig training, DistillationConfig distillation) {
+            this("", varying, training, distillation);
+        }
+
+        /**
+         * The cell's folder under the sweep's: its group, then its varying options, e.g.
+         * {@code mode-hinton.temperature-2.seed-1}.
+         */
         public String key() {
             List<String> parts = new ArrayList<>();
             for (var e : varying.entrySet()) {
                 parts.add(e.getKey() + "-" + e.getValue().replaceAll("[^A-Za-z0-9._=-]", "_"));
             }
-            return parts.isEmpty() ? "run" : String.join(".", parts);
+            String name = parts.isEmpty() ? "run" : String.join(".", parts);
+            return group.isEmpty() ? name : group + "/" + name;
         }
 
         /** The row of the table this cell belongs to: its varying options less the seed. */
@@ -72,7 +88,11 @@ public final class Sweep {
 
     private Sweep() {}
 
-    /** Runs every cell not finished under {@code out}, in order; returns every cell's outcome. */
+    /**
+     * Runs every cell not finished under {@code out}, in order; returns every cell's outcome. The teacher's outputs
+     * over the training set are computed once per teacher, with every layer any hybrid cell pairs, when the first
+     * cell that can use them (one without augmentation) runs.
+     */
     public static List<Result> run(List<Cell> cells, Runs.Data data, Path out, PrintWriter log) throws IOException {
         Files.createDirectories(out);
         Map<String, TeacherOutputs> teacherOutputs = new HashMap<>();
@@ -91,22 +111,25 @@ public final class Sweep {
             } else {
                 boolean resume = RunFolder.at(folder).latestCheckpoint().isPresent();
                 TrainingConfig c = cell.training();
-                if (cell.distillation() == null) {
+                DistillationConfig d = cell.distillation();
+                if (d == null) {
                     outcome = Runs.train(name, c, data, folder, resume, log);
                 } else {
                     TeacherOutputs shared = null;
                     if (!c.augmented()) {
-                        DistillationConfig d = cell.distillation();
-                        String teacherKey = d.teacherModel() + "|" + d.teacherWeights() + "|" + c.model() + "|"
-                                + c.device();
-                        if (!teacherOutputs.containsKey(teacherKey)) {
+                        String teacher = teacherKey(d, c);
+                        if (!teacherOutputs.containsKey(teacher)) {
                             teacherOutputs.clear(); // one teacher's outputs in memory at a time
-                            teacherOutputs.put(teacherKey, Runs.teacherOutputs(d.teacherModel(),
-                                    Path.of(d.teacherWeights()), c.model(), c, data));
+                            List<String> layers = teacherLayers(cells, teacher);
+                            teacherOutputs.put(teacher, Runs.teacherOutputs(d.teacherModel(),
+                                    Path.of(d.teacherWeights()), layers, c, data));
+                            log.printf(Locale.ROOT, "teacher outputs of %s over %d images (logits%s): computed once "
+                                    + "for every run%n", d.teacherWeights(), data.train().size(),
+                                    layers.isEmpty() ? "" : ", layers " + String.join(", ", layers));
                         }
-                        shared = teacherOutputs.get(teacherKey);
+                        shared = teacherOutputs.get(teacher);
                     }
-                    outcome = Runs.distill(name, c, cell.distillation(), data, shared, folder, resume, log);
+                    outcome = Runs.distill(name, c, d, data, shared, folder, resume, log);
                 }
                 log.printf(Locale.ROOT, "%s: test accuracy %.2f %%%n", name, 100 * outcome.test().accuracy());
             }
@@ -115,16 +138,35 @@ public final class Sweep {
         return results;
     }
 
-    /** The table: one row per cell less its seed, mean ± standard deviation of test accuracy, every seed's value. */
-    public static String table(List<Result> results) {
-        Map<String, List<Result>> rows = rows(results);
-        double baseline = Double.NaN;
-        for (List<Result> row : rows.values()) {
-            if (row.get(0).cell().distillation() == null && rows.values().stream()
-                    .filter(r -> r.get(0).cell().distillation() == null).count() == 1) {
-                baseline = accuracy(row)[0];
+    private static String teacherKey(DistillationConfig d, TrainingConfig c) {
+        return d.teacherModel() + "|" + d.teacherWeights() + "|" + c.device();
+    }
+
+    /** Every teacher layer the hybrid cells of this teacher pair, found on freshly built networks. */
+    private static List<String> teacherLayers(List<Cell> cells, String teacher) throws IOException {
+        LinkedHashSet<String> layers = new LinkedHashSet<>();
+        for (Cell cell : cells) {
+            DistillationConfig d = cell.distillation();
+            if (d != null && d.mode() instanceof DistillationMode.Hybrid && !cell.training().augmented()
+                    && teacherKey(d, cell.training()).equals(teacher)) {
+                try (Module t = Models.resolve(d.teacherModel(), 0);
+                     Module s = Models.resolve(cell.training().model(), 0)) {
+                    layers.addAll(FeaturePairs.resolve(d.mode().pairs(), s, t).teacherLayers());
+                }
             }
         }
+        return List.copyOf(layers);
+    }
+
+    /**
+     * The table of one group: one row per cell less its seed, mean ± standard deviation of test accuracy, the gain
+     * over the group's baseline (where it has one), every seed's value.
+     */
+    public static String table(List<Result> results) {
+        Map<String, List<Result>> rows = rows(results);
+        List<List<Result>> baselines = rows.values().stream().filter(r -> r.get(0).cell().distillation() == null)
+                .toList();
+        double baseline = baselines.size() == 1 ? accuracy(baselines.get(0))[0] : Double.NaN;
         StringBuilder sb = new StringBuilder();
         sb.append("| cell | mode | n | test accuracy, mean ± std (%) | vs baseline (pp) | per seed (%) | NLL | ECE |\n");
         sb.append("|---|---|---|---|---|---|---|---|\n");
@@ -135,8 +177,8 @@ public final class Sweep {
             double nll = 0;
             double ece = 0;
             for (Result r : row) {
-                String seed = r.cell().varying().getOrDefault(SEED, String.valueOf(r.cell().training().seed()));
-                perSeed.add(String.format(Locale.ROOT, "%.2f (seed %s)", 100 * r.outcome().test().accuracy(), seed));
+                perSeed.add(String.format(Locale.ROOT, "%.2f (seed %d)", 100 * r.outcome().test().accuracy(),
+                        r.cell().training().seed()));
                 nll += r.outcome().test().nll() / row.size();
                 ece += r.outcome().test().ece() / row.size();
             }
@@ -249,6 +291,15 @@ public final class Sweep {
             rows.computeIfAbsent(r.cell().row(), k -> new ArrayList<>()).add(r);
         }
         return rows;
+    }
+
+    /** The results by group, in order. */
+    public static Map<String, List<Result>> groups(List<Result> results) {
+        Map<String, List<Result>> groups = new LinkedHashMap<>();
+        for (Result r : results) {
+            groups.computeIfAbsent(r.cell().group(), k -> new ArrayList<>()).add(r);
+        }
+        return groups;
     }
 
     /** Mean and sample standard deviation (0 for one run) of the test accuracy of a row's runs. */
