@@ -464,8 +464,7 @@ public final class ParitySweep {
             for (int[] shape : shapes) {
                 int rows = shape[0];
                 int classes = shape[1];
-                String detail = "[" + rows + ", " + classes + "], " + spec.mode() + (spec.hardTeacherTargets()
-                        ? " hard" : "") + ", T " + spec.studentTemperature();
+                String detail = "[" + rows + ", " + classes + "], " + spec;
                 c.add(new Case("distillationLoss", detail, KD_TOLERANCE, true, r -> {
                     NdArray s = r.array(scale(r.normal(rows * classes), 3), rows, classes);
                     NdArray t = r.array(scale(r.normal(rows * classes), 5), rows, classes);

@@ -34,7 +34,7 @@ public final class DistillationLoss {
     public static DistillationResult temperature(Tensor student, Tensor teacher, double studentTemperature,
                                                  double teacherTemperature, double kappa) {
         return compute(student, teacher, null,
-                DistillationSpec.temperature(studentTemperature, teacherTemperature, kappa));
+                new DistillationMode.Temperature(studentTemperature, teacherTemperature, kappa).kernel());
     }
 
     /**
@@ -45,7 +45,7 @@ public final class DistillationLoss {
                                                  double studentTemperature, double teacherTemperature,
                                                  double kappa) {
         return compute(student, teacher, labels,
-                DistillationSpec.temperature(studentTemperature, teacherTemperature, kappa));
+                new DistillationMode.Temperature(studentTemperature, teacherTemperature, kappa).kernel());
     }
 
     /** Mode hinton with the defaults {@code T = 4}, {@code α = 0.1}, no label smoothing, soft teacher targets. */
@@ -60,10 +60,10 @@ public final class DistillationLoss {
     public static DistillationResult hinton(Tensor student, Tensor teacher, Tensor labels, double temperature,
                                             double alpha, double labelSmoothing, boolean hardTeacherTargets) {
         return compute(student, teacher, labels,
-                DistillationSpec.hinton(temperature, alpha, labelSmoothing, hardTeacherTargets));
+                new DistillationMode.Hinton(temperature, alpha, hardTeacherTargets).kernel(labelSmoothing));
     }
 
-    /** Either mode from a spec; labels may be null in mode temperature. */
+    /** Either mode from the kernel's numbers (a mode's {@code kernel}); labels may be null without a label term. */
     public static DistillationResult compute(Tensor student, Tensor teacher, Tensor labels, DistillationSpec spec) {
         Losses.Distillation d = Losses.distillation(student, teacher, labels, spec);
         boolean hard = spec.hardTeacherTargets();

@@ -1,5 +1,6 @@
 package dev.retort.distill;
 
+import dev.retort.backend.DistillationSpec;
 import dev.retort.tensor.Tensor;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -164,9 +165,14 @@ public sealed interface DistillationMode permits DistillationMode.Temperature, D
      */
     record Temperature(double studentTemperature, double teacherTemperature, double kappa) implements DistillationMode {
         public Temperature {
-            positive("--student-temperature", studentTemperature);
-            positive("--teacher-temperature", teacherTemperature);
-            atLeastZero("--kappa", kappa);
+            positive("--student-temperature (T_s)", studentTemperature);
+            positive("--teacher-temperature (T_t)", teacherTemperature);
+            atLeastZero("--kappa (κ)", kappa);
+        }
+
+        /** The fused kernel's numbers. */
+        public DistillationSpec kernel() {
+            return DistillationSpec.temperature(studentTemperature, teacherTemperature, kappa);
         }
 
         @Override
@@ -207,8 +213,14 @@ public sealed interface DistillationMode permits DistillationMode.Temperature, D
      */
     record Hinton(double temperature, double alpha, boolean hardTeacherTargets) implements DistillationMode {
         public Hinton {
-            positive("--temperature", temperature);
-            unit("--alpha", alpha);
+            positive("--temperature (T)", temperature);
+            unit("--alpha (α)", alpha);
+        }
+
+        /** The fused kernel's numbers, with label smoothing ε on the label term. */
+        public DistillationSpec kernel(double labelSmoothing) {
+            unit("--label-smoothing (ε)", labelSmoothing);
+            return DistillationSpec.hinton(temperature, alpha, labelSmoothing, hardTeacherTargets);
         }
 
         @Override
@@ -254,10 +266,10 @@ public sealed interface DistillationMode permits DistillationMode.Temperature, D
     record Hybrid(double temperature, double alpha, double beta, double gamma, List<String> pairs, double prune)
             implements DistillationMode {
         public Hybrid {
-            positive("--temperature", temperature);
-            unit("--alpha", alpha);
-            unit("--beta", beta);
-            atLeastZero("--gamma", gamma);
+            positive("--temperature (T)", temperature);
+            unit("--alpha (α)", alpha);
+            unit("--beta (β)", beta);
+            atLeastZero("--gamma (γ)", gamma);
             if (!(prune >= 0 && prune < 1)) {
                 throw new IllegalArgumentException("--prune must be in [0, 1), got " + prune);
             }

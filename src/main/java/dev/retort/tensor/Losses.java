@@ -109,13 +109,14 @@ public final class Losses {
         if (spec == null) {
             throw new IllegalArgumentException("distillation: spec is null");
         }
-        String op = "distillation (" + spec.mode() + ")";
+        String op = "distillation";
         checkDistillationShapes(op, student, teacher);
         if (labels != null) {
             checkLabels(op, student, labels, true);
         } else if (spec.needsLabels()) {
             throw new IllegalArgumentException(op + ": labels are required (INT32 of shape [" + student.dim(0)
-                    + "]); mode temperature works without them");
+                    + "]) for a label term of weight " + spec.crossEntropyWeight() + "; mode temperature works without "
+                    + "them");
         }
         NdArray terms = student.empty(3);
         NdArray grad = student.emptyLike();

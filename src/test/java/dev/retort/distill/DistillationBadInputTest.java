@@ -46,11 +46,11 @@ class DistillationBadInputTest {
         Tensor s = logits(2, 3);
         Tensor t = logits(2, 3);
         Tensor y = labels(0, 2);
-        rejects(() -> DistillationLoss.temperature(s, t, temperature, 4, 1), "student temperature T_s",
+        rejects(() -> DistillationLoss.temperature(s, t, temperature, 4, 1), "--student-temperature (T_s)",
                 String.valueOf(temperature));
-        rejects(() -> DistillationLoss.temperature(s, t, 4, temperature, 1), "teacher temperature T_t");
+        rejects(() -> DistillationLoss.temperature(s, t, 4, temperature, 1), "--teacher-temperature (T_t)");
         rejects(() -> DistillationLoss.temperature(s, t, temperature, 4), "temperature");
-        rejects(() -> DistillationLoss.hinton(s, t, y, temperature, 0.1, 0, false), "hinton", "temperature T");
+        rejects(() -> DistillationLoss.hinton(s, t, y, temperature, 0.1, 0, false), "--temperature (T)");
     }
 
     @Test
@@ -62,7 +62,7 @@ class DistillationBadInputTest {
             rejects(() -> DistillationLoss.hinton(s, t, y, 4, alpha, 0, false), "alpha", "[0, 1]");
         }
         for (double eps : new double[] {-0.1, 1.5, Double.NaN}) {
-            rejects(() -> DistillationLoss.hinton(s, t, y, 4, 0.1, eps, false), "label smoothing", "[0, 1]");
+            rejects(() -> DistillationLoss.hinton(s, t, y, 4, 0.1, eps, false), "--label-smoothing (ε)", "[0, 1]");
         }
         for (double kappa : new double[] {-1, Double.NaN, Double.POSITIVE_INFINITY}) {
             rejects(() -> DistillationLoss.temperature(s, t, 4, 4, kappa), "kappa");

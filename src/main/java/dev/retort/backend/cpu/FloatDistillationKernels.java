@@ -48,8 +48,8 @@ final class FloatDistillationKernels {
         boolean hard = spec.hardTeacherTargets();
         boolean soft = !hard;
         boolean plain = label >= 0 || hard; // softmax(s) at T = 1 feeds the cross-entropy terms
-        double invTs = 1.0 / spec.studentTemperature();
-        double invTt = 1.0 / spec.teacherTemperature();
+        double invTs = spec.inverseStudentTemperature();
+        double invTt = spec.inverseTeacherTemperature();
 
         // Pass 1: running maxima m and sums z = Σ exp((x − m)/T), rescaled whenever m grows.
         double ms = s[sb];
@@ -95,7 +95,7 @@ final class FloatDistillationKernels {
         double eps = spec.labelSmoothing();
         double smooth = eps / cols;
         double wCe = spec.crossEntropyWeight() / rows;
-        double wTeacher = hard ? spec.teacherWeight() / rows : spec.teacherWeight() / (spec.studentTemperature() * rows);
+        double wTeacher = spec.teacherGradientWeight() / rows;
         double kl = 0;
         double sumLogP1 = 0;
         for (int c = 0; c < cols; c++) {

@@ -479,8 +479,8 @@ final class ReferenceKernels {
         double teacherSum = 0;
         for (int r = 0; r < rows; r++) {
             int base = r * cols;
-            logSoftmaxRow(s, so + base, cols, spec.studentTemperature(), logPs);
-            logSoftmaxRow(t, to + base, cols, spec.teacherTemperature(), logPt);
+            logSoftmaxRow(s, so + base, cols, 1 / spec.inverseStudentTemperature(), logPs);
+            logSoftmaxRow(t, to + base, cols, 1 / spec.inverseTeacherTemperature(), logPt);
             logSoftmaxRow(s, so + base, cols, 1.0, logP1);
             int y = labels == null ? -1 : labels[lo + r];
             if (y >= 0) {
@@ -515,7 +515,7 @@ final class ReferenceKernels {
                 if (hard) {
                     g += spec.teacherWeight() / rows * (Math.exp(logP1[c]) - (c == k ? 1 : 0));
                 } else {
-                    g += spec.teacherWeight() / (spec.studentTemperature() * rows)
+                    g += spec.teacherGradientWeight() / rows
                             * (Math.exp(logPs[c]) - Math.exp(logPt[c]));
                 }
                 grad[go + base + c] = g;

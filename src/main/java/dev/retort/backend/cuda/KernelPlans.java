@@ -321,13 +321,11 @@ public final class KernelPlans {
         if (spec == null) {
             throw bad(k, "spec must not be null");
         }
-        k = "distillationLoss (" + spec.mode() + ")";
+        k = "distillationLoss";
         nonNegative(k, "rows (B)", rows);
         if (cols < 1) {
             throw bad(k, "cols (C, the number of classes) must be ≥ 1, got " + cols);
         }
-        temperature(k, spec.studentTemperature());
-        temperature(k, spec.teacherTemperature());
         long n = (long) rows * cols;
         floats(k, "student", student, n);
         floats(k, "teacher", teacher, n);
@@ -339,10 +337,9 @@ public final class KernelPlans {
         List<Launch> launches = new ArrayList<>(2);
         if (rows > 0) {
             boolean hard = spec.hardTeacherTargets();
-            double teacherWeight = hard ? spec.teacherWeight() / rows
-                    : spec.teacherWeight() / (spec.studentTemperature() * rows);
+            double teacherWeight = spec.teacherGradientWeight() / rows;
             KernelArgs args = new KernelArgs().pointer(student).pointer(teacher).pointer(labels).i32(rows).i32(cols)
-                    .f32((float) (1.0 / spec.studentTemperature())).f32((float) (1.0 / spec.teacherTemperature()))
+                    .f32((float) spec.inverseStudentTemperature()).f32((float) spec.inverseTeacherTemperature())
                     .f32((float) spec.labelSmoothing()).i32(hard ? 1 : 0).f32((float) (spec.crossEntropyWeight() / rows))
                     .f32((float) teacherWeight).pointer(gradStudent).pointer(workspace);
             if (cols <= KD_WARP_MAX_COLS) {

@@ -431,8 +431,7 @@ abstract class KernelParityChecks {
     };
 
     private static String name(DistillationSpec s) {
-        return s.mode() + " Ts=" + s.studentTemperature() + " Tt=" + s.teacherTemperature() + " α=" + s.alpha() + " ε="
-                + s.labelSmoothing() + (s.hardTeacherTargets() ? " hard" : "");
+        return s.toString();
     }
 
     @Test
@@ -440,7 +439,7 @@ abstract class KernelParityChecks {
         // 1..1000: warp per row; 1025 and 5000: block per row; 9000: streaming.
         int[] classCounts = large() ? new int[] {1, 3, 10, 1000, 1025, 5000, 9000} : new int[] {1, 3, 10, 1000, 1025};
         for (DistillationSpec spec : SPECS) {
-            boolean labels = spec.needsLabels() || spec.teacherTemperature() == 3;
+            boolean labels = spec.needsLabels() || spec.inverseTeacherTemperature() == 1 / 3.0;
             for (int cols : classCounts) {
                 Random r = new Random(cols * 31L + name(spec).hashCode());
                 int rows = cols >= 1000 ? 2 : 9;

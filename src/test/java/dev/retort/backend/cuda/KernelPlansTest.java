@@ -56,7 +56,7 @@ class KernelPlansTest {
         rejects(k -> k.softmaxBackward(P, P, P, -2, 10, 1, false), "softmax backward", "rows must be ≥ 0");
         rejects(k -> k.nllForward(P, 0, P, 4, 10, 0.1), "nllForward", "labels is a null device pointer");
         rejects(k -> k.nllBackward(P, P, P, 4, 10, 1.5), "nllBackward", "label smoothing ε");
-        rejects(k -> k.distillationLoss(P, P, P, 8, 0, HINTON, P, P, P), "distillationLoss (hinton)",
+        rejects(k -> k.distillationLoss(P, P, P, 8, 0, HINTON, P, P, P), "distillationLoss",
                 "cols (C, the number of classes) must be ≥ 1");
         rejects(k -> k.distillationLoss(P, P, P, -1, 10, HINTON, P, P, P), "distillationLoss", "rows (B)");
         rejects(k -> k.distillationLoss(P, P, P, 8, 10, null, P, P, P), "distillationLoss", "spec");
