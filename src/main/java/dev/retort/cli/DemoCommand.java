@@ -21,13 +21,12 @@ import picocli.CommandLine.Option;
 
 /** {@code retort demo}, the main job: teacher, baseline student and one student per distillation mode. */
 @Command(name = "demo", mixinStandardHelpOptions = true,
-        description = {"The main job on Fashion-MNIST: train cnn-teacher, then in two settings train a student alone "
-                + "and distill it in each mode (temperature, hinton, hybrid): cnn-student on the labels of 1,000 "
-                + "images with every image as transfer set, and mlp-student on every label. Prints a table per "
-                + "setting and writes report.md with plots.",
-                "The default schedule takes about ten minutes on a 2-core CPU, one seed; --full runs the long one "
-                        + "(15 teacher epochs with augmentation, 20 per student, three seeds). Run it again with the "
-                        + "same --out to reuse finished runs and resume an interrupted one."})
+        description = {"The main job on Fashion-MNIST: train cnn-teacher, then train cnn-student on the labels of "
+                + "1,000 images alone and distill it in each mode (temperature, hinton, hybrid) with every training "
+                + "image as transfer set. Prints the table and writes report.md with plots.",
+                "The default schedule takes about ten minutes on a 2-core CPU, one seed; --full runs three seeds and "
+                        + "adds the every-label setting (mlp-student, 20 epochs). Run it again with the same --out to "
+                        + "reuse finished runs and resume an interrupted one."})
 final class DemoCommand extends ReportingCommand {
     @Option(names = "--full", description = "The long schedule.")
     boolean full;

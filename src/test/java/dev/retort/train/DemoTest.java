@@ -27,17 +27,29 @@ class DemoTest {
     }
 
     @Test
+    void theDefaultIsTheLimitedLabelSettingAndFullAddsEveryLabelWithThreeSeeds() {
+        Demo.Schedule quick = Demo.quick(60000);
+        assertEquals(1, quick.seeds());
+        assertEquals(List.of("limited-labels"), quick.settings().stream().map(Demo.Setting::name).toList());
+        assertEquals(Demo.LABELLED, quick.settings().get(0).student().labelled());
+        Demo.Schedule full = Demo.full(60000);
+        assertEquals(3, full.seeds());
+        assertEquals(List.of("limited-labels", "all-labels"), full.settings().stream().map(Demo.Setting::name).toList());
+        assertEquals(0, full.settings().get(1).student().labelled());
+    }
+
+    @Test
     void runsTeacherAndEverySettingsBaselineAndModesThenReusesThem() throws IOException {
         Dataset train = SyntheticImages.generate("synthetic/train", 256, 10, 28, 1);
         Dataset test = SyntheticImages.generate("synthetic/test", 100, 10, 28, 2);
         Runs.Data data = new Runs.Data(train, test, "generated");
-        Demo.Schedule quick = Demo.quick(train.size());
+        Demo.Schedule full = Demo.full(train.size());
         List<Demo.Setting> settings = new ArrayList<>();
-        for (Demo.Setting s : quick.settings()) {
+        for (Demo.Setting s : full.settings()) {
             TrainingConfig student = s.student().withEpochs(1);
             settings.add(s.withStudent(student.labelled() > 0 ? student.withLabelled(50) : student).withTemperature(3));
         }
-        Demo.Schedule schedule = new Demo.Schedule("test", quick.teacher().withEpochs(1), settings, 2);
+        Demo.Schedule schedule = new Demo.Schedule("test", full.teacher().withEpochs(1), settings, 2);
         StringWriter log = new StringWriter();
         Demo.Result result = Demo.run(schedule, data, dir, new PrintWriter(log, true));
         assertEquals(2 * 4 * 2, result.students().size(), "two settings, four runs each, two seeds");
