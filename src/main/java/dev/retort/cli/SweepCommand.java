@@ -193,7 +193,7 @@ final class SweepCommand extends ReportingCommand {
                 continue;
             }
             args.add(e.getKey());
-            if (!e.getValue().isEmpty() || !isFlag(e.getKey())) {
+            if (!e.getValue().isEmpty()) { // a flag's value is empty; every other value is not (see parse)
                 args.add(baseline && e.getKey().equals("--mode") ? "temperature" : e.getValue());
             }
         }
@@ -208,10 +208,6 @@ final class SweepCommand extends ReportingCommand {
             throw new IllegalArgumentException(describe(combination) + ": " + e.getMessage(), e);
         }
         return command;
-    }
-
-    private static boolean isFlag(String option) {
-        return new CommandLine(new DistillCommand()).getCommandSpec().findOption(option).arity().max() == 0;
     }
 
     private static String describe(Map<String, String> combination) {
