@@ -75,8 +75,13 @@ public final class Demo {
 
     /** Runs (or reuses) every run of the schedule under {@code out}. */
     public static Result run(Schedule schedule, Runs.Data data, Path out, PrintWriter log) throws IOException {
+        try (RunLock lock = RunLock.acquire(out, "demo --out " + out)) {
+            return runLocked(schedule, data, out, log);
+        }
+    }
+
+    private static Result runLocked(Schedule schedule, Runs.Data data, Path out, PrintWriter log) throws IOException {
         long start = System.nanoTime();
-        Files.createDirectories(out);
         Runs.Outcome teacher = trainOrReuse("teacher", out.resolve("teacher"), schedule.teacher(), data, log,
                 () -> Runs.train("teacher", schedule.teacher(), data, out.resolve("teacher"), resumable(out.resolve("teacher")), log));
         Map<String, List<Runs.Outcome>> students = new LinkedHashMap<>();

@@ -75,6 +75,14 @@ public final class Runs {
                                DistillationConfig distillation, Data data, Path out, boolean resume, PrintWriter log)
             throws IOException {
         long start = System.nanoTime();
+        try (RunLock lock = RunLock.acquire(out, name + " --out " + out + (resume ? " --resume" : ""))) {
+            return run(name, command, model, objective, config, distillation, data, out, resume, log, start);
+        }
+    }
+
+    private static Outcome run(String name, String command, Module model, Objective objective, TrainingConfig config,
+                               DistillationConfig distillation, Data data, Path out, boolean resume, PrintWriter log,
+                               long start) throws IOException {
         RunFolder folder = RunFolder.open(out, resume);
         Map<String, Object> resolved = new LinkedHashMap<>();
         resolved.put("retort", Version.VERSION);
