@@ -5,8 +5,10 @@ import dev.retort.data.Dataset;
 import dev.retort.io.Checkpoints;
 import dev.retort.nn.Models;
 import dev.retort.nn.Module;
+import dev.retort.tensor.Finite;
 import java.io.IOException;
 import java.io.PrintWriter;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -50,7 +52,7 @@ public final class Runs {
         }
         try (Module teacher = Models.resolve(distillation.teacherModel(), config.seed());
              Module student = Models.resolve(config.model(), config.seed())) {
-            Checkpoints.load(teacher, Path.of(distillation.teacherWeights()));
+            loadTeacher(teacher, distillation);
             // Before the objective is made: it puts the teacher and the regressors on the student's device.
             student.to(config.device());
             long steps = (long) config.epochs() * Math.max(1, data.train().size() / Math.min(config.batchSize(),
@@ -68,6 +70,29 @@ public final class Runs {
                 }
                 return run(name, "distill", student, objective, config, distillation, data, out, resume, log);
             }
+        }
+    }
+
+    /** The teacher's weights, with errors that name the option and the reason, and refused unless finite. */
+    private static void loadTeacher(Module teacher, DistillationConfig distillation) throws IOException {
+        Path file = Path.of(distillation.teacherWeights());
+        if (!Files.isRegularFile(file)) {
+            throw new IOException("--teacher-weights " + file + ": " + (Files.exists(file) ? "is not a file"
+                    : "no such file") + "; give the model.safetensors of a trained teacher run");
+        }
+        if (!Files.isReadable(file)) {
+            throw new IOException("--teacher-weights " + file + ": not readable (permission denied)");
+        }
+        try {
+            Checkpoints.load(teacher, file);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("--teacher-weights " + file + ": holds the weights of a different model "
+                    + "than --teacher-model " + distillation.teacherModel() + " (" + e.getMessage() + ")", e);
+        }
+        String bad = Finite.describeNonFinite(teacher.stateDict());
+        if (bad != null) {
+            throw new IllegalArgumentException("--teacher-weights " + file + ": " + bad + "; a teacher with non-finite "
+                    + "weights cannot teach");
         }
     }
 
