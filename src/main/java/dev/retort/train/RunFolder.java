@@ -1,5 +1,6 @@
 package dev.retort.train;
 
+import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
@@ -137,11 +138,31 @@ public final class RunFolder {
 
     public JsonNode readConfig() throws IOException {
         Path file = dir.resolve(CONFIG);
+        JsonNode tree;
         try {
-            return JSON.readTree(file.toFile());
-        } catch (IOException e) {
-            throw new IOException(file + ": not a readable run configuration: " + e.getMessage(), e);
+            tree = JSON.readTree(file.toFile());
+        } catch (JsonProcessingException e) {
+            throw new IOException(file + ": not a readable run configuration: " + oneLine(e), e);
         }
+        if (tree == null || !tree.isObject()) {
+            throw new IOException(file + ": not a readable run configuration: expected a JSON object");
+        }
+        return tree;
+    }
+
+    /**
+     * A configuration as {@link #writeConfig} would write it and {@link #readConfig} read it back, so that
+     * numbers compare with the same node types as the folder's.
+     */
+    static JsonNode toTree(Map<String, Object> config) throws IOException {
+        return JSON.readTree(JSON.writeValueAsString(config));
+    }
+
+    /** Jackson's message without the source excerpt it appends on a second line. */
+    private static String oneLine(JsonProcessingException e) {
+        var at = e.getLocation();
+        return e.getOriginalMessage() + (at == null ? "" : " at line " + at.getLineNr() + ", column "
+                + at.getColumnNr());
     }
 
     /** Replaces metrics.jsonl and metrics.csv with these rows (all rows share the first one's columns). */
@@ -179,9 +200,13 @@ public final class RunFolder {
                 continue;
             }
             try {
-                rows.add(JSON.readValue(text, LinkedHashMap.class));
-            } catch (IOException e) {
-                throw new IOException(file + ", line " + line + ": not a JSON object: " + e.getMessage(), e);
+                Map<String, Object> row = JSON.readValue(text, LinkedHashMap.class);
+                if (row == null) {
+                    throw new IOException(file + ", line " + line + ": not a JSON object: null");
+                }
+                rows.add(row);
+            } catch (JsonProcessingException e) {
+                throw new IOException(file + ", line " + line + ": not a JSON object: " + oneLine(e), e);
             }
         }
         return rows;

@@ -120,13 +120,18 @@ public final class Runs {
             resolved.put("distillation", distillation);
         }
         resolved.put("parameters", model.parameterCount());
+        if (resume) {
+            // Checked against the config.json of the run, which stays as that run wrote it.
+            ResumeCheck.requireSameRun(out, folder.readConfig(), RunFolder.toTree(resolved));
+        }
         try (Trainer trainer = new Trainer(model, objective, config, data.train())) {
             trainer.log(log, name + ": ");
             trainer.runFolder(folder, null);
             if (resume) {
-                trainer.resume(); // checks the architecture against the config.json it replaces next
+                trainer.resume();
+            } else {
+                folder.writeConfig(resolved);
             }
-            folder.writeConfig(resolved);
             List<Map<String, Object>> metrics = trainer.fit(data.test());
             // The last epoch's evaluation is the final model's: no second pass over the test data.
             Map<String, Object> last = metrics.get(metrics.size() - 1);
