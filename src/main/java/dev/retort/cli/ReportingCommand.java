@@ -88,6 +88,13 @@ abstract class ReportingCommand implements Callable<Integer> {
         if (Files.isDirectory(file)) {
             throw optionError(option + " " + file + ": is a folder; name a file");
         }
+        // A real write, not a permission bit: a read-only file system or a full quota fails here, before the work.
+        try {
+            Files.delete(Files.createTempFile(folder, ".retort-write-check", ".tmp"));
+        } catch (IOException e) {
+            throw optionError(option + " " + file + ": cannot write into folder " + folder + " ("
+                    + describe(e) + ")");
+        }
     }
 
     protected final void requirePositive(String option, int value) {

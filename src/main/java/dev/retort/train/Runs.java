@@ -38,9 +38,12 @@ public final class Runs {
     /** Trains a network alone on the labels (a teacher, or a baseline student). */
     public static Outcome train(String name, TrainingConfig config, Data data, Path out, boolean resume,
                                 PrintWriter log) throws IOException {
-        try (Module model = Models.resolve(config.model(), config.seed());
+        long start = System.nanoTime();
+        try (RunLock lock = lock(name, out, resume);
+             Module model = Models.resolve(config.model(), config.seed());
              Objective objective = Objective.crossEntropy(config.labelSmoothing())) {
-            return run(name, "train", model, objective, config, null, data, out, resume, log);
+            RunFolder folder = RunFolder.open(out, resume);
+            return run(name, "train", model, objective, config, null, data, folder, resume, log, start);
         }
     }
 
@@ -50,8 +53,13 @@ public final class Runs {
         if (distillation.teacherWeights() == null) {
             throw new IllegalArgumentException("--teacher-weights is required: the safetensors file of a trained teacher");
         }
-        try (Module teacher = Models.resolve(distillation.teacherModel(), config.seed());
+        long start = System.nanoTime();
+        // The folder is locked and opened first: a second writer or a finished run is refused before the teacher's
+        // outputs are computed, not after.
+        try (RunLock lock = lock(name, out, resume);
+             Module teacher = Models.resolve(distillation.teacherModel(), config.seed());
              Module student = Models.resolve(config.model(), config.seed())) {
+            RunFolder folder = RunFolder.open(out, resume);
             loadTeacher(teacher, distillation);
             // Before the objective is made: it puts the teacher and the regressors on the student's device.
             student.to(config.device());
@@ -68,7 +76,8 @@ public final class Runs {
                     log.println(name + ": " + objective.describe() + (objective.cached()
                             ? ", teacher outputs cached" : ", teacher run on every augmented batch"));
                 }
-                return run(name, "distill", student, objective, config, distillation, data, out, resume, log);
+                return run(name, "distill", student, objective, config, distillation, data, folder, resume, log,
+                        start);
             }
         }
     }
@@ -96,25 +105,24 @@ public final class Runs {
         }
     }
 
-    private static Outcome run(String name, String command, Module model, Objective objective, TrainingConfig config,
-                               DistillationConfig distillation, Data data, Path out, boolean resume, PrintWriter log)
-            throws IOException {
-        long start = System.nanoTime();
-        try (RunLock lock = RunLock.acquire(out, name + " --out " + out + (resume ? " --resume" : ""))) {
-            return run(name, command, model, objective, config, distillation, data, out, resume, log, start);
-        }
+    private static RunLock lock(String name, Path out, boolean resume) throws IOException {
+        return RunLock.acquire(out, name + " --out " + out + (resume ? " --resume" : ""));
     }
 
     private static Outcome run(String name, String command, Module model, Objective objective, TrainingConfig config,
-                               DistillationConfig distillation, Data data, Path out, boolean resume, PrintWriter log,
-                               long start) throws IOException {
-        RunFolder folder = RunFolder.open(out, resume);
+                               DistillationConfig distillation, Data data, RunFolder folder, boolean resume,
+                               PrintWriter log, long start) throws IOException {
+        Path out = folder.dir();
         Map<String, Object> resolved = new LinkedHashMap<>();
         resolved.put("retort", Version.VERSION);
         resolved.put("command", command);
         resolved.put("name", name);
         resolved.put("objective", objective.describe());
-        resolved.put("data", Map.of("source", data.source(), "train", data.train().size(), "test", data.test().size()));
+        Map<String, Object> dataSizes = new LinkedHashMap<>(); // insertion order: config.json's bytes are stable
+        dataSizes.put("source", data.source());
+        dataSizes.put("train", data.train().size());
+        dataSizes.put("test", data.test().size());
+        resolved.put("data", dataSizes);
         resolved.put("training", config);
         if (distillation != null) {
             resolved.put("distillation", distillation);
