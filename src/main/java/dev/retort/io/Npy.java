@@ -335,6 +335,7 @@ public final class Npy {
             }
         }
 
+        /** The start of the header for a message ({@link FileFormatException} shows its control characters). */
         private String preview() {
             String t = text.strip();
             return t.length() > 80 ? t.substring(0, 80) + "..." : t;

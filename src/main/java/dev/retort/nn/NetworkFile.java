@@ -5,6 +5,7 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.StreamReadConstraints;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.TextNode;
 import dev.retort.nn.Layers.AvgPool2d;
 import dev.retort.nn.Layers.Dropout;
 import dev.retort.nn.Layers.Flatten;
@@ -126,7 +127,8 @@ public final class NetworkFile {
         for (Iterator<String> names = node.fieldNames(); names.hasNext(); ) {
             String name = names.next();
             if (!allowed.contains(name)) {
-                throw new IllegalArgumentException(where + ": unknown field \"" + name + "\" (allowed: "
+                // Quoted as JSON, escapes and all: the name is the file's, and the message must stay one line.
+                throw new IllegalArgumentException(where + ": unknown field " + new TextNode(name) + " (allowed: "
                         + allowed.stream().sorted().toList() + ")");
             }
         }
@@ -151,7 +153,8 @@ public final class NetworkFile {
             }
             this.node = node;
             this.type = node.get("type").asText();
-            this.where = source + ": layer " + index + " (" + type + ")";
+            this.where = source + ": layer " + index + " (" + new TextNode(type).toString().replaceAll("^\"|\"$", "")
+                    + ")";
         }
 
         /** Reads and checks the fields for an input of shape {@code in}; sets the output shape and parameter count. */

@@ -4,6 +4,7 @@ import static dev.retort.io.SafeTensorsTest.assertMessage;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.retort.backend.DType;
 import dev.retort.tensor.Tensor;
@@ -191,6 +192,14 @@ class NpyTest {
                 Arguments.of("int64 out of range", npy(1, "{'descr': '<i8', 'fortran_order': False, 'shape': (1,), }",
                         ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(-(1L << 40)).array()),
                         "does not fit in int32"));
+    }
+
+    @Test
+    void aHeaderWithControlCharactersIsQuotedOnOneLine() throws IOException {
+        Path p = file("control.npy", npy(1, "Y\nv\r{'descr': '<f4'}", new byte[0]));
+        FileFormatException e = assertThrows(FileFormatException.class, () -> Npy.read(p));
+        assertMessage(e, "control.npy", "header is not a dict: Y\\x0av\\x0d{'descr'");
+        assertTrue(!e.getMessage().contains("\n") && !e.getMessage().contains("\r"), e.getMessage());
     }
 
     @Test
