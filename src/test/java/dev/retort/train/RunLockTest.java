@@ -44,6 +44,19 @@ class RunLockTest {
     }
 
     @Test
+    void aDemoIntoAFolderInUseIsRefusedBeforeItTrains() throws IOException {
+        Path run = dir.resolve("demo");
+        dev.retort.data.Dataset images = dev.retort.data.SyntheticImages.generate("synthetic", 64, 10, 28, 1);
+        Runs.Data data = new Runs.Data(images, images, "generated");
+        try (RunLock held = RunLock.acquire(run, "train cnn-teacher --out " + run)) {
+            IOException e = assertThrows(IOException.class,
+                    () -> Demo.run(Demo.quick(64), data, run, new java.io.PrintWriter(java.io.Writer.nullWriter())));
+            assertTrue(e.getMessage().contains("in use by another run"), e.getMessage());
+        }
+        assertFalse(Files.exists(run.resolve("teacher")), "the demo trained nothing");
+    }
+
+    @Test
     void anotherProcessHoldingTheLockIsRefusedAndItsDeathByKillReleasesIt() throws Exception {
         Path run = dir.resolve("run");
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
