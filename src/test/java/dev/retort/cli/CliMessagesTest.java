@@ -21,7 +21,6 @@ import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -30,11 +29,6 @@ import org.junit.jupiter.api.io.TempDir;
 class CliMessagesTest {
     @TempDir
     Path dir;
-
-    @BeforeAll
-    static void quiet() {
-        System.setProperty("retort.progress", "off");
-    }
 
     @Test
     void helpPrintsNoPicocliFormatWarnings() {
@@ -54,10 +48,7 @@ class CliMessagesTest {
 
     @Test
     void aMissingTeacherIsNamedWithTheReason() throws IOException {
-        Path data;
-        try (Module labeller = Models.create("cnn-student", 5)) {
-            data = CliFixtures.fashionMnist(dir, labeller, 64, 16, 0.1, 9);
-        }
+        Path data = CliFixtures.tinyFashionMnist(dir, 64, 16);
         CliFixtures.Run run = CliFixtures.run("distill", "--mode", "hinton", "--teacher-model", "mlp-tiny",
                 "--teacher-weights", dir.resolve("absent.safetensors").toString(), "--model", "mlp-tiny", "--device",
                 "cpu", "--data", data.toString(), "--out", dir.resolve("kd").toString());
@@ -68,10 +59,7 @@ class CliMessagesTest {
 
     @Test
     void aTeacherWithNaNWeightsIsRefusedAsTheTeacher() throws IOException {
-        Path data;
-        try (Module labeller = Models.create("cnn-student", 5)) {
-            data = CliFixtures.fashionMnist(dir, labeller, 64, 16, 0.1, 9);
-        }
+        Path data = CliFixtures.tinyFashionMnist(dir, 64, 16);
         Path teacher = nanWeights("mlp-tiny");
         CliFixtures.Run run = CliFixtures.run("distill", "--mode", "hinton", "--teacher-model", "mlp-tiny",
                 "--teacher-weights", teacher.toString(), "--model", "mlp-tiny", "--device", "cpu", "--data",
@@ -88,10 +76,7 @@ class CliMessagesTest {
         Path model = Files.createDirectories(out.resolve("checkpoints").resolve("epoch-0001"));
         Files.writeString(model.resolve("model.safetensors"), "m");
         Files.writeString(model.resolve("state.safetensors"), "s");
-        Path data;
-        try (Module labeller = Models.create("cnn-student", 5)) {
-            data = CliFixtures.fashionMnist(dir, labeller, 64, 16, 0.1, 9);
-        }
+        Path data = CliFixtures.tinyFashionMnist(dir, 64, 16);
         CliFixtures.Run run = CliFixtures.run("train", "--model", "mlp-tiny", "--device", "cpu", "--data",
                 data.toString(), "--out", out.toString(), "--resume");
         assertEquals(1, run.exitCode(), run.all());

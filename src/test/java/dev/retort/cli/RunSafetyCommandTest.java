@@ -5,8 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.retort.io.SafeTensors;
-import dev.retort.nn.Models;
-import dev.retort.nn.Module;
 import dev.retort.tensor.Tensor;
 import dev.retort.train.RunFolder;
 import dev.retort.train.RunLock;
@@ -15,7 +13,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Map;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -24,15 +21,8 @@ class RunSafetyCommandTest {
     @TempDir
     Path dir;
 
-    @BeforeAll
-    static void quiet() {
-        System.setProperty("retort.progress", "off");
-    }
-
     private Path tinyData() throws IOException {
-        try (Module labeller = Models.create("cnn-student", 5)) {
-            return CliFixtures.fashionMnist(dir, labeller, 128, 32, 0.1, 9);
-        }
+        return CliFixtures.tinyFashionMnist(dir, 128, 32);
     }
 
     private static void assertOneLineFailure(CliFixtures.Run run, String... fragments) {

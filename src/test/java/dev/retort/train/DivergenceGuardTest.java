@@ -18,7 +18,6 @@ import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.Map;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -30,11 +29,6 @@ class DivergenceGuardTest {
 
     @TempDir
     Path dir;
-
-    @BeforeAll
-    static void quiet() {
-        System.setProperty("retort.progress", "off");
-    }
 
     private static TrainingConfig config(int epochs, double lr) {
         return new TrainingConfig("mlp-tiny", epochs, 64, "sgd", lr, 0.9, true, 0, "constant", 0, 0, 0, false,

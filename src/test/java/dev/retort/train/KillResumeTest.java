@@ -15,7 +15,6 @@ import java.util.List;
 import java.util.SplittableRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -28,11 +27,6 @@ class KillResumeTest {
 
     @TempDir
     Path dir;
-
-    @BeforeAll
-    static void quiet() {
-        System.setProperty("retort.progress", "off");
-    }
 
     private static TrainingConfig config() {
         return new TrainingConfig("mlp-tiny", EPOCHS, 32, "sgd", 0.05, 0.9, true, 5e-4, "cosine", 0.5, 0, 0, false,
