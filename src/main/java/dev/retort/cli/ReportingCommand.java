@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.UncheckedIOException;
 import java.nio.file.AccessDeniedException;
+import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.FileSystemException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
@@ -60,6 +61,9 @@ abstract class ReportingCommand implements Callable<Integer> {
         }
         if (t instanceof AccessDeniedException f) {
             return f.getFile() + ": permission denied";
+        }
+        if (t instanceof FileAlreadyExistsException f) {
+            return f.getFile() + ": already exists and is not a folder";
         }
         if (t instanceof FileSystemException f && f.getReason() != null) {
             return f.getFile() + ": " + f.getReason();

@@ -8,6 +8,7 @@ import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.file.AccessDeniedException;
+import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.NoSuchFileException;
 import org.junit.jupiter.api.Test;
 import picocli.CommandLine;
@@ -71,5 +72,7 @@ class ReportingCommandTest {
                 oneLine(new NoSuchFileException("w.safetensors")));
         assertEquals("retort boom: w.safetensors: permission denied\n",
                 oneLine(new AccessDeniedException("w.safetensors")));
+        assertEquals("retort boom: runs/a: already exists and is not a folder\n",
+                oneLine(new FileAlreadyExistsException("runs/a")));
     }
 }
