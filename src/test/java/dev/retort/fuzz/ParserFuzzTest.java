@@ -1,20 +1,16 @@
 package dev.retort.fuzz;
 
-import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assertions.fail;
-
 import dev.retort.data.Idx;
 import dev.retort.io.Npy;
 import dev.retort.io.SafeTensors;
 import dev.retort.nn.NetworkFile;
 import dev.retort.tensor.Scope;
 import dev.retort.tensor.Tensor;
+import dev.retort.testing.Fuzzer;
 import dev.retort.train.RunFolder;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.InputStream;
 import java.io.OutputStream;
-import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -23,7 +19,6 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.SplittableRandom;
 import java.util.stream.Stream;
 import java.util.zip.GZIPOutputStream;
 import org.junit.jupiter.api.io.TempDir;
@@ -32,27 +27,13 @@ import org.junit.jupiter.params.provider.MethodSource;
 
 /**
  * Fuzzes every parser of outside input — safetensors, .npy, IDX (raw and gzip), JSON network files and a run
- * folder's config.json and metrics.jsonl — with seeded mutations of valid files and of the committed regression
- * corpus ({@code src/test/resources/fuzz/<target>/}, hostile inputs that once crashed a parser). The contract:
- * an input is read, or refused with an {@link IOException} (a format error) or {@link IllegalArgumentException}
- * whose message is one line; anything else escaping — an index or size error, a null pointer, running out of
- * memory or stack — fails the test, and the input is kept under {@code target/fuzz-failures/} to replay.
- *
- * <p>{@code -Dretort.fuzz.seconds=N} sets each target's time (default 4, so {@code mvn test} spends about half a
- * minute here); {@code -Dretort.fuzz.seed=S} starts elsewhere (the CI script passes a new one on every run).
+ * folder's config.json and metrics.jsonl — with {@link Fuzzer}: seeded mutations of valid files and of the
+ * committed regression corpus ({@code src/test/resources/fuzz/<target>/}, hostile inputs that once crashed a
+ * parser), about four seconds a target in {@code mvn test}.
  */
 class ParserFuzzTest {
-    private static final double SECONDS = Double.parseDouble(System.getProperty("retort.fuzz.seconds", "4"));
-    private static final long SEED = Long.getLong("retort.fuzz.seed", 20261202L);
-
     @TempDir
     Path dir;
-
-    /** A parser under test: reads {@code input} (written to {@code file} for the file parsers). */
-    @FunctionalInterface
-    interface Target {
-        void parse(Path file, byte[] input) throws Exception;
-    }
 
     static Stream<String> targets() {
         return Stream.of("safetensors", "npy", "idx", "idx-gzip", "network", "run-folder");
@@ -61,73 +42,32 @@ class ParserFuzzTest {
     @ParameterizedTest(name = "{0}")
     @MethodSource("targets")
     void onlyDocumentedErrorsEscape(String name) throws Exception {
-        List<byte[]> seeds = new ArrayList<>(validSeeds(name));
-        seeds.addAll(corpus(name));
-        Target target = target(name);
-        // The corpus first, unmutated: each once crashed a parser.
-        for (int i = 0; i < seeds.size(); i++) {
-            check(name, target, seeds.get(i), "seed " + i);
-        }
-        SplittableRandom rng = new SplittableRandom(SEED ^ name.hashCode());
-        long end = System.nanoTime() + (long) (SECONDS * 1e9);
-        long iterations = 0;
-        while (System.nanoTime() < end) {
-            long inputSeed = rng.nextLong();
-            byte[] input = Mutator.mutate(seeds.get(Math.floorMod(inputSeed, seeds.size())),
-                    new SplittableRandom(inputSeed));
-            check(name, target, input, "input seed " + inputSeed);
-            iterations++;
-        }
-        assertTrue(iterations > 0 || SECONDS == 0, name + ": no input was tried");
+        Fuzzer.fuzz(name, validSeeds(name), target(name));
     }
 
-    private void check(String name, Target target, byte[] input, String label) throws IOException {
+    /** A parser under test, reading each input from a file where it reads files. */
+    private Fuzzer.Target target(String name) {
         Path file = dir.resolve(name.equals("idx-gzip") ? "input.gz" : "input");
-        try {
-            target.parse(file, input);
-        } catch (IOException | IllegalArgumentException | UncheckedIOException e) {
-            String message = e.getMessage();
-            if (message == null || message.isBlank() || message.contains("\n")) {
-                keepAndFail(name, input, label, "a documented error without a one-line message: " + e);
-            }
-        } catch (Throwable e) { // everything else is a parser bug, errors of the JVM included
-            keepAndFail(name, input, label, e.toString());
-        }
-    }
-
-    private static void keepAndFail(String name, byte[] input, String label, String what) throws IOException {
-        Path kept = Files.createDirectories(Path.of("target", "fuzz-failures"))
-                .resolve(name + "-" + label.replace(' ', '-') + ".bin");
-        Files.write(kept, input);
-        // The report shows control characters escaped: raw ones would corrupt surefire's channel to its fork.
-        StringBuilder shown = new StringBuilder();
-        what.chars().forEach(c -> shown.append(Character.isISOControl(c) ? String.format("\\x%02x", c)
-                : String.valueOf((char) c)));
-        fail(name + " (" + label + ", seed " + SEED + "): " + shown + "; input kept in " + kept);
-    }
-
-    private Target target(String name) {
         return switch (name) {
-            case "safetensors" -> (file, input) -> {
+            case "safetensors" -> input -> {
                 Files.write(file, input);
                 SafeTensors.read(file).close();
             };
-            case "npy" -> (file, input) -> {
+            case "npy" -> input -> {
                 Files.write(file, input);
                 Npy.read(file).close();
             };
-            case "idx" -> (file, input) -> {
+            case "idx" -> input -> {
                 Files.write(file, input);
                 Idx.read(file);
             };
-            case "idx-gzip" -> (file, input) -> { // the IDX parser behind the decompressor, and the gzip bytes too
+            case "idx-gzip" -> input -> { // the IDX parser behind the decompressor, and the gzip bytes too
                 Files.write(file, input.length % 2 == 0 ? gzip(input) : input);
                 Idx.read(file);
             };
-            case "network" -> (file, input) -> {
-                NetworkFile.parse("net.json", new String(input, StandardCharsets.UTF_8), 1).model().close();
-            };
-            default -> (file, input) -> { // one file, read both as a run's config.json and as its metrics.jsonl
+            case "network" -> input ->
+                    NetworkFile.parse("net.json", new String(input, StandardCharsets.UTF_8), 1).model().close();
+            default -> input -> { // one file, read both as a run's config.json and as its metrics.jsonl
                 Path run = Files.createDirectories(dir.resolve("run"));
                 Files.write(run.resolve(RunFolder.CONFIG), input);
                 Files.write(run.resolve("metrics.jsonl"), input);
@@ -188,27 +128,6 @@ class ParserFuzzTest {
             }
         }
         return seeds;
-    }
-
-    /** The committed regression corpus of a target: every file under src/test/resources/fuzz/{name}/. */
-    private static List<byte[]> corpus(String name) throws IOException {
-        List<byte[]> inputs = new ArrayList<>();
-        String index = "/fuzz/" + name + "/index.txt";
-        try (InputStream list = ParserFuzzTest.class.getResourceAsStream(index)) {
-            if (list == null) {
-                return inputs;
-            }
-            for (String file : new String(list.readAllBytes(), StandardCharsets.UTF_8).split("\n")) {
-                if (file.isBlank() || file.startsWith("#")) {
-                    continue;
-                }
-                try (InputStream in = ParserFuzzTest.class.getResourceAsStream("/fuzz/" + name + "/" + file.strip())) {
-                    assertTrue(in != null, index + " lists a missing file: " + file);
-                    inputs.add(in.readAllBytes());
-                }
-            }
-        }
-        return inputs;
     }
 
     private static byte[] idx(int[] dims, int count) {

@@ -1,4 +1,4 @@
-package dev.retort.fuzz;
+package dev.retort.testing;
 
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
