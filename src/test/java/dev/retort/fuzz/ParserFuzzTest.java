@@ -8,9 +8,7 @@ import dev.retort.tensor.Scope;
 import dev.retort.tensor.Tensor;
 import dev.retort.testing.Fuzzer;
 import dev.retort.train.RunFolder;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.OutputStream;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -20,7 +18,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.stream.Stream;
-import java.util.zip.GZIPOutputStream;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
@@ -62,7 +59,7 @@ class ParserFuzzTest {
                 Idx.read(file);
             };
             case "idx-gzip" -> input -> { // the IDX parser behind the decompressor, and the gzip bytes too
-                Files.write(file, input.length % 2 == 0 ? gzip(input) : input);
+                Files.write(file, input.length % 2 == 0 ? Fuzzer.gzip(input) : input);
                 Idx.read(file);
             };
             case "network" -> input ->
@@ -140,13 +137,5 @@ class ParserFuzzTest {
             b.put((byte) (i * 37));
         }
         return b.array();
-    }
-
-    private static byte[] gzip(byte[] raw) throws IOException {
-        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
-        try (OutputStream gz = new GZIPOutputStream(bytes)) {
-            gz.write(raw);
-        }
-        return bytes.toByteArray();
     }
 }

@@ -3,8 +3,10 @@ package dev.retort.testing;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.OutputStream;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -12,6 +14,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;
+import java.util.zip.GZIPOutputStream;
 
 /**
  * The fuzzing loop of the parser fuzz tests: the committed regression corpus and valid seeds first, then
@@ -76,6 +79,15 @@ public final class Fuzzer {
         what.chars().forEach(c -> shown.append(Character.isISOControl(c) ? String.format("\\x%02x", c)
                 : String.valueOf((char) c)));
         fail(name + " (" + label + ", seed " + SEED + "): " + shown + "; input kept in " + kept);
+    }
+
+    /** {@code raw} gzip-compressed: targets that read gzip fuzz both the compressed bytes and what is inside. */
+    public static byte[] gzip(byte[] raw) throws IOException {
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+        try (OutputStream gz = new GZIPOutputStream(bytes)) {
+            gz.write(raw);
+        }
+        return bytes.toByteArray();
     }
 
     /** The committed regression corpus of a target: the files listed in src/test/resources/fuzz/{name}/index.txt. */
