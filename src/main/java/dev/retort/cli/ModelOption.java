@@ -5,6 +5,7 @@ import dev.retort.io.Checkpoints;
 import dev.retort.nn.Models;
 import dev.retort.nn.Module;
 import dev.retort.nn.NetworkFile;
+import dev.retort.tensor.Finite;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -101,10 +102,25 @@ public final class ModelOption {
                 throw error("--weights " + weights + ": holds the weights of a different model than --model " + model
                         + " (" + detail + "); pass the --model the weights were trained as");
             }
+            warnIfNotFinite(net);
             return net;
         } catch (IOException | RuntimeException e) {
             net.close();
             throw e;
+        }
+    }
+
+    /**
+     * Weights with NaN or infinite values give NaN outputs for every input: said once, up front, rather than
+     * left for the user to find in the results.
+     */
+    private void warnIfNotFinite(Module net) {
+        String bad = Finite.describeNonFinite(net.stateDict());
+        if (bad != null && mixee != null) {
+            var err = mixee.commandLine().getErr();
+            err.println("retort " + mixee.name() + ": warning: --weights " + weights + ": " + bad
+                    + "; the outputs will be NaN or infinite");
+            err.flush();
         }
     }
 

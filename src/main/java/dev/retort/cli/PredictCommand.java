@@ -87,6 +87,10 @@ final class PredictCommand extends ReportingCommand {
         requireFolderOf("--output", output);
         if (argmax != null) {
             requireFolderOf("--argmax", argmax);
+            if (argmax.toAbsolutePath().normalize().equals(output.toAbsolutePath().normalize())) {
+                throw optionError("--argmax " + argmax + ": is the --output file too; the classes would replace the "
+                        + (probabilities ? "probabilities" : "logits") + ", name another file");
+            }
         }
         PrintWriter out = out();
         Device chosen = device.resolve(out);

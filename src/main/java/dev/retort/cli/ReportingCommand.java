@@ -3,7 +3,11 @@ package dev.retort.cli;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.UncheckedIOException;
+import java.nio.file.AccessDeniedException;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.FileSystemException;
 import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Model.CommandSpec;
@@ -28,14 +32,43 @@ abstract class ReportingCommand implements Callable<Integer> {
         try {
             return run();
         } catch (IOException | UncheckedIOException | IllegalArgumentException | IllegalStateException e) {
-            PrintWriter err = err();
-            err.println("retort " + spec.name() + ": " + e.getMessage());
-            if (System.getenv("RETORT_DEBUG") != null) {
-                e.printStackTrace(err);
-            }
-            err.flush();
-            return 1;
+            return fail(describe(e), e);
+        } catch (OutOfMemoryError e) {
+            return fail("out of memory (" + e.getMessage() + "); the Java heap is too small for this input or model: "
+                    + "raise it (RETORT_JAVA_OPTS=-Xmx8g) or use smaller inputs; files already written are intact", e);
+        } catch (StackOverflowError e) {
+            return fail("stack overflow; an input is nested too deeply or a network too deep for the thread stack "
+                    + "(RETORT_JAVA_OPTS=-Xss64m raises it); files already written are intact", e);
         }
+    }
+
+    private int fail(String message, Throwable e) {
+        PrintWriter err = err();
+        // One line whatever the message holds: a library's message may span several.
+        err.println("retort " + spec.name() + ": " + message.strip().replaceAll("\\s*\\R\\s*", " "));
+        if (System.getenv("RETORT_DEBUG") != null) {
+            e.printStackTrace(err);
+        }
+        err.flush();
+        return 1;
+    }
+
+    /** The JDK's file errors say only the path; the reason goes with it. */
+    static String describe(Exception e) {
+        Throwable t = e instanceof UncheckedIOException u && u.getCause() != null ? u.getCause() : e;
+        if (t instanceof NoSuchFileException f) {
+            return f.getFile() + ": no such file or folder";
+        }
+        if (t instanceof AccessDeniedException f) {
+            return f.getFile() + ": permission denied";
+        }
+        if (t instanceof FileAlreadyExistsException f) {
+            return f.getFile() + ": already exists and is not a folder";
+        }
+        if (t instanceof FileSystemException f && f.getReason() != null) {
+            return f.getFile() + ": " + f.getReason();
+        }
+        return String.valueOf(t.getMessage());
     }
 
     protected final PrintWriter out() {
@@ -58,6 +91,13 @@ abstract class ReportingCommand implements Callable<Integer> {
         }
         if (Files.isDirectory(file)) {
             throw optionError(option + " " + file + ": is a folder; name a file");
+        }
+        // A real write, not a permission bit: a read-only file system or a full quota fails here, before the work.
+        try {
+            Files.delete(Files.createTempFile(folder, ".retort-write-check", ".tmp"));
+        } catch (IOException e) {
+            throw optionError(option + " " + file + ": cannot write into folder " + folder + " ("
+                    + describe(e) + ")");
         }
     }
 

@@ -2,6 +2,7 @@ package dev.retort.cli;
 
 import dev.retort.backend.Device;
 import dev.retort.distill.DistillationMode;
+import dev.retort.train.RunLock;
 import dev.retort.train.Runs;
 import dev.retort.train.Sweep;
 import dev.retort.train.TrainingConfig;
@@ -88,8 +89,12 @@ final class SweepCommand extends ReportingCommand {
                 + LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")));
         log.println("sweep: " + onDevice.size() + " runs into " + folder);
         Runs.Data data = Commands.loadData(first.data, onDevice.get(0).training(), log);
-        List<Sweep.Result> results = Sweep.run(onDevice, data, folder, log);
-        Path md = Sweep.write(results, "retort sweep: " + String.join(" ", grid), folder);
+        Path md;
+        List<Sweep.Result> results;
+        try (RunLock lock = RunLock.acquire(folder, "sweep --out " + folder)) { // one sweep per folder at a time
+            results = Sweep.run(onDevice, data, folder, log);
+            md = Sweep.write(results, "retort sweep: " + String.join(" ", grid), folder);
+        }
         log.println();
         log.print(Sweep.table(results));
         log.println("sweep: " + md);

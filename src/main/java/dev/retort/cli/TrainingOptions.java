@@ -34,7 +34,7 @@ public final class TrainingOptions {
     double weightDecay;
 
     @Option(names = "--schedule", defaultValue = "cosine", paramLabel = "cosine|step|constant",
-            description = "Learning-rate schedule: linear warm-up then cosine decay to 0, ×0.1 at 50 % and 75 % of the "
+            description = "Learning-rate schedule: linear warm-up then cosine decay to 0, ×0.1 at 50 %% and 75 %% of the "
                     + "run, or constant (default ${DEFAULT-VALUE}).")
     String schedule;
 

@@ -1,12 +1,17 @@
 package dev.retort.data;
 
+import dev.retort.backend.Shapes;
 import java.io.BufferedInputStream;
 import java.io.DataInputStream;
 import java.io.EOFException;
 import java.io.IOException;
 import java.io.InputStream;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.util.zip.GZIPInputStream;
 import java.util.zip.ZipException;
 
@@ -24,20 +29,43 @@ public final class Idx {
         if (!Files.isRegularFile(file)) {
             throw new IOException(file + ": no such file");
         }
+        long fileSize = Files.size(file);
         try (InputStream raw = new BufferedInputStream(Files.newInputStream(file))) {
             raw.mark(2);
             int b0 = raw.read();
             int b1 = raw.read();
             raw.reset();
-            InputStream in = b0 == 0x1f && b1 == 0x8b ? new GZIPInputStream(raw, 1 << 16) : raw;
-            return read(file, new DataInputStream(in));
+            boolean gzip = b0 == 0x1f && b1 == 0x8b;
+            InputStream in = gzip ? new GZIPInputStream(raw, 1 << 16) : raw;
+            return read(file, new DataInputStream(in), gzip ? gzipSize(file, fileSize) : fileSize, gzip);
         } catch (ZipException | EOFException e) {
             // From the decompressor: the header checks below name the file, java.util.zip does not.
             throw new IOException(file + ": corrupt or truncated gzip stream (" + e.getMessage() + ")", e);
         }
     }
 
-    private static Array read(Path file, DataInputStream in) throws IOException {
+    /**
+     * The uncompressed size modulo 2^32 that a gzip stream's trailer (ISIZE, its last four bytes) records: what
+     * the header's claims are checked against before anything is allocated for them.
+     */
+    private static long gzipSize(Path file, long fileSize) throws IOException {
+        if (fileSize < 18) {
+            throw new IOException(file + ": corrupt or truncated gzip stream (" + fileSize + " bytes, shorter than a "
+                    + "gzip header and trailer)");
+        }
+        try (FileChannel channel = FileChannel.open(file, StandardOpenOption.READ)) {
+            ByteBuffer trailer = ByteBuffer.allocate(4).order(ByteOrder.LITTLE_ENDIAN);
+            while (trailer.hasRemaining() && channel.read(trailer, fileSize - 4 + trailer.position()) > 0) {
+                // four bytes
+            }
+            return trailer.getInt(0) & 0xffffffffL;
+        }
+    }
+
+    /**
+     * @param available the stream's length: the file's size, or for gzip its trailer's ISIZE (modulo 2^32)
+     */
+    private static Array read(Path file, DataInputStream in, long available, boolean gzip) throws IOException {
         int magic;
         try {
             magic = in.readInt();
@@ -67,6 +95,20 @@ public final class Idx {
             if (total > Integer.MAX_VALUE - 8) {
                 throw new IOException(file + ": the header declares more than 2^31 elements");
             }
+        }
+        // Checked before allocating: a 37-byte file must not make us allocate the 2 GB its header claims. A valid
+        // file is under 4 GiB, so a gzip trailer's size modulo 2^32 is its exact size.
+        long found = available - 4 - 4L * rank;
+        if (total > found || (gzip && total < found)) {
+            throw new IOException(file + ": " + (total > found ? "truncated data" : "trailing bytes") + ": the header "
+                    + "declares " + Shapes.format(shape) + ", " + total + " bytes, the " + (gzip ? "gzip stream's "
+                    + "trailer says it holds " : "file holds ") + Math.max(0, found) + "; the file is corrupt");
+        }
+        Runtime runtime = Runtime.getRuntime();
+        long free = runtime.maxMemory() - (runtime.totalMemory() - runtime.freeMemory());
+        if (total > free) {
+            throw new IOException(file + ": holds " + (total >> 20) + " MiB of data, more than the " + (free >> 20)
+                    + " MiB of Java heap left; raise the heap (RETORT_JAVA_OPTS=-Xmx...) or use a smaller file");
         }
         byte[] data = new byte[(int) total];
         int read = in.readNBytes(data, 0, data.length);

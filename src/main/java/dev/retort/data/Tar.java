@@ -1,6 +1,7 @@
 package dev.retort.data;
 
 import java.io.BufferedInputStream;
+import java.io.EOFException;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -11,6 +12,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.function.Predicate;
 import java.util.zip.GZIPInputStream;
+import java.util.zip.ZipException;
 
 /**
  * Minimal reader of (gzip-compressed) ustar archives, enough to unpack the CIFAR-10 tarball: regular files
@@ -23,6 +25,15 @@ final class Tar {
 
     /** Extracts the regular files whose base name passes {@code wanted} into {@code into}; returns them. */
     static List<Path> extractGzip(Path archive, Path into, Predicate<String> wanted) throws IOException {
+        try {
+            return extract(archive, into, wanted);
+        } catch (ZipException | EOFException e) {
+            // From the decompressor, whose messages name no file (or are empty).
+            throw new IOException(archive + ": corrupt or truncated gzip stream (" + e + ")", e);
+        }
+    }
+
+    private static List<Path> extract(Path archive, Path into, Predicate<String> wanted) throws IOException {
         List<Path> written = new ArrayList<>();
         try (InputStream in = new GZIPInputStream(new BufferedInputStream(Files.newInputStream(archive)), 1 << 16)) {
             byte[] header = new byte[BLOCK];
@@ -97,12 +108,13 @@ final class Tar {
         return true;
     }
 
+    /** A NUL-terminated header field; control characters come out as {@code ?}, so messages quoting it stay one line. */
     private static String text(byte[] b, int from, int len) {
         int end = from;
         while (end < from + len && b[end] != 0) {
             end++;
         }
-        return new String(b, from, end - from, StandardCharsets.UTF_8);
+        return new String(b, from, end - from, StandardCharsets.UTF_8).replaceAll("\\p{Cntrl}", "?");
     }
 
     private static long octal(Path archive, String entry, String field, byte[] b, int from, int len)

@@ -5,6 +5,7 @@ import dev.retort.data.Dataset;
 import dev.retort.nn.FeatureCapture;
 import dev.retort.nn.Module;
 import dev.retort.tensor.Autograd;
+import dev.retort.tensor.Finite;
 import dev.retort.tensor.Scope;
 import dev.retort.tensor.Tensor;
 import java.util.ArrayList;
@@ -75,7 +76,13 @@ public final class TeacherOutputs {
                             out.features.add(new float[Math.multiplyExact(n, Arrays.stream(per).reduce(1, Math::multiplyExact))]);
                         }
                     }
-                    System.arraycopy(z.toFloatArray(), 0, out.logits, from * out.classes, (to - from) * out.classes);
+                    float[] logits = z.toFloatArray();
+                    if (!Finite.all(logits)) {
+                        throw new IllegalStateException("the teacher's outputs are not finite (NaN or infinite "
+                                + "logits among examples " + from + " to " + (to - 1) + " of " + data.name()
+                                + "); the teacher is broken, not the student: check its weights");
+                    }
+                    System.arraycopy(logits, 0, out.logits, from * out.classes, (to - from) * out.classes);
                     for (int i = 0; i < featureLayers.size(); i++) {
                         float[] values = capture.get(featureLayers.get(i)).toFloatArray();
                         System.arraycopy(values, 0, out.features.get(i), from * (values.length / (to - from)),

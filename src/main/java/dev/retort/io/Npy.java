@@ -29,6 +29,13 @@ public final class Npy {
     private static final byte[] MAGIC = {(byte) 0x93, 'N', 'U', 'M', 'P', 'Y'};
     /** NumPy pads the header so the data starts on a 64-byte boundary. */
     private static final int ALIGN = 64;
+    /**
+     * Longer headers are taken as corruption: a real one is a short dict (NumPy's own reader stops at 10 000
+     * bytes by default), and the v2/v3 length field could otherwise ask for 4 GiB.
+     */
+    static final int MAX_HEADER_BYTES = 1 << 20;
+    /** Deeper nesting than a shape tuple inside the dict needs is refused before it can exhaust the stack. */
+    static final int MAX_NESTING = 16;
 
     private Npy() {}
 
@@ -62,6 +69,10 @@ public final class Npy {
             } else {
                 throw new FileFormatException(file, "version " + major + "." + minor
                         + " is not supported; Retort reads versions 1.0, 2.0 and 3.0");
+            }
+            if (headerLength > MAX_HEADER_BYTES) {
+                throw new FileFormatException(file, "header: length field says " + headerLength + " bytes, more than "
+                        + "the " + MAX_HEADER_BYTES + " a .npy header can sensibly need; the file is corrupt");
             }
             long dataStart = 8 + lengthBytes + headerLength;
             if (dataStart > fileSize) {
@@ -200,6 +211,7 @@ public final class Npy {
         private final Path file;
         private final String text;
         private int pos;
+        private int depth;
 
         HeaderParser(Path file, String text) {
             this.file = file;
@@ -256,12 +268,16 @@ public final class Npy {
             }
             if (c == '(' || c == '[') {
                 char close = c == '(' ? ')' : ']';
+                if (++depth > MAX_NESTING) {
+                    throw fail("header: tuples or lists nested more than " + MAX_NESTING + " deep at offset " + pos);
+                }
                 pos++;
                 List<Object> items = new ArrayList<>();
                 while (true) {
                     skipSpace();
                     if (peek() == close) {
                         pos++;
+                        depth--;
                         return items;
                     }
                     items.add(value());
@@ -319,6 +335,7 @@ public final class Npy {
             }
         }
 
+        /** The start of the header for a message ({@link FileFormatException} shows its control characters). */
         private String preview() {
             String t = text.strip();
             return t.length() > 80 ? t.substring(0, 80) + "..." : t;

@@ -366,7 +366,11 @@ public final class SafeTensors {
         ObjectNode root = JSON.createObjectNode();
         if (metadata != null && !metadata.isEmpty()) {
             ObjectNode meta = root.putObject(METADATA);
-            for (var e : metadata.entrySet()) {
+            // Sorted by key: the same metadata gives the same bytes whatever map it came in (Map.of's order
+            // changes from one JVM to the next), so identical runs write identical, hashable checkpoints.
+            List<Map.Entry<String, String>> sorted = new ArrayList<>(metadata.entrySet());
+            sorted.sort(Map.Entry.comparingByKey(Comparator.nullsFirst(Comparator.naturalOrder())));
+            for (var e : sorted) {
                 if (e.getKey() == null || e.getValue() == null) {
                     throw new IllegalArgumentException("SafeTensors.write(" + file + "): metadata key and value must "
                             + "not be null: " + e.getKey() + "=" + e.getValue());

@@ -1,8 +1,11 @@
 package dev.retort.nn;
 
+import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.StreamReadConstraints;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.TextNode;
 import dev.retort.nn.Layers.AvgPool2d;
 import dev.retort.nn.Layers.Dropout;
 import dev.retort.nn.Layers.Flatten;
@@ -12,6 +15,7 @@ import dev.retort.nn.Layers.ReLU;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Iterator;
 import java.util.List;
@@ -32,7 +36,16 @@ import java.util.SplittableRandom;
  * dropout (p), linear (out, bias true). State-dict names are PyTorch's for nn.Sequential.
  */
 public final class NetworkFile {
-    private static final ObjectMapper JSON = new ObjectMapper();
+    /** A network description is a list of flat objects; anything deeper is refused before it can exhaust the stack. */
+    static final int MAX_NESTING = 32;
+    /**
+     * Caps checked from the description, before any layer allocates: more parameters than this (1 GiB of float32)
+     * or more values per example at any layer's output cannot be a network this engine trains.
+     */
+    static final long MAX_PARAMETERS = 1L << 28;
+    static final long MAX_VALUES_PER_EXAMPLE = 1L << 26;
+    private static final ObjectMapper JSON = new ObjectMapper(JsonFactory.builder()
+            .streamReadConstraints(StreamReadConstraints.builder().maxNestingDepth(MAX_NESTING).build()).build());
 
     private NetworkFile() {}
 
@@ -55,8 +68,10 @@ public final class NetworkFile {
         try {
             root = JSON.readTree(text);
         } catch (JsonProcessingException e) {
-            throw new IllegalArgumentException(source + ": not valid JSON (" + e.getOriginalMessage() + " at line "
-                    + e.getLocation().getLineNr() + ", column " + e.getLocation().getColumnNr() + ")");
+            // The location is null for some errors (a nesting limit): the message must not fail on it.
+            var at = e.getLocation();
+            throw new IllegalArgumentException(source + ": not valid JSON (" + e.getOriginalMessage()
+                    + (at == null ? "" : " at line " + at.getLineNr() + ", column " + at.getColumnNr()) + ")");
         }
         if (root == null || !root.isObject()) {
             throw new IllegalArgumentException(source + ": expected a JSON object with \"input\" and \"layers\"");
@@ -67,13 +82,28 @@ public final class NetworkFile {
         if (layers == null || !layers.isArray() || layers.isEmpty()) {
             throw new IllegalArgumentException(source + ": \"layers\" must be a non-empty list");
         }
-        SplittableRandom rng = new SplittableRandom(seed);
-        Sequential model = new Sequential();
+        // Every layer's shapes and parameter count are checked before the first one allocates anything.
+        List<Layer> checked = new ArrayList<>();
         int[] shape = input.clone();
+        long parameters = 0;
         for (int i = 0; i < layers.size(); i++) {
             Layer layer = new Layer(source, i, layers.get(i));
-            model.add(layer.build(shape, rng));
+            layer.plan(shape);
+            parameters += layer.parameters;
+            if (parameters > MAX_PARAMETERS) {
+                throw new IllegalArgumentException(layer.where + ": brings the network to " + parameters
+                        + " parameters, more than the " + MAX_PARAMETERS + " Retort builds from a file");
+            }
+            checked.add(layer);
             shape = layer.outputShape;
+        }
+        SplittableRandom rng = new SplittableRandom(seed);
+        Sequential model = new Sequential();
+        if (input.length == 1) {
+            model.inputShape(input); // images [N, 1, 28, 28] reach a [784] network as [N, 784]
+        }
+        for (Layer layer : checked) {
+            model.add(layer.build(rng));
         }
         return new Network(model, input);
     }
@@ -97,7 +127,8 @@ public final class NetworkFile {
         for (Iterator<String> names = node.fieldNames(); names.hasNext(); ) {
             String name = names.next();
             if (!allowed.contains(name)) {
-                throw new IllegalArgumentException(where + ": unknown field \"" + name + "\" (allowed: "
+                // Quoted as JSON, escapes and all: the name is the file's, and the message must stay one line.
+                throw new IllegalArgumentException(where + ": unknown field " + new TextNode(name) + " (allowed: "
                         + allowed.stream().sorted().toList() + ")");
             }
         }
@@ -108,7 +139,13 @@ public final class NetworkFile {
         private final String where;
         private final JsonNode node;
         private final String type;
+        private int[] in;
+        private int out;
+        private int kernel;
+        private int stride;
+        private int padding;
         int[] outputShape;
+        long parameters;
 
         Layer(String source, int index, JsonNode node) {
             if (node == null || !node.isObject() || !node.has("type") || !node.get("type").isTextual()) {
@@ -116,61 +153,56 @@ public final class NetworkFile {
             }
             this.node = node;
             this.type = node.get("type").asText();
-            this.where = source + ": layer " + index + " (" + type + ")";
+            this.where = source + ": layer " + index + " (" + new TextNode(type).toString().replaceAll("^\"|\"$", "")
+                    + ")";
         }
 
-        Module build(int[] in, SplittableRandom rng) {
+        /** Reads and checks the fields for an input of shape {@code in}; sets the output shape and parameter count. */
+        void plan(int[] in) {
+            this.in = in;
             switch (type) {
                 case "conv2d" -> {
                     requireOnly(where, node, Set.of("type", "out", "kernel", "stride", "padding", "bias"));
                     int[] chw = spatial(in);
-                    int out = positive("out", null);
-                    int kernel = positive("kernel", null);
-                    int stride = positive("stride", 1);
-                    int padding = nonNegative("padding", 0);
-                    int oh = (chw[1] + 2 * padding - kernel) / stride + 1;
-                    int ow = (chw[2] + 2 * padding - kernel) / stride + 1;
-                    if (chw[1] + 2 * padding < kernel || chw[2] + 2 * padding < kernel) {
+                    out = positive("out", null);
+                    kernel = positive("kernel", null);
+                    stride = positive("stride", 1);
+                    padding = nonNegative("padding", 0);
+                    if (chw[1] + 2L * padding < kernel || chw[2] + 2L * padding < kernel) {
                         throw new IllegalArgumentException(where + ": kernel " + kernel + " is larger than its padded "
                                 + "input " + Arrays.toString(chw));
                     }
-                    outputShape = new int[] {out, oh, ow};
-                    return new Conv2d(chw[0], out, kernel, stride, padding, flag("bias", true), rng);
+                    output(out, window(chw[1]), window(chw[2]));
+                    parameters = (long) out * chw[0] * kernel * kernel + (flag("bias", true) ? out : 0);
                 }
                 case "batchnorm2d" -> {
                     requireOnly(where, node, Set.of("type"));
-                    outputShape = in.clone();
-                    return new BatchNorm2d(in[0]);
+                    parameters = 2L * spatial(in)[0];
+                    output(in);
                 }
                 case "relu" -> {
                     requireOnly(where, node, Set.of("type"));
-                    outputShape = in.clone();
-                    return new ReLU();
+                    output(in);
                 }
                 case "maxpool2d", "avgpool2d" -> {
                     requireOnly(where, node, Set.of("type", "kernel", "stride", "padding"));
                     int[] chw = spatial(in);
-                    int kernel = positive("kernel", null);
-                    int stride = positive("stride", kernel);
-                    int padding = nonNegative("padding", 0);
-                    if (chw[1] + 2 * padding < kernel || chw[2] + 2 * padding < kernel || 2 * padding > kernel) {
+                    kernel = positive("kernel", null);
+                    stride = positive("stride", kernel);
+                    padding = nonNegative("padding", 0);
+                    if (chw[1] + 2L * padding < kernel || chw[2] + 2L * padding < kernel || 2L * padding > kernel) {
                         throw new IllegalArgumentException(where + ": window " + kernel + " with padding " + padding
                                 + " does not fit input " + Arrays.toString(chw));
                     }
-                    outputShape = new int[] {chw[0], (chw[1] + 2 * padding - kernel) / stride + 1,
-                            (chw[2] + 2 * padding - kernel) / stride + 1};
-                    return type.equals("maxpool2d") ? new MaxPool2d(kernel, stride, padding)
-                            : new AvgPool2d(kernel, stride, padding);
+                    output(chw[0], window(chw[1]), window(chw[2]));
                 }
                 case "globalavgpool2d" -> {
                     requireOnly(where, node, Set.of("type"));
-                    outputShape = new int[] {spatial(in)[0]};
-                    return new GlobalAvgPool2d();
+                    output(spatial(in)[0]);
                 }
                 case "flatten" -> {
                     requireOnly(where, node, Set.of("type"));
-                    outputShape = new int[] {Arrays.stream(in).reduce(1, (a, b) -> a * b)};
-                    return new Flatten();
+                    output(Arrays.stream(in).asLongStream().reduce(1, (a, b) -> a * b));
                 }
                 case "dropout" -> {
                     requireOnly(where, node, Set.of("type", "p"));
@@ -178,8 +210,7 @@ public final class NetworkFile {
                     if (p == null || !p.isNumber() || !(p.asDouble() >= 0 && p.asDouble() < 1)) {
                         throw new IllegalArgumentException(where + ": \"p\" must be a number in [0, 1), got " + p);
                     }
-                    outputShape = in.clone();
-                    return new Dropout(p.asDouble(), rng.nextLong());
+                    output(in);
                 }
                 case "linear" -> {
                     requireOnly(where, node, Set.of("type", "out", "bias"));
@@ -187,14 +218,51 @@ public final class NetworkFile {
                         throw new IllegalArgumentException(where + ": input has shape " + Arrays.toString(in)
                                 + "; add a {\"type\": \"flatten\"} layer before it");
                     }
-                    int out = positive("out", null);
-                    outputShape = new int[] {out};
-                    return new Linear(in[0], out, flag("bias", true), rng);
+                    out = positive("out", null);
+                    output(out);
+                    parameters = (long) in[0] * out + (flag("bias", true) ? out : 0);
                 }
                 default -> throw new IllegalArgumentException(where + ": unknown layer type; expected one of "
                         + List.of("conv2d", "batchnorm2d", "relu", "maxpool2d", "avgpool2d", "globalavgpool2d",
                         "flatten", "dropout", "linear"));
             }
+        }
+
+        /** The module {@link #plan} checked. */
+        Module build(SplittableRandom rng) {
+            return switch (type) {
+                case "conv2d" -> new Conv2d(in[0], out, kernel, stride, padding, flag("bias", true), rng);
+                case "batchnorm2d" -> new BatchNorm2d(in[0]);
+                case "relu" -> new ReLU();
+                case "maxpool2d" -> new MaxPool2d(kernel, stride, padding);
+                case "avgpool2d" -> new AvgPool2d(kernel, stride, padding);
+                case "globalavgpool2d" -> new GlobalAvgPool2d();
+                case "flatten" -> new Flatten();
+                case "dropout" -> new Dropout(node.get("p").asDouble(), rng.nextLong());
+                default -> new Linear(in[0], out, flag("bias", true), rng);
+            };
+        }
+
+        /** A pooling or convolution window's output length over {@code length}, in long so nothing wraps. */
+        private long window(int length) {
+            return (length + 2L * padding - kernel) / stride + 1;
+        }
+
+        /** Sets the output shape after checking that one example's values stay under the cap. */
+        private void output(long... dims) {
+            long values = 1;
+            for (long d : dims) {
+                values *= d; // each factor is at most 2^32, and the product is checked after each step
+                if (d > Integer.MAX_VALUE || values > MAX_VALUES_PER_EXAMPLE) {
+                    throw new IllegalArgumentException(where + ": output " + Arrays.toString(dims) + " per example is "
+                            + "more than the " + MAX_VALUES_PER_EXAMPLE + " values Retort builds a layer for");
+                }
+            }
+            outputShape = Arrays.stream(dims).mapToInt(d -> (int) d).toArray();
+        }
+
+        private void output(int[] dims) {
+            output(Arrays.stream(dims).asLongStream().toArray());
         }
 
         private int[] spatial(int[] in) {

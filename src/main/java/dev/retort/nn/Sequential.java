@@ -7,6 +7,7 @@ import java.util.List;
 /** Modules applied in order, named "0", "1", … as in PyTorch's nn.Sequential. */
 public final class Sequential extends Module {
     private final List<Module> layers = new ArrayList<>();
+    private int[] inputShape;
 
     public Sequential(Module... layers) {
         for (Module layer : layers) {
@@ -20,6 +21,15 @@ public final class Sequential extends Module {
         return this;
     }
 
+    /**
+     * Makes the network take examples of {@code exampleShape} from inputs of any shape with as many values per
+     * example: a JSON network declared for [784] then trains on [N, 1, 28, 28] images. Not part of the state dict.
+     */
+    public Sequential inputShape(int[] exampleShape) {
+        this.inputShape = exampleShape.clone();
+        return this;
+    }
+
     public List<Module> layers() {
         return List.copyOf(layers);
     }
@@ -27,6 +37,12 @@ public final class Sequential extends Module {
     @Override
     public Tensor forward(Tensor input) {
         Tensor x = input;
+        if (inputShape != null && x.rank() != inputShape.length + 1 && x.rank() > 0) {
+            int[] shape = new int[inputShape.length + 1];
+            shape[0] = x.dim(0);
+            System.arraycopy(inputShape, 0, shape, 1, inputShape.length);
+            x = x.reshape(shape);
+        }
         for (Module layer : layers) {
             x = layer.call(x);
         }

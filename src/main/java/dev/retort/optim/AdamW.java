@@ -69,6 +69,11 @@ public final class AdamW extends Optimizer {
     }
 
     @Override
+    protected List<String> buffers() {
+        return List.of("exp_avg", "exp_avg_sq", "step");
+    }
+
+    @Override
     protected void restoreState(Map<String, Tensor> values) {
         for (int i = 0; i < firstMoments.length; i++) {
             Tensor step = values.get(i + ".step");

@@ -95,6 +95,24 @@ public abstract class Optimizer implements AutoCloseable {
 
     protected abstract boolean acceptsState(String buffer);
 
+    /** The buffers every parameter has once the optimizer has stepped (none for SGD without momentum). */
+    protected abstract List<String> buffers();
+
+    /**
+     * The first state entry that an optimizer which has stepped must have and {@code values} lacks, or null:
+     * a checkpoint missing some would resume with reset momentum or moments, silently changing the run.
+     */
+    public final String missingState(Map<String, Tensor> values) {
+        for (int i = 0; i < parameters.size(); i++) {
+            for (String buffer : buffers()) {
+                if (!values.containsKey(i + "." + buffer)) {
+                    return i + "." + buffer;
+                }
+            }
+        }
+        return null;
+    }
+
     /** Called with checked values; copies them into (freshly allocated) state. */
     protected abstract void restoreState(Map<String, Tensor> values);
 

@@ -66,6 +66,11 @@ public final class Sgd extends Optimizer {
     }
 
     @Override
+    protected List<String> buffers() {
+        return momentum == 0 ? List.of() : List.of("momentum_buffer");
+    }
+
+    @Override
     protected void restoreState(Map<String, Tensor> values) {
         for (int i = 0; i < buffers.length; i++) {
             Tensor saved = values.get(i + ".momentum_buffer");

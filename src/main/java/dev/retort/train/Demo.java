@@ -4,7 +4,6 @@ import dev.retort.distill.DistillationMode;
 import dev.retort.io.AtomicFiles;
 import java.io.IOException;
 import java.io.PrintWriter;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -152,8 +151,13 @@ public final class Demo {
 
     /** Runs (or reuses) every run of the schedule under {@code out}. */
     public static Result run(Schedule schedule, Runs.Data data, Path out, PrintWriter log) throws IOException {
+        try (RunLock lock = RunLock.acquire(out, "demo --out " + out)) {
+            return runLocked(schedule, data, out, log);
+        }
+    }
+
+    private static Result runLocked(Schedule schedule, Runs.Data data, Path out, PrintWriter log) throws IOException {
         long start = System.nanoTime();
-        Files.createDirectories(out);
         Path teacherFolder = out.resolve("teacher");
         Optional<Runs.Outcome> earlier = Runs.finished("teacher", teacherFolder);
         Runs.Outcome teacher;

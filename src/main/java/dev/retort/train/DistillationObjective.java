@@ -10,6 +10,7 @@ import dev.retort.distill.TeacherOutputs;
 import dev.retort.nn.FeatureCapture;
 import dev.retort.nn.Module;
 import dev.retort.tensor.Autograd;
+import dev.retort.tensor.Finite;
 import dev.retort.tensor.Scope;
 import dev.retort.tensor.Tensor;
 import java.util.ArrayList;
@@ -172,6 +173,13 @@ public final class DistillationObjective implements Objective {
                 for (String layer : pairs.teacherLayers()) {
                     teacherFeatures.add(capture.get(layer));
                 }
+            }
+            // The KD kernels skip a NaN probability (their pt > 0 test), so a broken teacher would surface as
+            // the student's loss term; reading the batch's logits (a few floats) names the teacher instead.
+            if (!Finite.all(teacherLogits.toFloatArray())) {
+                throw new IllegalStateException("the teacher's outputs are not finite (NaN or infinite logits in "
+                        + "this batch); the teacher is broken, not the student: check --teacher-weights "
+                        + config.teacherWeights());
             }
         }
         Tensor studentLogits;

@@ -1,5 +1,6 @@
 package dev.retort.train;
 
+import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
@@ -39,6 +40,8 @@ public final class RunFolder {
     public static final String MODEL = "model.safetensors";
     private static final String STATE = "state.safetensors";
     private static final Pattern EPOCH_DIR = Pattern.compile("epoch-(\\d{4,})");
+    /** What {@link AtomicFiles} and {@link #saveCheckpoint} name their work in progress. */
+    private static final Pattern TEMPORARY = Pattern.compile("\\..+\\.[0-9a-f]{1,16}\\.tmp");
     /** Enums as users type them ({@code "device": "cuda"}). */
     private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT)
             .enable(SerializationFeature.WRITE_ENUMS_USING_TO_STRING);
@@ -73,6 +76,7 @@ public final class RunFolder {
      */
     public static RunFolder open(Path dir, boolean resume) throws IOException {
         RunFolder run = new RunFolder(dir);
+        run.removeLeftovers();
         if (resume) {
             if (!Files.isRegularFile(dir.resolve(CONFIG))) {
                 throw new IOException("--resume: " + dir + " holds no " + CONFIG + "; is it a run folder?");
@@ -92,17 +96,73 @@ public final class RunFolder {
         return dir;
     }
 
+    /**
+     * Deletes what a killed run left behind: temporary checkpoint folders ({@code .epoch-N.*.tmp}), temporary
+     * files of atomic writes ({@code .NAME.*.tmp}), epoch folders that lost a file while being deleted, and
+     * checkpoints older than the newest complete one (the kill came between the rename and the clean-up). Runs
+     * under the folder's {@link RunLock}, so nothing here belongs to a live writer.
+     */
+    void removeLeftovers() throws IOException {
+        Path checkpoints = dir.resolve("checkpoints");
+        for (Path folder : List.of(dir, checkpoints)) {
+            if (!Files.isDirectory(folder)) {
+                continue;
+            }
+            try (DirectoryStream<Path> entries = Files.newDirectoryStream(folder)) {
+                for (Path p : entries) {
+                    if (TEMPORARY.matcher(p.getFileName().toString()).matches()) {
+                        deleteTree(p);
+                    }
+                }
+            }
+        }
+        Optional<Checkpoint> newest = latestCheckpoint();
+        if (!Files.isDirectory(checkpoints)) {
+            return;
+        }
+        try (DirectoryStream<Path> entries = Files.newDirectoryStream(checkpoints)) {
+            for (Path p : entries) {
+                Matcher m = EPOCH_DIR.matcher(p.getFileName().toString());
+                boolean complete = Files.isRegularFile(p.resolve(MODEL)) && Files.isRegularFile(p.resolve(STATE));
+                boolean older = newest.isPresent() && !p.equals(newest.get().folder());
+                if (m.matches() && (!complete || older)) {
+                    deleteTree(p);
+                }
+            }
+        }
+    }
+
     public void writeConfig(Map<String, Object> config) throws IOException {
         AtomicFiles.writeString(dir.resolve(CONFIG), JSON.writeValueAsString(config) + "\n");
     }
 
     public JsonNode readConfig() throws IOException {
         Path file = dir.resolve(CONFIG);
+        JsonNode tree;
         try {
-            return JSON.readTree(file.toFile());
-        } catch (IOException e) {
-            throw new IOException(file + ": not a readable run configuration: " + e.getMessage(), e);
+            tree = JSON.readTree(file.toFile());
+        } catch (JsonProcessingException e) {
+            throw new IOException(file + ": not a readable run configuration: " + oneLine(e), e);
         }
+        if (tree == null || !tree.isObject()) {
+            throw new IOException(file + ": not a readable run configuration: expected a JSON object");
+        }
+        return tree;
+    }
+
+    /**
+     * A configuration as {@link #writeConfig} would write it and {@link #readConfig} read it back, so that
+     * numbers compare with the same node types as the folder's.
+     */
+    static JsonNode toTree(Map<String, Object> config) throws IOException {
+        return JSON.readTree(JSON.writeValueAsString(config));
+    }
+
+    /** Jackson's message without the source excerpt it appends on a second line. */
+    private static String oneLine(JsonProcessingException e) {
+        var at = e.getLocation();
+        return e.getOriginalMessage() + (at == null ? "" : " at line " + at.getLineNr() + ", column "
+                + at.getColumnNr());
     }
 
     /** Replaces metrics.jsonl and metrics.csv with these rows (all rows share the first one's columns). */
@@ -140,9 +200,13 @@ public final class RunFolder {
                 continue;
             }
             try {
-                rows.add(JSON.readValue(text, LinkedHashMap.class));
-            } catch (IOException e) {
-                throw new IOException(file + ", line " + line + ": not a JSON object: " + e.getMessage(), e);
+                Map<String, Object> row = JSON.readValue(text, LinkedHashMap.class);
+                if (row == null) {
+                    throw new IOException(file + ", line " + line + ": not a JSON object: null");
+                }
+                rows.add(row);
+            } catch (JsonProcessingException e) {
+                throw new IOException(file + ", line " + line + ": not a JSON object: " + oneLine(e), e);
             }
         }
         return rows;
@@ -200,12 +264,21 @@ public final class RunFolder {
             for (Path p : entries) {
                 Matcher m = EPOCH_DIR.matcher(p.getFileName().toString());
                 if (m.matches() && Files.isRegularFile(p.resolve(MODEL)) && Files.isRegularFile(p.resolve(STATE))) {
-                    found.add(new Checkpoint(p, Integer.parseInt(m.group(1))));
+                    found.add(new Checkpoint(p, epochNumber(p, m.group(1))));
                 }
             }
         }
         found.sort(Comparator.comparingInt(Checkpoint::epoch));
         return found;
+    }
+
+    private static int epochNumber(Path folder, String digits) throws IOException {
+        try {
+            return Integer.parseInt(digits);
+        } catch (NumberFormatException e) {
+            throw new IOException(folder + ": epoch number " + digits + " is out of range (at most "
+                    + Integer.MAX_VALUE + "); this is not a folder Retort wrote, move it out of the run folder");
+        }
     }
 
     /** Copies the checkpoint's model to {@code model.safetensors} at the top of the run, atomically. */

@@ -6,6 +6,7 @@ import dev.retort.distill.TeacherOutputs;
 import dev.retort.io.Checkpoints;
 import dev.retort.nn.Models;
 import dev.retort.nn.Module;
+import dev.retort.tensor.Finite;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Files;
@@ -39,10 +40,13 @@ public final class Runs {
     /** Trains a network alone on the labels (a teacher, or a baseline student). */
     public static Outcome train(String name, TrainingConfig config, Data data, Path out, boolean resume,
                                 PrintWriter log) throws IOException {
-        try (Module model = Models.resolve(config.model(), config.seed());
+        long start = System.nanoTime();
+        try (RunLock lock = lock(name, out, resume);
+             Module model = Models.resolve(config.model(), config.seed());
              Objective objective = Objective.crossEntropy(config.labelSmoothing())) {
-            return run(name, "train", model, objective, config, null, data, config.trainingSet(data.train(), false), out,
-                    resume, log);
+            RunFolder folder = RunFolder.open(out, resume);
+            return run(name, "train", model, objective, config, null, data, config.trainingSet(data.train(), false),
+                    folder, resume, log, start);
         }
     }
 
@@ -62,9 +66,14 @@ public final class Runs {
         if (distillation.teacherWeights() == null) {
             throw new IllegalArgumentException("--teacher-weights is required: the safetensors file of a trained teacher");
         }
-        try (Module teacher = Models.resolve(distillation.teacherModel(), config.seed());
+        long start = System.nanoTime();
+        // The folder is locked and opened first: a second writer or a finished run is refused before the teacher's
+        // outputs are computed, not after.
+        try (RunLock lock = lock(name, out, resume);
+             Module teacher = Models.resolve(distillation.teacherModel(), config.seed());
              Module student = Models.resolve(config.model(), config.seed())) {
-            Checkpoints.load(teacher, Path.of(distillation.teacherWeights()));
+            RunFolder folder = RunFolder.open(out, resume);
+            loadTeacher(teacher, distillation.teacherModel(), Path.of(distillation.teacherWeights()));
             // Before the objective is made: it puts the teacher and the regressors on the student's device.
             student.to(config.device());
             Dataset transferSet = config.trainingSet(data.train(), true);
@@ -81,8 +90,8 @@ public final class Runs {
                     log.println(name + ": " + objective.describe() + (objective.cached()
                             ? ", teacher outputs cached" : ", teacher run on every augmented batch"));
                 }
-                return run(name, "distill", student, objective, config, distillation, data, transferSet, out, resume,
-                        log);
+                return run(name, "distill", student, objective, config, distillation, data, transferSet, folder,
+                        resume, log, start);
             }
         }
     }
@@ -118,40 +127,70 @@ public final class Runs {
                                                 TrainingConfig config, Data data) throws IOException {
         try (Module teacher = Models.resolve(teacherModel, config.seed());
              Progress progress = Progress.start("teacher outputs", data.train().size(), "img")) {
-            Checkpoints.load(teacher, teacherWeights);
+            loadTeacher(teacher, teacherModel, teacherWeights);
             teacher.to(config.device());
             return TeacherOutputs.compute(teacher, data.train(), layers, config.evalBatchSize(), progress::step);
         }
     }
 
+    /** The teacher's weights, with errors that name the option and the reason, and refused unless finite. */
+    private static void loadTeacher(Module teacher, String teacherModel, Path file) throws IOException {
+        if (!Files.isRegularFile(file)) {
+            throw new IOException("--teacher-weights " + file + ": " + (Files.exists(file) ? "is not a file"
+                    : "no such file") + "; give the model.safetensors of a trained teacher run");
+        }
+        if (!Files.isReadable(file)) {
+            throw new IOException("--teacher-weights " + file + ": not readable (permission denied)");
+        }
+        try {
+            Checkpoints.load(teacher, file);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("--teacher-weights " + file + ": holds the weights of a different model "
+                    + "than --teacher-model " + teacherModel + " (" + e.getMessage() + ")", e);
+        }
+        String bad = Finite.describeNonFinite(teacher.stateDict());
+        if (bad != null) {
+            throw new IllegalArgumentException("--teacher-weights " + file + ": " + bad + "; a teacher with non-finite "
+                    + "weights cannot teach");
+        }
+    }
+
+    private static RunLock lock(String name, Path out, boolean resume) throws IOException {
+        return RunLock.acquire(out, name + " --out " + out + (resume ? " --resume" : ""));
+    }
+
     private static Outcome run(String name, String command, Module model, Objective objective, TrainingConfig config,
-                               DistillationConfig distillation, Data data, Dataset train, Path out, boolean resume,
-                               PrintWriter log) throws IOException {
-        long start = System.nanoTime();
-        RunFolder folder = RunFolder.open(out, resume);
+                               DistillationConfig distillation, Data data, Dataset train, RunFolder folder,
+                               boolean resume, PrintWriter log, long start) throws IOException {
+        Path out = folder.dir();
         Map<String, Object> resolved = new LinkedHashMap<>();
         resolved.put("retort", Version.VERSION);
         resolved.put("command", command);
         resolved.put("name", name);
         resolved.put("objective", objective.describe());
-        Map<String, Object> dataEntry = new LinkedHashMap<>();
-        dataEntry.put("source", data.source());
-        dataEntry.put("train", train.size());
-        dataEntry.put("labelled", config.labelled() > 0 ? config.labelled() : train.labelledCount()); // distinct images
-        dataEntry.put("test", data.test().size());
-        resolved.put("data", dataEntry);
+        Map<String, Object> dataSizes = new LinkedHashMap<>(); // insertion order: config.json's bytes are stable
+        dataSizes.put("source", data.source());
+        dataSizes.put("train", train.size());
+        dataSizes.put("labelled", config.labelled() > 0 ? config.labelled() : train.labelledCount()); // distinct images
+        dataSizes.put("test", data.test().size());
+        resolved.put("data", dataSizes);
         resolved.put("training", config);
         if (distillation != null) {
             resolved.put("distillation", distillation.toMap());
         }
         resolved.put("parameters", model.parameterCount());
+        if (resume) {
+            // Checked against the config.json of the run, which stays as that run wrote it.
+            ResumeCheck.requireSameRun(out, folder.readConfig(), RunFolder.toTree(resolved));
+        }
         try (Trainer trainer = new Trainer(model, objective, config, train)) {
             trainer.log(log, name + ": ");
             trainer.runFolder(folder, null);
             if (resume) {
-                trainer.resume(); // checks the architecture against the config.json it replaces next
+                trainer.resume();
+            } else {
+                folder.writeConfig(resolved);
             }
-            folder.writeConfig(resolved);
             List<Map<String, Object>> metrics = trainer.fit(data.test());
             // The last epoch's evaluation is the final model's: no second pass over the test data.
             Evaluation.Metrics last = lastEvaluation(metrics);

@@ -11,6 +11,7 @@ import dev.retort.optim.LearningRateSchedule;
 import dev.retort.optim.Optimizer;
 import dev.retort.optim.Sgd;
 import dev.retort.tensor.Autograd;
+import dev.retort.tensor.Finite;
 import dev.retort.tensor.Scope;
 import dev.retort.tensor.Tensor;
 import java.io.IOException;
@@ -203,6 +204,12 @@ public final class Trainer implements AutoCloseable {
                     throw new IOException(checkpoint.state() + ": unexpected tensor '" + e.getKey() + "'");
                 }
             }
+            String missing = optimizer.missingState(optimizerState);
+            if (missing != null) {
+                throw new IOException(checkpoint.state() + ": optimizer state '" + missing + "' is missing (has "
+                        + optimizerState.size() + " optimizer tensors); resuming would reset it and change the run. "
+                        + "The checkpoint is incomplete; start the run again without --resume");
+            }
             optimizer.loadStateDict(optimizerState, checkpoint.state().toString());
             objective.loadStateDict(objectiveState, checkpoint.state().toString());
             RandomState.restore(model, randomState, checkpoint.state().toString());
@@ -212,6 +219,26 @@ public final class Trainer implements AutoCloseable {
             step = Long.parseLong(meta.getOrDefault("step", ""));
         } catch (NumberFormatException e) {
             throw new IOException(checkpoint.model() + ": metadata lacks the epoch and step of the checkpoint");
+        }
+        if (epoch != checkpoint.epoch()) {
+            throw new IOException(checkpoint.model() + ": metadata says epoch " + epoch + " but the checkpoint's "
+                    + "folder is " + checkpoint.folder().getFileName() + "; the checkpoint was altered, start the run "
+                    + "again without --resume");
+        }
+        if (step != (long) epoch * loader.batchesPerEpoch()) {
+            throw new IOException(checkpoint.model() + ": metadata says step " + step + " after epoch " + epoch
+                    + ", this run takes " + loader.batchesPerEpoch() + " steps per epoch; resume with the run's "
+                    + "--batch-size and --train-size");
+        }
+        String bad = Finite.describeNonFinite(model.stateDict());
+        if (bad == null) {
+            try (Scope scope = Scope.open()) {
+                bad = Finite.describeNonFinite(trainingState());
+            }
+        }
+        if (bad != null) {
+            throw new IOException(checkpoint.folder() + ": " + bad + "; a non-finite checkpoint cannot be resumed, "
+                    + "start the run again without --resume");
         }
         metrics.clear();
         for (Map<String, Object> row : run.readMetrics()) {
@@ -230,7 +257,16 @@ public final class Trainer implements AutoCloseable {
     public List<Map<String, Object>> fit(Dataset test) throws IOException {
         while (epoch < config.epochs()) {
             Map<String, Object> row = trainEpoch();
+            checkFiniteState();
             Evaluation.Metrics m = Evaluation.evaluate(model, test, config.evalBatchSize());
+            if (!Double.isFinite(m.nll())) {
+                // Finite weights can still be large enough to overflow the logits (a huge --lr): such a model
+                // predicts nothing, so it is no more a checkpoint than one with NaN weights.
+                throw new TrainingDivergedException(epoch, step, "test_nll", m.nll(), label + "after epoch " + epoch
+                        + " the model's outputs on the test data are not finite (NLL " + m.nll() + "); the weights "
+                        + "overflow. The run stopped without writing this epoch's checkpoint and " + kept()
+                        + ". Lower --lr or check the data.");
+            }
             row.put("test_accuracy", m.accuracy());
             row.put("test_nll", m.nll());
             row.put("test_ece", m.ece());
@@ -301,15 +337,39 @@ public final class Trainer implements AutoCloseable {
     private void checkFinite(Map<String, Double> terms) {
         for (var e : terms.entrySet()) {
             if (!Double.isFinite(e.getValue())) {
-                String kept = lastCheckpoint == null ? "no checkpoint had been written yet"
-                        : "the last good checkpoint, " + lastCheckpoint.folder() + " (epoch " + lastCheckpoint.epoch()
-                          + "), is kept";
                 throw new TrainingDivergedException(epoch + 1, step + 1, e.getKey(), e.getValue(),
                         label + "loss term '" + e.getKey() + "' became " + e.getValue() + " at step " + (step + 1)
-                                + " (epoch " + (epoch + 1) + "); the run stopped and " + kept
+                                + " (epoch " + (epoch + 1) + "); the run stopped and " + kept()
                                 + ". Lower --lr or check the data.");
             }
         }
+    }
+
+    /**
+     * The loss is checked before each update, so an update that itself overflows (the last step of an epoch
+     * with a huge learning rate) shows only here: weights and optimizer state are checked before they may become
+     * a checkpoint, so a checkpoint — and the model exported from it — is always finite.
+     */
+    private void checkFiniteState() {
+        String bad = Finite.describeNonFinite(model.stateDict());
+        String where = "weights";
+        if (bad == null) {
+            try (Scope scope = Scope.open()) { // frees the host copies some states are read into
+                bad = Finite.describeNonFinite(trainingState());
+                where = "training state";
+            }
+        }
+        if (bad != null) {
+            throw new TrainingDivergedException(epoch, step, where, Double.NaN, label + "after step " + step
+                    + " (end of epoch " + epoch + ") the " + where + " are not finite: " + bad + "; the run stopped "
+                    + "without writing this epoch's checkpoint and " + kept() + ". Lower --lr or check the data.");
+        }
+    }
+
+    private String kept() {
+        return lastCheckpoint == null ? "no checkpoint had been written yet"
+                : "the last good checkpoint, " + lastCheckpoint.folder() + " (epoch " + lastCheckpoint.epoch()
+                  + "), is kept";
     }
 
     private Map<String, Tensor> trainingState() {

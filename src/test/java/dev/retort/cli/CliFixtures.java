@@ -102,6 +102,13 @@ final class CliFixtures {
         return folder;
     }
 
+    /** A small {@link #fashionMnist} labelled by a fresh cnn-student: enough for a run through the commands. */
+    static Path tinyFashionMnist(Path dir, int train, int test) throws IOException {
+        try (Module labeller = Models.create("cnn-student", 5)) {
+            return fashionMnist(dir, labeller, train, test, 0.1, 9);
+        }
+    }
+
     private static void writeSplit(Path folder, String imagesName, String labelsName, Module labeller, int count,
             double noise, SplittableRandom rng) throws IOException {
         byte[] pixels = randomPixels(count, rng.nextLong());

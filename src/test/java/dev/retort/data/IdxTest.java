@@ -129,6 +129,47 @@ class IdxTest {
     }
 
     @Test
+    void aHeaderClaimingMoreThanTheFileHoldsIsRefusedBeforeAllocating() throws IOException {
+        // 37 bytes of gzip claiming 2.7 million images: refused from the gzip trailer, not by running out of memory.
+        Path gz = writeGzip("claims.gz", idx(new int[] {2_700_000, 28, 28}, new byte[0]));
+        assertMessage(gz, "truncated data", "2116800000 bytes", "trailer says it holds 0");
+        Path raw = write("claims", idx(new int[] {2_700_000, 28, 28}, new byte[3]));
+        assertMessage(raw, "truncated data", "file holds 3");
+    }
+
+    /** Run as a child JVM with a small heap: reads args[0] and prints the error, or "read" when it loaded. */
+    public static void main(String[] args) {
+        try {
+            Idx.read(Path.of(args[0]));
+            System.out.println("read");
+        } catch (IOException e) {
+            System.out.println(e.getMessage());
+        }
+    }
+
+    @Test
+    void aGzipBombLargerThanTheHeapIsRefusedBeforeAllocating() throws Exception {
+        // 256 MiB of zeros, truly in the stream (its trailer agrees), about 250 KB on disk; the reader runs with 64 MiB.
+        int[] dims = {4096, 256, 256};
+        long total = (long) dims[0] * dims[1] * dims[2];
+        Path bomb = dir.resolve("bomb.gz");
+        try (OutputStream gz = new GZIPOutputStream(Files.newOutputStream(bomb), 1 << 16)) {
+            gz.write(idx(dims, new byte[0]));
+            byte[] zeros = new byte[1 << 20];
+            for (long left = total; left > 0; left -= zeros.length) {
+                gz.write(zeros, 0, (int) Math.min(zeros.length, left));
+            }
+        }
+        String javaBin = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        Process child = new ProcessBuilder(javaBin, "-Xmx64m", "-cp", System.getProperty("java.class.path"),
+                IdxTest.class.getName(), bomb.toString()).redirectErrorStream(true).start();
+        String output = new String(child.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+        assertTrue(child.waitFor(60, java.util.concurrent.TimeUnit.SECONDS), output);
+        assertTrue(output.contains(bomb + ": holds 256 MiB of data, more than the"), output);
+        assertTrue(output.contains("MiB of Java heap left"), output);
+    }
+
+    @Test
     void rejectsTrailingBytes() throws IOException {
         byte[] full = idx(new int[] {2, 3}, counting(6));
         assertMessage(write("long", Arrays.copyOf(full, full.length + 1)), "trailing bytes");

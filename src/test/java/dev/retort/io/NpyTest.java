@@ -4,6 +4,7 @@ import static dev.retort.io.SafeTensorsTest.assertMessage;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.retort.backend.DType;
 import dev.retort.tensor.Tensor;
@@ -186,9 +187,31 @@ class NpyTest {
                         eight), "header: cannot read a value"),
                 Arguments.of("truncated data", npy(1, f4, new byte[5]), "data: truncated"),
                 Arguments.of("shape/data size mismatch", npy(1, f4, new byte[12]), "shape and the data size do not match"),
+                Arguments.of("nested thousands deep", npy(1, "{'descr': '<f4', 'fortran_order': False, 'shape': "
+                        + "(".repeat(5000) + ")".repeat(5000) + "}", eight), "nested more than 16 deep"),
                 Arguments.of("int64 out of range", npy(1, "{'descr': '<i8', 'fortran_order': False, 'shape': (1,), }",
                         ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(-(1L << 40)).array()),
                         "does not fit in int32"));
+    }
+
+    @Test
+    void aHeaderWithControlCharactersIsQuotedOnOneLine() throws IOException {
+        Path p = file("control.npy", npy(1, "Y\nv\r{'descr': '<f4'}", new byte[0]));
+        FileFormatException e = assertThrows(FileFormatException.class, () -> Npy.read(p));
+        assertMessage(e, "control.npy", "header is not a dict: Y\\x0av\\x0d{'descr'");
+        assertTrue(!e.getMessage().contains("\n") && !e.getMessage().contains("\r"), e.getMessage());
+    }
+
+    @Test
+    void aVersion2HeaderLengthOfGigabytesIsRefusedBeforeAllocating() throws IOException {
+        Path p = dir.resolve("huge-header.npy");
+        try (java.io.RandomAccessFile f = new java.io.RandomAccessFile(p.toFile(), "rw")) {
+            f.write(new byte[] {(byte) 0x93, 'N', 'U', 'M', 'P', 'Y', 2, 0});
+            f.write(ByteBuffer.allocate(4).order(ByteOrder.LITTLE_ENDIAN).putInt(0x80000010).array());
+            f.setLength(0x80000100L); // sparse: the length field is not contradicted by the file's size
+        }
+        FileFormatException e = assertThrows(FileFormatException.class, () -> Npy.read(p));
+        assertMessage(e, "huge-header.npy", "header: length field says 2147483664 bytes");
     }
 
     @ParameterizedTest(name = "{0}")

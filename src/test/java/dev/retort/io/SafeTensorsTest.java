@@ -64,6 +64,24 @@ class SafeTensorsTest {
     // ---- round trips --------------------------------------------------------------------------
 
     @Test
+    void theSameMetadataInAnyMapOrderGivesTheSameBytes() throws IOException {
+        Map<String, Tensor> tensors = Map.of("w", Tensor.of(new float[] {1f, 2f}, 2));
+        Map<String, String> forward = new LinkedHashMap<>();
+        Map<String, String> backward = new LinkedHashMap<>();
+        for (String key : List.of("epoch", "format", "model", "step")) {
+            forward.put(key, key + "-value");
+        }
+        for (String key : List.of("step", "model", "format", "epoch")) {
+            backward.put(key, key + "-value");
+        }
+        Path a = dir.resolve("a.safetensors");
+        Path b = dir.resolve("b.safetensors");
+        SafeTensors.write(a, tensors, forward);
+        SafeTensors.write(b, tensors, backward);
+        assertArrayEquals(Files.readAllBytes(a), Files.readAllBytes(b));
+    }
+
+    @Test
     void roundTripKeepsEveryDtypeShapeOrderAndMetadata() throws IOException {
         Map<String, Tensor> tensors = new LinkedHashMap<>();
         tensors.put("z.weight", Tensor.of(new float[] {1.5f, -2f, Float.MIN_VALUE, Float.MAX_VALUE, -0f, 3e-8f}, 2, 3));

@@ -88,6 +88,31 @@ class NetworkFileTest {
     }
 
     @Test
+    void hostileDescriptionsAreRefusedInOneLineBeforeAllocating() {
+        String deep = "[".repeat(1001) + "]".repeat(1001);
+        rejects("{\"input\": [1, 28, 28], \"layers\": " + deep + "}", "net.json", "not valid JSON", "nesting depth");
+        rejects("{\"input\": [1, 28, 28], \"layers\": [{\"type\": \"flatten\"}, {\"type\": \"linear\", "
+                + "\"out\": 3000000}]}", "layer 1 (linear)", "2355000000 parameters");
+        rejects("{\"input\": [1, 28, 28], \"layers\": [{\"type\": \"conv2d\", \"out\": 8, \"kernel\": 3, "
+                + "\"padding\": 1000000000}]}", "layer 0 (conv2d)", "output [8, 2000000026, 2000000026]");
+        rejects("{\"input\": [1, 28, 28], \"layers\": [{\"type\": \"conv2d\", \"out\": 1000000000, "
+                + "\"kernel\": 3, \"padding\": 1}]}", "layer 0 (conv2d)", "output [1000000000, 28, 28]");
+        rejects("{\"input\": [1, 28, 28], \"layers\": [{\"type\": \"flatten\"}, {\"type\": \"batchnorm2d\"}]}",
+                "layer 1 (batchnorm2d)", "needs a [channels, height, width] input, got [784]");
+    }
+
+    @Test
+    void aNetworkDeclaredForFlatInputsTakesImages() {
+        String text = "{\"input\": [784], \"layers\": [{\"type\": \"linear\", \"out\": 10}]}";
+        try (Module m = NetworkFile.parse("flat.json", text, 3).model(); Scope scope = Scope.open()) {
+            Tensor images = Tensor.of(new float[2 * 784], 2, 1, 28, 28);
+            assertArrayEquals(new int[] {2, 10}, m.forward(images).shape());
+            assertArrayEquals(new int[] {2, 10}, m.forward(Tensor.of(new float[2 * 784], 2, 784)).shape());
+            assertEquals(List.of("0.weight", "0.bias"), List.copyOf(m.stateDict().keySet()), "names unchanged");
+        }
+    }
+
+    @Test
     void aMissingFileNamesIt(@TempDir Path dir) {
         Path missing = dir.resolve("none.json");
         assertTrue(assertThrows(IOException.class, () -> NetworkFile.load(missing, 1)).getMessage()

@@ -1,0 +1,84 @@
+package dev.retort.train;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import java.nio.file.Path;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Locale;
+import java.util.Set;
+
+/**
+ * Whether a {@code --resume} asks for the run its folder holds: the resolved configuration of the command is
+ * compared with the folder's {@code config.json}, and the first difference is named by its option. Only what
+ * does not change the run's arithmetic may differ: {@code --epochs} (to extend a run), {@code --device} (the
+ * results differ by float rounding alone), {@code --eval-batch-size}, the data's location and Retort's version.
+ */
+final class ResumeCheck {
+    /** Fields of "training" that a resume may change. */
+    private static final Set<String> MAY_DIFFER = Set.of("epochs", "device", "evalBatchSize");
+
+    private ResumeCheck() {}
+
+    /** Throws with one line naming the first difference between {@code saved} and {@code now}. */
+    static void requireSameRun(Path dir, JsonNode saved, JsonNode now) {
+        String savedCommand = saved.path("command").asText("");
+        String command = now.path("command").asText("");
+        if (!savedCommand.isEmpty() && !savedCommand.equals(command)) {
+            throw new IllegalArgumentException("--resume: " + dir + " holds a " + savedCommand + " run, this is "
+                    + command + "; resume it with retort " + savedCommand + " or choose another --out");
+        }
+        for (String section : List.of("training", "distillation")) {
+            JsonNode before = saved.path(section);
+            JsonNode after = now.path(section);
+            if (before.isMissingNode() && after.isMissingNode()) {
+                continue;
+            }
+            for (Iterator<String> names = before.fieldNames(); names.hasNext(); ) {
+                String field = names.next();
+                if (section.equals("training") && MAY_DIFFER.contains(field)) {
+                    continue;
+                }
+                if (!before.get(field).equals(after.path(field))) {
+                    throw differs(dir, option(field), before.get(field), after.path(field));
+                }
+            }
+        }
+        for (String split : List.of("train", "test")) {
+            JsonNode before = saved.path("data").path(split);
+            JsonNode after = now.path("data").path(split);
+            if (!before.isMissingNode() && !before.equals(after)) {
+                throw new IllegalArgumentException("--resume: " + dir + " was run on " + before + " " + split
+                        + " examples, this command has " + after + " (another --data or --train-size?); resume with "
+                        + "the run's data or choose another --out");
+            }
+        }
+        JsonNode parameters = saved.path("parameters");
+        if (!parameters.isMissingNode() && !parameters.equals(now.path("parameters"))) {
+            throw new IllegalArgumentException("--resume: " + dir + " trained a network of " + parameters
+                    + " parameters, this one has " + now.path("parameters") + " (was the --model file changed?); "
+                    + "resume with the run's network or choose another --out");
+        }
+    }
+
+    private static IllegalArgumentException differs(Path dir, String option, JsonNode before, JsonNode after) {
+        return new IllegalArgumentException("--resume: " + dir + " was run with " + option + " " + show(before)
+                + ", this command asks for " + show(after) + "; resume with the run's options (only --epochs and "
+                + "--device may change) or choose another --out");
+    }
+
+    private static String show(JsonNode value) {
+        if (value.isMissingNode() || value.isNull()) {
+            return "nothing";
+        }
+        return value.isTextual() ? "'" + value.asText() + "'" : value.toString();
+    }
+
+    /** The command-line option of a configuration field: camelCase to --kebab-case, with two exceptions. */
+    static String option(String field) {
+        return switch (field) {
+            case "learningRate" -> "--lr";
+            case "hardTeacherTargets" -> "--teacher-targets (hard)";
+            default -> "--" + field.replaceAll("([a-z0-9])([A-Z])", "$1-$2").toLowerCase(Locale.ROOT);
+        };
+    }
+}
