@@ -6,7 +6,7 @@ import java.io.IOException;
 import java.nio.file.Path;
 import picocli.CommandLine.Option;
 
-/** The {@code --data DIR} option: where Fashion-MNIST is, found once in design.md's lookup order. */
+/** The {@code --data DIR} option: where Fashion-MNIST is, found once in docs/formats.md's lookup order. */
 public final class DataOption {
     @Option(names = "--data", paramLabel = "DIR",
             description = "Folder with the Fashion-MNIST IDX files (raw or .gz). Default: $RETORT_DATA, "

@@ -20,7 +20,7 @@ import picocli.CommandLine.Option;
 @Command(name = "demo", mixinStandardHelpOptions = true,
         description = {"The main job on Fashion-MNIST: train cnn-teacher, train cnn-student alone, distill cnn-student in "
                 + "each mode (temperature, hinton, hybrid), print the table and write report.md with plots.",
-                "The default schedule takes about ten minutes on a 2-core CPU; --full runs the long one (25 teacher "
+                "The default schedule takes about seven minutes on a 2-core CPU; --full runs the long one (25 teacher "
                         + "epochs with augmentation, 20 per student, three seeds). Run it again with the same --out to "
                         + "reuse finished runs and resume an interrupted one."})
 final class DemoCommand extends ReportingCommand {
@@ -39,7 +39,7 @@ final class DemoCommand extends ReportingCommand {
     @Option(names = "--student-epochs", description = "Override the schedule's student epochs.")
     Integer studentEpochs;
 
-    @Option(names = "--temperature", description = "T of the three distillation modes (default 4, kd-modes.md).")
+    @Option(names = "--temperature", description = "T of the three distillation modes (default 4, docs/kd-modes.md).")
     Double temperature;
 
     @Option(names = "--train-size", defaultValue = "60000", description = "Use at most this many training images.")

@@ -14,7 +14,7 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
-/** {@code retort distill}: a student from a trained teacher, in one of the three modes of kd-modes.md. */
+/** {@code retort distill}: a student from a trained teacher, in one of the three modes of docs/kd-modes.md. */
 @Command(name = "distill", mixinStandardHelpOptions = true,
         description = {"Distill a student from a trained teacher on Fashion-MNIST.",
                 "Modes (docs/kd-modes.md): temperature — soft targets only, T_s, T_t, κ, no labels needed; "

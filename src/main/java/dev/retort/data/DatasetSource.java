@@ -25,7 +25,7 @@ import java.util.Locale;
 import java.util.function.Consumer;
 
 /**
- * Where a dataset's files are: design.md's lookup order ({@code --data DIR}, {@code $RETORT_DATA},
+ * Where a dataset's files are: docs/formats.md's lookup order ({@code --data DIR}, {@code $RETORT_DATA},
  * {@code ~/.cache/retort/<name>}, the Debian package's folder), then a download from the official location
  * into the cache, accepted only when its SHA-256 matches the pinned one.
  */

@@ -10,7 +10,7 @@ import java.util.Map;
 /**
  * The (student layer, teacher layer) pairs of hybrid distillation, by state-dict module names: parsed
  * from {@code student=teacher} strings, checked against both networks, or chosen by default as the last
- * feature map before each network's classifier head (kd-modes.md).
+ * feature map before each network's classifier head (docs/kd-modes.md).
  */
 public record FeaturePairs(List<String> studentLayers, List<String> teacherLayers) {
     public FeaturePairs {

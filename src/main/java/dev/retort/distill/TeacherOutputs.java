@@ -13,7 +13,7 @@ import java.util.List;
 import java.util.function.IntConsumer;
 
 /**
- * The teacher's outputs over a whole transfer set, computed once (offline distillation, kd-modes.md): its
+ * The teacher's outputs over a whole transfer set, computed once (offline distillation, docs/kd-modes.md): its
  * logits and, for hybrid, its paired features, kept on the host and gathered per batch by example index.
  * Valid only while the examples do not change between epochs, i.e. without augmentation.
  *

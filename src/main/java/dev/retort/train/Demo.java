@@ -16,7 +16,7 @@ import java.util.Locale;
 import java.util.Map;
 
 /**
- * The main job (design.md): on Fashion-MNIST train the teacher, train the student alone, distill the
+ * The main job (docs/design.md): on Fashion-MNIST train the teacher, train the student alone, distill the
  * student in each of the three modes, evaluate all, print the table and write {@code report.md} with
  * plots. Every run has its own folder under the demo's; a demo started again in the same folder reuses
  * the runs that finished and resumes the one that did not.
@@ -29,7 +29,7 @@ public final class Demo {
      * How long everything trains.
      *
      * @param seeds       student seeds 1..seeds (the teacher is trained once)
-     * @param temperature T of all three modes (T_s = T_t, κ = T²); kd-modes.md's default is 4
+     * @param temperature T of all three modes (T_s = T_t, κ = T²); docs/kd-modes.md's default is 4
      */
     public record Schedule(String name, TrainingConfig teacher, TrainingConfig student, int seeds,
                            double temperature) {
@@ -49,7 +49,7 @@ public final class Demo {
     private Demo() {}
 
     /**
-     * The default schedule, about ten minutes on a 2-core CPU: 3 teacher epochs, 5 per student, one seed.
+     * The default schedule, about seven minutes on a 2-core CPU: 3 teacher epochs, 5 per student, one seed.
      * The students train without augmentation, so the teacher's outputs are computed once per run.
      */
     public static Schedule quick(int trainSize) {
@@ -95,7 +95,7 @@ public final class Demo {
         return new Result(teacher, students, (System.nanoTime() - start) / 1e9);
     }
 
-    /** kd-modes.md's defaults for a mode, at temperature T (κ = T²). */
+    /** docs/kd-modes.md's defaults for a mode, at temperature T (κ = T²). */
     static DistillationConfig modeConfig(String mode, double t, Path teacherWeights) {
         DistillationConfig d = DistillationConfig.defaults(mode, "cnn-teacher", teacherWeights.toString());
         return new DistillationConfig(d.mode(), d.teacherModel(), d.teacherWeights(), t, t, t * t, d.alpha(), d.beta(),
@@ -186,7 +186,7 @@ public final class Demo {
                 .append(data.test().size()).append(" test images).\n\n");
         md.append(table(result)).append('\n');
         double t = schedule.temperature();
-        md.append(String.format(Locale.ROOT, "Modes as in docs/kd-modes.md at T = %s (kd-modes' default is 4): "
+        md.append(String.format(Locale.ROOT, "Modes as in docs/kd-modes.md at T = %s (its default is 4): "
                 + "temperature T_s = T_t = %s, κ = %s; hinton α = 0.1; hybrid α 0.1, β 0.9, γ 1, the student's 16×7×7 "
                 + "map paired with the teacher's 64×7×7 map through a 1×1 convolution.%n%n", t, t, t * t));
         md.append("## Training\n\n");

@@ -4,7 +4,7 @@ import java.util.List;
 import java.util.Locale;
 
 /**
- * The options of a distillation run, resolved (kd-modes.md is the reference for each): recorded in the
+ * The options of a distillation run, resolved (docs/kd-modes.md is the reference for each): recorded in the
  * run's {@code config.json}. Errors name the CLI option.
  *
  * @param mode               {@code temperature}, {@code hinton} or {@code hybrid}
@@ -60,7 +60,7 @@ public record DistillationConfig(String mode, String teacherModel, String teache
         }
     }
 
-    /** kd-modes.md's defaults for a mode: T = 4 (both), κ = T², α 0.1, β 0.9, γ 1, soft targets, no pruning. */
+    /** docs/kd-modes.md's defaults for a mode: T = 4 (both), κ = T², α 0.1, β 0.9, γ 1, soft targets, no pruning. */
     public static DistillationConfig defaults(String mode, String teacherModel, String teacherWeights) {
         return new DistillationConfig(mode, teacherModel, teacherWeights, 4, 4, 16, 0.1, 0.9, 1, false, List.of(), 0);
     }
