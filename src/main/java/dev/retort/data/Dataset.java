@@ -7,6 +7,7 @@ import dev.retort.tensor.Tensor;
  * indices.
  */
 public record Dataset(String name, float[] images, int[] labels, int channels, int height, int width, int classes) {
+    /** Checks that the pixels match the count and shape and that every label is in [0, classes). */
     public Dataset {
         int per = channels * height * width;
         if (per <= 0 || images.length != labels.length * per) {
@@ -21,10 +22,12 @@ public record Dataset(String name, float[] images, int[] labels, int channels, i
         }
     }
 
+    /** The number of examples. */
     public int size() {
         return labels.length;
     }
 
+    /** Floats per example: channels × height × width. */
     public int imageSize() {
         return channels * height * width;
     }

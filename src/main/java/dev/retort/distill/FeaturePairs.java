@@ -13,6 +13,7 @@ import java.util.Map;
  * feature map before each network's classifier head (docs/kd-modes.md).
  */
 public record FeaturePairs(List<String> studentLayers, List<String> teacherLayers) {
+    /** Checks that both lists have one entry per pair. */
     public FeaturePairs {
         if (studentLayers.size() != teacherLayers.size()) {
             throw new IllegalArgumentException("--pairs: " + studentLayers.size() + " student layers and "
@@ -22,6 +23,7 @@ public record FeaturePairs(List<String> studentLayers, List<String> teacherLayer
         teacherLayers = List.copyOf(teacherLayers);
     }
 
+    /** The number of pairs. */
     public int size() {
         return studentLayers.size();
     }

@@ -16,8 +16,10 @@ import java.util.List;
 public final class HybridLoss {
     /** The weights of the three terms and the temperature; defaults α 0.1, β 0.9, γ 1, T 4. */
     public record Weights(double alpha, double beta, double gamma, double temperature) {
+        /** The defaults of docs/kd-modes.md: α 0.1, β 0.9, γ 1, T 4. */
         public static final Weights DEFAULTS = new Weights(0.1, 0.9, 1.0, 4.0);
 
+        /** Checks α and β in [0, 1], γ ≥ 0 and T > 0, all finite. */
         public Weights {
             check("alpha (α)", alpha);
             check("beta (β)", beta);

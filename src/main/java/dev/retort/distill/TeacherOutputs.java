@@ -95,10 +95,12 @@ public final class TeacherOutputs {
         return out;
     }
 
+    /** The number of examples covered. */
     public int size() {
         return count;
     }
 
+    /** Logits per example. */
     public int classes() {
         return classes;
     }

@@ -36,6 +36,10 @@ public final class Models {
         return NetworkFile.load(file, seed).model();
     }
 
+    /**
+     * The reference network {@code name} (docs/networks.md), initialised from {@code seed}; an unknown name lists the
+     * known ones.
+     */
     public static Module create(String name, long seed) {
         SplittableRandom rng = new SplittableRandom(seed);
         return switch (name) {

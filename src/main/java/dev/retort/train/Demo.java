@@ -33,6 +33,7 @@ public final class Demo {
      */
     public record Schedule(String name, TrainingConfig teacher, TrainingConfig student, int seeds,
                            double temperature) {
+        /** Checks the seeds and the temperature. */
         public Schedule {
             if (seeds <= 0) {
                 throw new IllegalArgumentException("--seeds must be positive, got " + seeds);

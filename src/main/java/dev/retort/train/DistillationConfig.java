@@ -23,6 +23,7 @@ import java.util.Locale;
 public record DistillationConfig(String mode, String teacherModel, String teacherWeights, double studentTemperature,
                                  double teacherTemperature, double kappa, double alpha, double beta, double gamma,
                                  boolean hardTeacherTargets, List<String> pairs, double prune) {
+    /** Checks every option against the mode, naming the command-line option at fault. */
     public DistillationConfig {
         mode = mode.toLowerCase(Locale.ROOT);
         if (!List.of("temperature", "hinton", "hybrid").contains(mode)) {

@@ -152,14 +152,17 @@ public final class Trainer implements AutoCloseable {
         return this;
     }
 
+    /** Epochs finished so far. */
     public int epoch() {
         return epoch;
     }
 
+    /** Optimizer steps taken so far. */
     public long step() {
         return step;
     }
 
+    /** The optimizer the config named, over the model's and the objective's parameters. */
     public Optimizer optimizer() {
         return optimizer;
     }

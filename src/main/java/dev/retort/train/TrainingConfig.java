@@ -22,6 +22,7 @@ public record TrainingConfig(String model, int epochs, int batchSize, String opt
                              double momentum, boolean nesterov, double weightDecay, String schedule,
                              double warmupEpochs, double labelSmoothing, int cropPadding, boolean flip,
                              int trainSize, long seed, int evalBatchSize, Device device) {
+    /** Checks every option, naming the command-line option at fault. */
     public TrainingConfig {
         if (device == null) {
             throw new IllegalArgumentException("--device: a training run needs a device (cpu or cuda)");
@@ -65,12 +66,14 @@ public record TrainingConfig(String model, int epochs, int batchSize, String opt
         return cropPadding > 0 || flip;
     }
 
+    /** The same config with another number of epochs. */
     public TrainingConfig withEpochs(int value) {
         return new TrainingConfig(model, value, batchSize, optimizer, learningRate, momentum, nesterov, weightDecay,
                 schedule, Math.min(warmupEpochs, value), labelSmoothing, cropPadding, flip, trainSize, seed,
                 evalBatchSize, device);
     }
 
+    /** The same config with another seed. */
     public TrainingConfig withSeed(long value) {
         return new TrainingConfig(model, epochs, batchSize, optimizer, learningRate, momentum, nesterov, weightDecay,
                 schedule, warmupEpochs, labelSmoothing, cropPadding, flip, trainSize, value, evalBatchSize, device);
