@@ -32,7 +32,8 @@ public final class DeviceOption {
     }
 
     /**
-     * The device to run on; with auto and no usable CUDA, one line on {@code log} says why CPU was chosen.
+     * The device to run on. With auto and no usable CUDA, one line on {@code log} says why the CPU was chosen —
+     * unless there is no NVIDIA driver or device at all, where the CPU is the only choice and nothing is said.
      *
      * @throws IllegalStateException for {@code cuda} when it is not usable here, with the reason
      */
@@ -65,7 +66,11 @@ public final class DeviceOption {
                 if (reason == null) {
                     return Device.CUDA;
                 }
-                log.accept("device: cpu (CUDA is not usable: " + reason + ")");
+                // No NVIDIA driver or device: the CPU is the only choice, and there is nothing to fix. A GPU that
+                // this build cannot use (kernels or libraries missing) is worth the line.
+                if (!Backends.cudaDriverMissing()) {
+                    log.accept("device: cpu (CUDA is not usable: " + reason + ")");
+                }
                 return Device.CPU;
             }
             default:

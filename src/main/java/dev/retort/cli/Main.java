@@ -1,5 +1,6 @@
 package dev.retort.cli;
 
+import dev.retort.train.Progress;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
@@ -10,6 +11,8 @@ import picocli.CommandLine.Command;
                 CalibrateCommand.class, PredictCommand.class, DoctorCommand.class, CommandLine.HelpCommand.class})
 public final class Main {
     public static void main(String[] args) {
+        // The engine is quiet unless asked; a command on a terminal shows its progress.
+        Progress.showOn(System.out);
         System.exit(new CommandLine(new Main()).execute(args));
     }
 

@@ -56,7 +56,7 @@ public final class Trainer implements AutoCloseable {
     private final long totalSteps;
     private final List<Map<String, Object>> metrics = new ArrayList<>();
     private RunFolder run;
-    private PrintWriter log = new PrintWriter(System.out, true);
+    private PrintWriter log;
     private String label = "";
     private StepListener listener;
     private RunFolder.Checkpoint lastCheckpoint;
@@ -139,7 +139,10 @@ public final class Trainer implements AutoCloseable {
         return this;
     }
 
-    /** Where the per-epoch lines go ({@code null}: nowhere), and a prefix naming this run in them. */
+    /**
+     * Where the per-epoch lines go ({@code null}, the default: nowhere), and a prefix naming this run in them.
+     * Progress within an epoch is shown where {@link Progress#showOn} says.
+     */
     public Trainer log(PrintWriter out, String runLabel) {
         this.log = out;
         this.label = runLabel == null ? "" : runLabel;

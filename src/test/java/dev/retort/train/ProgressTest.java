@@ -91,10 +91,12 @@ class ProgressTest {
             System.setProperty("retort.progress", "off");
             assertEquals(Progress.Mode.OFF, Progress.mode());
             System.setOut(out);
+            Progress.showOn(out);
             try (Progress progress = Progress.start("cache teacher outputs", 3, "img")) {
                 progress.step(3);
             }
         } finally {
+            Progress.showOn(null);
             System.setOut(stdout);
             if (before == null) {
                 System.clearProperty("retort.progress");
@@ -103,6 +105,33 @@ class ProgressTest {
             }
         }
         assertEquals(0, bytes.size(), "off: start() prints nothing");
+    }
+
+    @Test
+    void theLibraryIsQuietUntilTheApplicationNamesAStream() {
+        String before = System.getProperty("retort.progress");
+        PrintStream stdout = System.out;
+        try {
+            System.setProperty("retort.progress", "plain");
+            System.setOut(out);
+            try (Progress progress = Progress.start("epoch 1/1", 3, "batch")) {
+                progress.step(3);
+            }
+            assertEquals(0, bytes.size(), "no stream named: nothing on standard output");
+            Progress.showOn(out);
+            try (Progress progress = Progress.start("epoch 1/1", 3, "batch")) {
+                progress.step(3);
+            }
+            assertTrue(bytes.toString().contains("epoch 1/1: 3/3 batch (100%)"), bytes.toString());
+        } finally {
+            Progress.showOn(null);
+            System.setOut(stdout);
+            if (before == null) {
+                System.clearProperty("retort.progress");
+            } else {
+                System.setProperty("retort.progress", before);
+            }
+        }
     }
 
     @Test
