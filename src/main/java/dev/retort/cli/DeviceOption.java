@@ -2,6 +2,7 @@ package dev.retort.cli;
 
 import dev.retort.backend.Backends;
 import dev.retort.backend.Device;
+import dev.retort.backend.cpu.Parallel;
 import java.io.PrintStream;
 import java.io.PrintWriter;
 import java.util.Locale;
@@ -25,6 +26,10 @@ public final class DeviceOption {
             description = "Where to compute: cpu, cuda, or auto (CUDA when it is usable, else CPU; "
                     + "default ${DEFAULT-VALUE}).")
     String device = "auto";
+
+    @Option(names = "--threads", paramLabel = "N",
+            description = "Threads of the CPU kernels (default: -Dretort.threads, else every core).")
+    Integer threads;
 
     /** What the user asked for: "cpu", "cuda" or "auto". */
     public String requested() {
@@ -50,6 +55,12 @@ public final class DeviceOption {
     }
 
     private Device resolve(Consumer<String> log) {
+        if (threads != null) {
+            if (threads < 1) {
+                throw error("--threads " + threads + ": must be a positive integer");
+            }
+            Parallel.setThreads(threads);
+        }
         switch (device.toLowerCase(Locale.ROOT)) {
             case "cpu":
                 return Device.CPU;

@@ -1,13 +1,21 @@
 package dev.retort.train;
 
 import dev.retort.Version;
+import dev.retort.backend.Backends;
+import dev.retort.backend.Device;
+import dev.retort.backend.cpu.Parallel;
 import dev.retort.data.Dataset;
 import dev.retort.io.Checkpoints;
 import dev.retort.nn.Models;
 import dev.retort.nn.Module;
 import java.io.IOException;
+import java.io.InputStream;
 import java.io.PrintWriter;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -71,6 +79,35 @@ public final class Runs {
         }
     }
 
+    /**
+     * What else decides the run's numbers: Java, the CPU kernels and threads, the build's commit, and the teacher's
+     * weights by their SHA-256 (a path alone does not say which file it held).
+     */
+    static Map<String, Object> environment(DistillationConfig distillation) throws IOException {
+        Map<String, Object> env = new LinkedHashMap<>();
+        env.put("java", System.getProperty("java.version") + " (" + System.getProperty("java.vm.name") + ")");
+        env.put("cpu_threads", Parallel.threads());
+        env.put("cpu_kernels", Backends.of(Device.CPU).describe()); // the vector or scalar path, and its threads
+        env.put("commit", Version.commit() == null ? "unknown" : Version.commit());
+        if (distillation != null) {
+            env.put("teacher_weights_sha256", sha256(Path.of(distillation.teacherWeights())));
+        }
+        return env;
+    }
+
+    private static String sha256(Path file) throws IOException {
+        try (InputStream in = Files.newInputStream(file)) {
+            MessageDigest digest = MessageDigest.getInstance("SHA-256");
+            byte[] buffer = new byte[1 << 16];
+            for (int n = in.read(buffer); n > 0; n = in.read(buffer)) {
+                digest.update(buffer, 0, n);
+            }
+            return HexFormat.of().formatHex(digest.digest());
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException("SHA-256 is missing from this Java runtime", e);
+        }
+    }
+
     private static Outcome run(String name, String command, Module model, Objective objective, TrainingConfig config,
                                DistillationConfig distillation, Data data, Path out, boolean resume, PrintWriter log)
             throws IOException {
@@ -87,6 +124,7 @@ public final class Runs {
             resolved.put("distillation", distillation);
         }
         resolved.put("parameters", model.parameterCount());
+        resolved.put("environment", environment(distillation));
         try (Trainer trainer = new Trainer(model, objective, config, data.train())) {
             trainer.log(log, name + ": ");
             trainer.runFolder(folder, null);
