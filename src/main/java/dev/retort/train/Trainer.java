@@ -286,7 +286,8 @@ public final class Trainer implements AutoCloseable {
                     if (listener != null) {
                         listener.stepped(step, loss.terms());
                     }
-                    progress.message(String.format(Locale.ROOT, "loss %.4f", loss.terms().get("loss")));
+                    // The last batch's loss, named so, beside the epoch summary's mean.
+                    progress.message(String.format(Locale.ROOT, "batch loss %.4f", loss.terms().get("loss")));
                     progress.step(1);
                 }
             }
@@ -337,7 +338,7 @@ public final class Trainer implements AutoCloseable {
         if (terms.length() > 0) {
             terms.append(')');
         }
-        return String.format(Locale.ROOT, "epoch %d/%d  loss %.4f%s  test %.2f %%  nll %.4f  ece %.4f  (%.1f s, %.0f img/s)",
+        return String.format(Locale.ROOT, "epoch %d/%d  mean loss %.4f%s  test %.2f %%  nll %.4f  ece %.4f  (%.1f s, %.0f img/s)",
                 (Integer) row.get("epoch"), config.epochs(), (Double) row.get("train_loss"), terms,
                 100 * (Double) row.get("test_accuracy"), (Double) row.get("test_nll"), (Double) row.get("test_ece"),
                 (Double) row.get("seconds"), (Double) row.get("images_per_s"));

@@ -137,6 +137,22 @@ class PredictCommandTest {
         r = predict(npy("raw.npy", Tensor.of(pixels, N, 28, 28)), out, "--normalize", "cifar-10");
         assertEquals(2, r.exitCode());
         assertTrue(r.err().startsWith("--normalize cifar-10: needs examples of shape [3, H, W]"), r.err());
+        assertEquals("", predict(npy("raw.npy", Tensor.of(pixels, N, 28, 28)), out, "--normalize", "fashion-mnist")
+                .err());
+    }
+
+    @Test
+    void rawPixelsWithoutNormalizeAreNamedNotSilentlyPredicted() throws IOException {
+        float[] pixels = new float[raw.length];
+        for (int i = 0; i < raw.length; i++) {
+            pixels[i] = raw[i] & 0xff;
+        }
+        Path out = dir.resolve("logits.npy");
+        CliFixtures.Run r = predict(npy("raw.npy", Tensor.of(pixels, N, 28, 28)), out);
+        assertEquals(0, r.exitCode(), r.all());
+        assertTrue(r.err().contains("holds whole numbers in 0..255, like raw pixels") && r.err().contains("--normalize"),
+                r.err());
+        assertEquals("", predict(npy("normalised.npy", Tensor.of(CliFixtures.normalised(raw), N, 28, 28)), out).err());
     }
 
     @Test
