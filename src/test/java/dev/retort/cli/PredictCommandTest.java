@@ -125,10 +125,7 @@ class PredictCommandTest {
 
     @Test
     void normalizeTurnsRawPixelsIntoWhatTheLoaderFeeds() throws IOException {
-        float[] pixels = new float[raw.length];
-        for (int i = 0; i < raw.length; i++) {
-            pixels[i] = raw[i] & 0xff;
-        }
+        float[] pixels = rawPixels();
         Path out = dir.resolve("logits.npy");
         CliFixtures.Run r = predict(npy("raw.npy", Tensor.of(pixels, N, 28, 28)), out, "--normalize",
                 "fashion-mnist");
@@ -141,12 +138,18 @@ class PredictCommandTest {
                 .err());
     }
 
-    @Test
-    void rawPixelsWithoutNormalizeAreNamedNotSilentlyPredicted() throws IOException {
+    /** The fixture's images as raw 0..255 pixel values. */
+    private float[] rawPixels() {
         float[] pixels = new float[raw.length];
         for (int i = 0; i < raw.length; i++) {
             pixels[i] = raw[i] & 0xff;
         }
+        return pixels;
+    }
+
+    @Test
+    void rawPixelsWithoutNormalizeAreNamedNotSilentlyPredicted() throws IOException {
+        float[] pixels = rawPixels();
         Path out = dir.resolve("logits.npy");
         CliFixtures.Run r = predict(npy("raw.npy", Tensor.of(pixels, N, 28, 28)), out);
         assertEquals(0, r.exitCode(), r.all());
