@@ -10,11 +10,11 @@ import java.io.PrintWriter;
 final class Commands {
     private Commands() {}
 
-    /** Fashion-MNIST from the lookup order, cut to the config's train size, with one line saying where it came from. */
+    /** The --data/--dataset dataset, cut to the config's train size, with one line saying where it came from. */
     static Runs.Data loadData(DataOption option, TrainingConfig config, PrintWriter log) throws IOException {
         Dataset train = option.train().head(config.trainSize());
         Dataset test = option.test();
-        String source = "Fashion-MNIST from " + option.locate();
+        String source = option.dataset().describe();
         log.println("data: " + source + " (" + train.size() + " train, " + test.size() + " test)");
         return new Runs.Data(train, test, source);
     }

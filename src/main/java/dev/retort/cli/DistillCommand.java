@@ -16,7 +16,7 @@ import picocli.CommandLine.Option;
 
 /** {@code retort distill}: a student from a trained teacher, in one of the three modes of docs/kd-modes.md. */
 @Command(name = "distill", mixinStandardHelpOptions = true,
-        description = {"Distill a student from a trained teacher on Fashion-MNIST.",
+        description = {"Distill a student from a trained teacher, on Fashion-MNIST or the dataset of --data / --dataset.",
                 "Modes (docs/kd-modes.md): temperature — soft targets only, T_s, T_t, κ, no labels needed; "
                         + "hinton — α·CE + (1−α)·T²·KL; hybrid — α·CE + β·T²·KL + γ·feature MSE through learned "
                         + "regressors, optional pruning.",

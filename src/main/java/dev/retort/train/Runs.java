@@ -3,10 +3,12 @@ package dev.retort.train;
 import dev.retort.Version;
 import dev.retort.backend.Backends;
 import dev.retort.backend.Device;
+import dev.retort.backend.Shapes;
 import dev.retort.backend.cpu.Parallel;
 import dev.retort.data.Dataset;
 import dev.retort.io.Checkpoints;
 import dev.retort.nn.Models;
+import dev.retort.nn.NetworkFile;
 import dev.retort.nn.Module;
 import java.io.IOException;
 import java.io.InputStream;
@@ -15,6 +17,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
+import java.util.Arrays;
 import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -44,6 +47,7 @@ public final class Runs {
     /** Trains a network alone on the labels (a teacher, or a baseline student). */
     public static Outcome train(String name, TrainingConfig config, Data data, Path out, boolean resume,
                                 PrintWriter log) throws IOException {
+        checkInput("--model", config.model(), data.train());
         try (Module model = Models.resolve(config.model(), config.seed());
              Objective objective = Objective.crossEntropy(config.labelSmoothing())) {
             return run(name, "train", model, objective, config, null, data, out, resume, log);
@@ -56,6 +60,8 @@ public final class Runs {
         if (distillation.teacherWeights() == null) {
             throw new IllegalArgumentException("--teacher-weights is required: the safetensors file of a trained teacher");
         }
+        checkInput("--model", config.model(), data.train());
+        checkInput("--teacher-model", distillation.teacherModel(), data.train());
         try (Module teacher = Models.resolve(distillation.teacherModel(), config.seed());
              Module student = Models.resolve(config.model(), config.seed())) {
             Checkpoints.load(teacher, Path.of(distillation.teacherWeights()));
@@ -76,6 +82,24 @@ public final class Runs {
                 }
                 return run(name, "distill", student, objective, config, distillation, data, out, resume, log);
             }
+        }
+    }
+
+    /**
+     * Fails before any work when a network takes other inputs than the data holds (resnet8 on Fashion-MNIST's
+     * single channel, say), naming both shapes, rather than in the middle of the first forward pass.
+     */
+    static void checkInput(String option, String model, Dataset data) throws IOException {
+        int[] expected = Models.NAMES.contains(model) ? Models.inputShape(model)
+                : NetworkFile.load(Path.of(model), 0).inputShape();
+        int[] holds = {data.channels(), data.height(), data.width()};
+        boolean fits = expected.length == 3 ? Arrays.equals(expected, holds)
+                : expected.length == 1 && expected[0] == data.imageSize();
+        if (!fits) {
+            throw new IllegalArgumentException(option + " " + model + " takes inputs of " + Shapes.format(expected)
+                    + ", but " + data.name() + " holds " + Shapes.format(holds) + "; choose a network for this data ("
+                    + "resnet8 and resnet20 take CIFAR-10's [3, 32, 32], the others [1, 28, 28]; a JSON network file "
+                    + "says its \"input\")");
         }
     }
 
