@@ -63,7 +63,8 @@ final class DistillCommand extends ReportingCommand {
     String teacherTargets;
 
     @Option(names = "--pairs", split = ",", paramLabel = "STUDENT=TEACHER",
-            description = "hybrid: feature pairs by layer name, e.g. 5=13 (default: each network's last feature map).")
+            description = "hybrid: feature pairs by layer name, e.g. 5=13 (default: each network's last feature map); "
+                    + "retort inspect --model M lists a network's layer names and output shapes.")
     List<String> pairs;
 
     @Option(names = "--prune", defaultValue = "0",

@@ -8,7 +8,7 @@ import picocli.CommandLine.Command;
 @Command(name = "retort", mixinStandardHelpOptions = true, versionProvider = Main.VersionProvider.class,
         description = "Train image classifiers and distill teachers into students.",
         subcommands = {DemoCommand.class, TrainCommand.class, DistillCommand.class, EvalCommand.class,
-                CalibrateCommand.class, PredictCommand.class, DoctorCommand.class, CommandLine.HelpCommand.class})
+                CalibrateCommand.class, PredictCommand.class, InspectCommand.class, DoctorCommand.class, CommandLine.HelpCommand.class})
 public final class Main {
     public static void main(String[] args) {
         // The engine is quiet unless asked; a command on a terminal shows its progress.

@@ -64,7 +64,12 @@ public final class Runs {
         checkInput("--teacher-model", distillation.teacherModel(), data.train());
         try (Module teacher = Models.resolve(distillation.teacherModel(), config.seed());
              Module student = Models.resolve(config.model(), config.seed())) {
-            Checkpoints.load(teacher, Path.of(distillation.teacherWeights()));
+            try {
+                Checkpoints.load(teacher, Path.of(distillation.teacherWeights()));
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException("--teacher-model " + distillation.teacherModel() + " and "
+                        + "--teacher-weights do not match: " + e.getMessage(), e);
+            }
             // Before the objective is made: it puts the teacher and the regressors on the student's device.
             student.to(config.device());
             long steps = (long) config.epochs() * Math.max(1, data.train().size() / Math.min(config.batchSize(),

@@ -249,7 +249,7 @@ public final class Trainer implements AutoCloseable {
                 try (Scope scope = Scope.open()) { // frees the host copies made for the files
                     lastCheckpoint = run.saveCheckpoint(epoch, model, trainingState(),
                             Map.of("format", FORMAT, "epoch", Integer.toString(epoch), "step", Long.toString(step),
-                                    "model", config.model()));
+                                    Checkpoints.MODEL_METADATA, config.model()));
                 }
             }
         }
