@@ -22,14 +22,15 @@ import picocli.CommandLine.Option;
                         + "regressors, optional pruning.",
                 "Without augmentation the teacher's outputs are computed once and cached."})
 final class DistillCommand extends ReportingCommand {
-    @Option(names = "--mode", required = true, paramLabel = "temperature|hinton|hybrid", description = "The distillation mode.")
+    // Required, but checked in run(): a --config replay supplies it.
+    @Option(names = "--mode", paramLabel = "temperature|hinton|hybrid", description = "The distillation mode.")
     String mode;
 
     @Option(names = "--teacher-model", defaultValue = "cnn-teacher", paramLabel = "NAME|FILE.json",
             description = "The teacher's network (default ${DEFAULT-VALUE}).")
     String teacherModel;
 
-    @Option(names = "--teacher-weights", required = true, paramLabel = "FILE",
+    @Option(names = "--teacher-weights", paramLabel = "FILE",
             description = "The trained teacher, safetensors with PyTorch state-dict names (e.g. a run's model.safetensors).")
     Path teacherWeights;
 
@@ -82,6 +83,13 @@ final class DistillCommand extends ReportingCommand {
 
     @Override
     protected int run() throws IOException {
+        ConfigReplay.apply(spec, training.config);
+        if (mode == null) {
+            throw optionError("Missing required option: '--mode=temperature|hinton|hybrid' (or --config FILE)");
+        }
+        if (teacherWeights == null) {
+            throw optionError("Missing required option: '--teacher-weights=FILE' (or --config FILE)");
+        }
         PrintWriter log = out();
         Device chosen = device.resolve(log);
         DistillationConfig distillation = distillation();

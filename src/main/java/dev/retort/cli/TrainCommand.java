@@ -32,6 +32,7 @@ final class TrainCommand extends ReportingCommand {
 
     @Override
     protected int run() throws IOException {
+        ConfigReplay.apply(spec, training.config);
         PrintWriter log = out();
         TrainingConfig config = training.config(model).withDevice(device.resolve(log));
         Path out = training.out("train", model);

@@ -29,8 +29,16 @@ import java.util.Map;
  * config, train, evaluate, export.
  */
 public final class Runs {
-    /** The data of a run: training examples (already cut to the config's train size), test examples, origin. */
-    public record Data(Dataset train, Dataset test, String source) {}
+    /**
+     * The data of a run: training examples (already cut to the config's train size), test examples, where they came
+     * from in words, and in fields for config.json ({@code dataset} and {@code folder}, so that a replay finds them).
+     */
+    public record Data(Dataset train, Dataset test, String source, Map<String, Object> origin) {
+        /** Data whose origin is told in words only. */
+        public Data(Dataset train, Dataset test, String source) {
+            this(train, test, source, Map.of());
+        }
+    }
 
     /**
      * What a finished run left.
@@ -147,7 +155,12 @@ public final class Runs {
         resolved.put("command", command);
         resolved.put("name", name);
         resolved.put("objective", objective.describe());
-        resolved.put("data", Map.of("source", data.source(), "train", data.train().size(), "test", data.test().size()));
+        Map<String, Object> dataInfo = new LinkedHashMap<>();
+        dataInfo.put("source", data.source());
+        dataInfo.putAll(data.origin());
+        dataInfo.put("train", data.train().size());
+        dataInfo.put("test", data.test().size());
+        resolved.put("data", dataInfo);
         resolved.put("training", config);
         if (distillation != null) {
             resolved.put("distillation", distillation);

@@ -7,8 +7,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.retort.backend.cpu.Parallel;
-import dev.retort.nn.Models;
-import dev.retort.nn.Module;
 import dev.retort.train.RunFolder;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -25,10 +23,7 @@ class RunEnvironmentTest {
 
     @Test
     void configJsonRecordsJavaThreadsKernelsCommitAndTheTeachersHash() throws Exception {
-        Path data;
-        try (Module labeller = Models.create("cnn-student", 5)) {
-            data = CliFixtures.fashionMnist(dir, labeller, 256, 64, 0.1, 9);
-        }
+        Path data = CliFixtures.tinyFashionMnist(dir);
         Path teacher = CliFixtures.saveWeights(dir, "cnn-student", 5);
         int before = Parallel.threads();
         try {
