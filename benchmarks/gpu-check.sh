@@ -2,7 +2,7 @@
 # The GPU check, run from the unpacked dist bundle (mvn -Pdist package → target/retort-dist.tar.gz):
 # the machine, `retort doctor`, the gpu-tagged tests, the GPU JMH benchmarks, the KD kernel lab and the
 # PyTorch comparisons, each under its own timeout and all within one budget (default 450 s, under the
-# 8 minutes design.md allows). Writes OUTDIR/report.md — each section with its status, exit code and
+# 8 minutes docs/design.md allows). Writes OUTDIR/report.md — each section with its status, exit code and
 # time — and one log per section beside it (8 files at most, what a device run brings back).
 #
 # Usage: benchmarks/gpu-check.sh OUTDIR        (GPU_CHECK_BUDGET=seconds to change the budget)

@@ -1,15 +1,28 @@
 #!/usr/bin/env bash
 # Compiles every kernels/*.cu into OUTDIR/<name>.fatbin (SASS for the supported GPUs plus PTX for newer
 # ones), keeps each file's `ptxas -v` report in LOGDIR/ptxas-<name>.log, fails if a KD kernel spills, and
-# writes OUTDIR/kernels.properties naming what was built. Maven runs it in generate-resources.
+# writes OUTDIR/kernels.properties naming what was built. Maven runs it in generate-resources under -Pcuda
+# (mvn -Pcuda package), with RETORT_KERNELS_REQUIRED=1: then a missing nvcc fails the build, so that a jar
+# built for CUDA never lacks its kernels silently.
 #
 #   kernels/build.sh OUTDIR LOGDIR          the fatbins (skips any fatbin newer than its inputs)
 #   kernels/build.sh --lab OUTDIR LOGDIR    also the KD lab program, OUTDIR/kd_loss_lab (for gpu-check.sh)
 #
 # Environment: NVCC (the compiler; default: nvcc on PATH, then $CUDA_HOME/bin, /usr/local/cuda/bin),
 # RETORT_NVCC_THREADS (parallel compilation of the targets inside nvcc; default 0 = every core),
-# RETORT_CUDA_ARCHS (override the SASS targets, e.g. "90" while iterating).
+# RETORT_CUDA_ARCHS (override the SASS targets, e.g. "90" while iterating), RETORT_KERNELS_REQUIRED=1 (no
+# nvcc is an error, not a skip).
 set -euo pipefail
+
+# Without nvcc: a line and exit 0 when the kernels are optional, an error when they were asked for.
+no_nvcc() {
+  if [ "${RETORT_KERNELS_REQUIRED:-0}" = 1 ]; then
+    echo "retort kernels: $1; the CUDA kernels were asked for (-Pcuda) and cannot be built" >&2
+    exit 1
+  fi
+  echo "retort kernels: $1; the CUDA kernels are not built and the CUDA backend will be unavailable"
+  exit 0
+}
 
 lab=0
 if [ "${1:-}" = "--lab" ]; then
@@ -26,8 +39,7 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 
 nvcc=${NVCC:-}
 if [ -n "$nvcc" ] && ! [ -x "$nvcc" ] && ! command -v "$nvcc" >/dev/null 2>&1; then
-  echo "retort kernels: NVCC=$nvcc is not an executable; the CUDA kernels are not built and the CUDA backend will be unavailable"
-  exit 0
+  no_nvcc "NVCC=$nvcc is not an executable"
 fi
 if [ -z "$nvcc" ]; then
   for candidate in "$(command -v nvcc || true)" "${CUDA_HOME:-/nonexistent}/bin/nvcc" /usr/local/cuda/bin/nvcc; do
@@ -38,8 +50,7 @@ if [ -z "$nvcc" ]; then
   done
 fi
 if [ -z "$nvcc" ]; then
-  echo "retort kernels: nvcc not found (install the CUDA toolkit or set NVCC); the CUDA kernels are not built and the CUDA backend will be unavailable"
-  exit 0
+  no_nvcc "nvcc not found (install the CUDA toolkit or set NVCC)"
 fi
 
 mkdir -p "$out" "$logs"

@@ -361,7 +361,7 @@ def kl_batchmean(s, t, ts, tt):
     """batchmean KL(softmax(t/tt) || softmax(s/ts)), no T^2 factor."""
     loss = F.kl_div(F.log_softmax(s / ts, -1), F.log_softmax(t / tt, -1),
                     reduction="batchmean", log_target=True)
-    # Cross-check against the definition in kd-modes.md: sum over classes, mean over rows.
+    # Cross-check against the definition in docs/kd-modes.md: sum over classes, mean over rows.
     log_pt = F.log_softmax(t.detach() / tt, -1)
     log_ps = F.log_softmax(s.detach() / ts, -1)
     direct = (log_pt.exp() * (log_pt - log_ps)).sum(-1).mean()
@@ -459,7 +459,7 @@ def kd_temperature_cases(seed0):
         loss = kappa * kl_batchmean(s, tv, ts, tt)
         check(torch.isfinite(loss), "kd_temperature loss overflowed")
         loss.backward()
-        # kd-modes.md: dL/ds_b = (kappa / B) (p_s,b - p_t,b) / T_s
+        # docs/kd-modes.md: dL/ds_b = (kappa / B) (p_s,b - p_t,b) / T_s
         p_s = F.softmax(sv / ts, -1)
         p_t = F.softmax(tv / tt, -1)
         analytic = (kappa / b) * (p_s - p_t) / ts
@@ -532,7 +532,7 @@ def block_mean(x, kh, kw):
 
 
 def pool_to(x, h, w):
-    """The larger map average-pooled to h x w (kernel = stride = the integer ratio), as kd-modes.md says."""
+    """The larger map average-pooled to h x w (kernel = stride = the integer ratio), as docs/kd-modes.md says."""
     kh, kw = x.shape[2] // h, x.shape[3] // w
     check(kh * h == x.shape[2] and kw * w == x.shape[3], "spatial sizes are not integer multiples")
     if (kh, kw) == (1, 1):
@@ -595,7 +595,7 @@ def kd_hybrid_cases(seed0):
 
         loss_ce = F.cross_entropy(s, y, reduction="mean")
         loss_kl = F.kl_div(F.log_softmax(s / temp, -1), F.softmax(tv / temp, -1), reduction="batchmean")
-        # The KL of kd-modes.md by its definition: sum over classes, mean over rows.
+        # The KL of docs/kd-modes.md by its definition: sum over classes, mean over rows.
         log_pt = F.log_softmax(tv / temp, -1)
         direct = (log_pt.exp() * (log_pt - F.log_softmax(sv / temp, -1))).sum(-1).mean()
         assert_close("hybrid kl definition", direct, loss_kl.detach(), 1e-12 * max(1.0, abs(direct.item())))
@@ -615,7 +615,7 @@ def kd_hybrid_cases(seed0):
         loss = alpha * loss_ce + beta * temp * temp * loss_kl + gamma * loss_feature
         loss.backward()
 
-        # kd-modes.md's gradient of the output terms w.r.t. the student logits.
+        # docs/kd-modes.md's gradient of the output terms w.r.t. the student logits.
         analytic = (alpha / b) * (F.softmax(sv, -1) - F.one_hot(y, c).double()) \
             + (beta * temp / b) * (F.softmax(sv / temp, -1) - F.softmax(tv / temp, -1))
         name = "kd_hybrid_" + suffix
@@ -699,7 +699,7 @@ def optim_cases():
 
 
 # ---------------------------------------------------------------------------------------------
-# reference networks (models.json), as design.md and Retort's Models.java define them
+# reference networks (models.json), as docs/networks.md and Retort's Models.java define them
 # ---------------------------------------------------------------------------------------------
 
 class BasicBlock(torch.nn.Module):

@@ -74,6 +74,22 @@ public final class Backends {
     }
 
     /**
+     * True when this machine has no usable NVIDIA driver or device at all (or the JCuda jar is absent), as
+     * opposed to a GPU that this build cannot use: what {@code --device auto} need not mention.
+     */
+    public static boolean cudaDriverMissing() {
+        if (installedCuda != null) {
+            return false;
+        }
+        for (CudaAvailability.Result r : CudaAvailability.results()) {
+            if (r.name().equals(CudaAvailability.DRIVER)) {
+                return !r.passed();
+            }
+        }
+        return false;
+    }
+
+    /**
      * The backend that copies between arrays on {@code source} and {@code target}: the device's own when either
      * side is not the CPU, since only it can reach that memory (its {@code copy} accepts a CPU array on either
      * side); the CPU's when both are host arrays.

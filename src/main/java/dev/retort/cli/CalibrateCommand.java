@@ -20,7 +20,7 @@ import picocli.CommandLine.Option;
 @Command(name = "calibrate", mixinStandardHelpOptions = true, sortOptions = false,
         description = {"Fit the softmax temperature T* (Guo et al. 2017) of a trained classifier on held-out data.",
                 "T* minimises the negative log-likelihood of softmax(z/T) on the LAST --holdout examples of the "
-                + "Fashion-MNIST training split, so train on the others for an honest fit. Prints T* and the NLL "
+                + "training split (of Fashion-MNIST, or of --data), so train on the others for an honest fit. Prints T* and the NLL "
                 + "and ECE (15 bins) before (T = 1) and after (T = T*) on the held-out set and on the test set.",
                 "Example: retort calibrate --model cnn-teacher --weights teacher.safetensors --output t.json",
                 "Use T* with: retort predict --probabilities --temperature T*"})

@@ -1,21 +1,25 @@
 package dev.retort.cli;
 
 import dev.retort.data.Dataset;
+import dev.retort.train.DatasetFolder;
 import dev.retort.train.Runs;
 import dev.retort.train.TrainingConfig;
 import java.io.IOException;
 import java.io.PrintWriter;
+import java.util.Map;
 
 /** Wiring shared by the training commands. */
 final class Commands {
     private Commands() {}
 
-    /** Fashion-MNIST from the lookup order, cut to the config's train size, with one line saying where it came from. */
+    /** The --data/--dataset dataset, cut to the config's train size, with one line saying where it came from. */
     static Runs.Data loadData(DataOption option, TrainingConfig config, PrintWriter log) throws IOException {
         Dataset train = option.train().head(config.trainSize());
         Dataset test = option.test();
-        String source = "Fashion-MNIST from " + option.locate();
+        DatasetFolder dataset = option.dataset();
+        String source = dataset.describe();
         log.println("data: " + source + " (" + train.size() + " train, " + test.size() + " test)");
-        return new Runs.Data(train, test, source);
+        return new Runs.Data(train, test, source, Map.of("dataset", dataset.kind(), "folder",
+                dataset.folder().toAbsolutePath().toString()));
     }
 }

@@ -2,6 +2,7 @@ package dev.retort.cli;
 
 import dev.retort.backend.Backends;
 import dev.retort.backend.Device;
+import dev.retort.backend.cpu.Parallel;
 import java.io.PrintStream;
 import java.io.PrintWriter;
 import java.util.Locale;
@@ -26,13 +27,18 @@ public final class DeviceOption {
                     + "default ${DEFAULT-VALUE}).")
     String device = "auto";
 
+    @Option(names = "--threads", paramLabel = "N",
+            description = "Threads of the CPU kernels (default: -Dretort.threads, else every core).")
+    Integer threads;
+
     /** What the user asked for: "cpu", "cuda" or "auto". */
     public String requested() {
         return device;
     }
 
     /**
-     * The device to run on; with auto and no usable CUDA, one line on {@code log} says why CPU was chosen.
+     * The device to run on. With auto and no usable CUDA, one line on {@code log} says why the CPU was chosen —
+     * unless there is no NVIDIA driver or device at all, where the CPU is the only choice and nothing is said.
      *
      * @throws IllegalStateException for {@code cuda} when it is not usable here, with the reason
      */
@@ -49,6 +55,12 @@ public final class DeviceOption {
     }
 
     private Device resolve(Consumer<String> log) {
+        if (threads != null) {
+            if (threads < 1) {
+                throw error("--threads " + threads + ": must be a positive integer");
+            }
+            Parallel.setThreads(threads);
+        }
         switch (device.toLowerCase(Locale.ROOT)) {
             case "cpu":
                 return Device.CPU;
@@ -65,7 +77,11 @@ public final class DeviceOption {
                 if (reason == null) {
                     return Device.CUDA;
                 }
-                log.accept("device: cpu (CUDA is not usable: " + reason + ")");
+                // No NVIDIA driver or device: the CPU is the only choice, and there is nothing to fix. A GPU that
+                // this build cannot use (kernels or libraries missing) is worth the line.
+                if (!Backends.cudaDriverMissing()) {
+                    log.accept("device: cpu (CUDA is not usable: " + reason + ")");
+                }
                 return Device.CPU;
             }
             default:

@@ -14,9 +14,9 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
-/** {@code retort distill}: a student from a trained teacher, in one of the three modes of kd-modes.md. */
+/** {@code retort distill}: a student from a trained teacher, in one of the three modes of docs/kd-modes.md. */
 @Command(name = "distill", mixinStandardHelpOptions = true,
-        description = {"Distill a student from a trained teacher on Fashion-MNIST.",
+        description = {"Distill a student from a trained teacher, on Fashion-MNIST or the dataset of --data / --dataset.",
                 "Modes (docs/kd-modes.md): temperature — soft targets only, T_s, T_t, κ, no labels needed; "
                         + "hinton — α·CE + (1−α)·T²·KL; hybrid — α·CE + β·T²·KL + γ·feature MSE through learned "
                         + "regressors, optional pruning.",
@@ -25,14 +25,15 @@ import picocli.CommandLine.Option;
                         + "every image stays in the transfer set for the soft targets, and the label term of hinton "
                         + "and hybrid applies only where a label was kept."})
 final class DistillCommand extends ReportingCommand {
-    @Option(names = "--mode", required = true, paramLabel = "temperature|hinton|hybrid", description = "The distillation mode.")
+    // Required, but checked in run(): a --config replay supplies it.
+    @Option(names = "--mode", paramLabel = "temperature|hinton|hybrid", description = "The distillation mode.")
     String mode;
 
     @Option(names = "--teacher-model", defaultValue = "cnn-teacher", paramLabel = "NAME|FILE.json",
             description = "The teacher's network (default ${DEFAULT-VALUE}).")
     String teacherModel;
 
-    @Option(names = "--teacher-weights", required = true, paramLabel = "FILE",
+    @Option(names = "--teacher-weights", paramLabel = "FILE",
             description = "The trained teacher, safetensors with PyTorch state-dict names (e.g. a run's model.safetensors).")
     Path teacherWeights;
 
@@ -69,7 +70,8 @@ final class DistillCommand extends ReportingCommand {
     String teacherTargets;
 
     @Option(names = "--pairs", split = ",", paramLabel = "STUDENT=TEACHER",
-            description = "hybrid: feature pairs by layer name, e.g. 5=13 (default: each network's last feature map).")
+            description = "hybrid: feature pairs by layer name, e.g. 5=13 (default: each network's last feature map); "
+                    + "retort inspect --model M lists a network's layer names and output shapes.")
     List<String> pairs;
 
     @Option(names = "--prune", description = "hybrid: fraction of smallest weights to mask by the end, cubic schedule "
@@ -87,6 +89,13 @@ final class DistillCommand extends ReportingCommand {
 
     @Override
     protected int run() throws IOException {
+        ConfigReplay.apply(spec, training.config);
+        if (mode == null) {
+            throw optionError("Missing required option: '--mode=temperature|hinton|hybrid' (or --config FILE)");
+        }
+        if (teacherWeights == null) {
+            throw optionError("Missing required option: '--teacher-weights=FILE' (or --config FILE)");
+        }
         PrintWriter log = out();
         Device chosen = device.resolve(log);
         DistillationConfig distillation = distillation();

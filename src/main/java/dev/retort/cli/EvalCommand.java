@@ -12,10 +12,10 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
-/** {@code retort eval}: a trained classifier's accuracy, NLL and ECE on a Fashion-MNIST split. */
+/** {@code retort eval}: a trained classifier's accuracy, NLL and ECE on a split of the dataset. */
 @Command(name = "eval", mixinStandardHelpOptions = true, sortOptions = false,
-        description = {"Evaluate a trained classifier on Fashion-MNIST: top-1 accuracy, negative log-likelihood "
-                + "(NLL, nats per example) and expected calibration error (ECE, 15 equal-width confidence bins).",
+        description = {"Evaluate a trained classifier on a dataset split (Fashion-MNIST unless --data says): top-1 "
+                + "accuracy, negative log-likelihood (NLL, nats per example) and expected calibration error (ECE, 15 equal-width confidence bins).",
                 "Example: retort eval --model cnn-student --weights student.safetensors"})
 final class EvalCommand extends ReportingCommand {
     @Mixin

@@ -1,5 +1,6 @@
 package dev.retort.cli;
 
+import dev.retort.train.Progress;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
@@ -7,9 +8,12 @@ import picocli.CommandLine.Command;
 @Command(name = "retort", mixinStandardHelpOptions = true, versionProvider = Main.VersionProvider.class,
         description = "Train image classifiers and distill teachers into students.",
         subcommands = {DemoCommand.class, TrainCommand.class, DistillCommand.class, SweepCommand.class, EvalCommand.class,
-                CalibrateCommand.class, PredictCommand.class, DoctorCommand.class, CommandLine.HelpCommand.class})
+                CalibrateCommand.class, PredictCommand.class, InspectCommand.class, DoctorCommand.class,
+                CommandLine.HelpCommand.class})
 public final class Main {
     public static void main(String[] args) {
+        // The engine is quiet unless asked; a command on a terminal shows its progress.
+        Progress.showOn(System.out);
         System.exit(new CommandLine(new Main()).execute(args));
     }
 

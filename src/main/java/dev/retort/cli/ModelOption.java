@@ -16,7 +16,7 @@ import picocli.CommandLine.Spec;
 
 /**
  * The {@code --model NAME|FILE.json} and {@code --weights FILE.safetensors} options: which network
- * to build (a reference network of design.md or a JSON network file) and the trained weights to put
+ * to build (a reference network of docs/networks.md or a JSON network file) and the trained weights to put
  * in it, with errors that name the option, the file and what to change.
  */
 public final class ModelOption {

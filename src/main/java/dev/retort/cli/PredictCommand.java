@@ -113,6 +113,12 @@ final class PredictCommand extends ReportingCommand {
             int[] exampleShape = model.inputShapeFor(Arrays.copyOfRange(shape, 1, shape.length), "--input " + input);
             if (normalize != null) {
                 normalizePixels(x, exampleShape);
+            } else if (looksLikeRawPixels(x)) {
+                // Not an error (the input may be meant so), but a network trained on normalised pixels would quietly
+                // predict nonsense on these.
+                err().println("retort predict: --input " + input + " holds whole numbers in 0..255, like raw pixels; "
+                        + "the reference networks expect normalised ones: pass --normalize fashion-mnist|cifar-10");
+                err().flush();
             }
             float[] logits = Evaluation.logits(net, x, exampleShape, batchSize);
             int classes = logits.length / count;
@@ -130,6 +136,18 @@ final class PredictCommand extends ReportingCommand {
         }
         out.flush();
         return 0;
+    }
+
+    /** Whole numbers in 0..255 that reach past 20: raw pixels, not the loaders' normalised values (about −2..3). */
+    static boolean looksLikeRawPixels(float[] x) {
+        float max = 0;
+        for (float v : x) {
+            if (v < 0 || v > 255 || v != Math.rint(v)) {
+                return false;
+            }
+            max = Math.max(max, v);
+        }
+        return max > 20;
     }
 
     /** As the dataset loaders do it, so a network sees the same numbers it was trained on. */

@@ -12,11 +12,13 @@ import picocli.CommandLine.Option;
 
 /** {@code retort train}: a teacher, or a baseline student, on the labels alone. */
 @Command(name = "train", mixinStandardHelpOptions = true,
-        description = "Train a network on Fashion-MNIST with cross-entropy (a teacher, or a baseline student).")
+        description = "Train a network with cross-entropy (a teacher, or a baseline student) on Fashion-MNIST or the "
+                + "dataset of --data / --dataset.")
 final class TrainCommand extends ReportingCommand {
     @Option(names = "--model", defaultValue = "cnn-teacher", paramLabel = "NAME|FILE.json",
-            description = "A reference network (cnn-teacher, cnn-student, mlp-teacher, mlp-student, mlp-tiny) or a "
-                    + "JSON network file (default ${DEFAULT-VALUE}).")
+            description = "A reference network (cnn-teacher, cnn-student, mlp-teacher, mlp-student, mlp-tiny for "
+                    + "1×28×28 images; resnet20, resnet8 for CIFAR-10's 3×32×32) or a JSON network file (default "
+                    + "${DEFAULT-VALUE}).")
     String model;
 
     @Mixin
@@ -30,6 +32,7 @@ final class TrainCommand extends ReportingCommand {
 
     @Override
     protected int run() throws IOException {
+        ConfigReplay.apply(spec, training.config);
         PrintWriter log = out();
         TrainingConfig config = training.config(model).withDevice(device.resolve(log));
         Path out = training.out("train", model);

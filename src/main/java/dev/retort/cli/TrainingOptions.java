@@ -77,6 +77,11 @@ public final class TrainingOptions {
     @Option(names = "--resume", description = "Continue the run in --out from its newest checkpoint.")
     boolean resume;
 
+    @Option(names = "--config", paramLabel = "FILE",
+            description = "Replay a run: every option not given here takes its value from FILE, a run's config.json "
+                    + "(data folder included; not --out).")
+    Path config;
+
     TrainingConfig config(String model) {
         if (labelled != null && labelled <= 0) {
             throw new IllegalArgumentException("--labelled must be positive, got " + labelled);

@@ -53,6 +53,7 @@ public final class Cifar10 {
         return normalised("cifar-10/train", read(files));
     }
 
+    /** The 10,000 test images of {@code test_batch.bin}, normalised per channel. */
     public static Dataset test(Path dir) throws IOException {
         return normalised("cifar-10/test", read(List.of(folder(dir).resolve(TEST_FILE))));
     }

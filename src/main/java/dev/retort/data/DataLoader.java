@@ -61,6 +61,7 @@ public final class DataLoader {
         this.prefetch = b.prefetch;
     }
 
+    /** Starts a loader of {@code data} in batches of {@code batchSize}. */
     public static Builder builder(Dataset data, int batchSize) {
         return new Builder(data, batchSize);
     }
@@ -88,11 +89,13 @@ public final class DataLoader {
             this.batchSize = batchSize;
         }
 
+        /** The seed of the shuffling and the augmentation; the same seed gives the same batches. */
         public Builder seed(long seed) {
             this.seed = seed;
             return this;
         }
 
+        /** Whether each epoch visits the examples in a new random order (default true). */
         public Builder shuffle(boolean shuffle) {
             this.shuffle = shuffle;
             return this;
@@ -126,6 +129,7 @@ public final class DataLoader {
             return this;
         }
 
+        /** A further transform of each example after crop and flip. */
         public Builder transform(ExampleTransform transform) {
             this.transform = transform;
             return this;
@@ -140,19 +144,23 @@ public final class DataLoader {
             return this;
         }
 
+        /** The loader with these options. */
         public DataLoader build() {
             return new DataLoader(this);
         }
     }
 
+    /** The examples this loader serves. */
     public Dataset dataset() {
         return data;
     }
 
+    /** Examples per batch (the last batch may be smaller unless dropLast). */
     public int batchSize() {
         return batchSize;
     }
 
+    /** Batches in one epoch. */
     public int batchesPerEpoch() {
         int n = data.size();
         return dropLast ? n / batchSize : (n + batchSize - 1) / batchSize;

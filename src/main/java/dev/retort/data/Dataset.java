@@ -11,6 +11,7 @@ public record Dataset(String name, float[] images, int[] labels, int channels, i
     /** The label of an example without one: distillation's label terms skip it, cross-entropy refuses it. */
     public static final int UNLABELLED = -1;
 
+    /** Checks that the pixels match the count and shape and that every label is in [0, classes). */
     public Dataset {
         int per = channels * height * width;
         if (per <= 0 || images.length != labels.length * per) {
@@ -25,10 +26,12 @@ public record Dataset(String name, float[] images, int[] labels, int channels, i
         }
     }
 
+    /** The number of examples. */
     public int size() {
         return labels.length;
     }
 
+    /** Floats per example: channels × height × width. */
     public int imageSize() {
         return channels * height * width;
     }

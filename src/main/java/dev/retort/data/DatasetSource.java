@@ -25,7 +25,7 @@ import java.util.Locale;
 import java.util.function.Consumer;
 
 /**
- * Where a dataset's files are: design.md's lookup order ({@code --data DIR}, {@code $RETORT_DATA},
+ * Where a dataset's files are: docs/formats.md's lookup order ({@code --data DIR}, {@code $RETORT_DATA},
  * {@code ~/.cache/retort/<name>}, the Debian package's folder), then a download from the official location
  * into the cache, accepted only when its SHA-256 matches the pinned one.
  */
@@ -55,9 +55,12 @@ public final class DatasetSource {
 
     /** System property and environment variable that replace every dataset's base URL. */
     public static final String MIRROR_PROPERTY = "retort.data.mirror";
+    /** The environment variable that replaces every dataset's base URL. */
     public static final String MIRROR_ENV = "RETORT_DATA_MIRROR";
+    /** The CIFAR-10 archive that is downloaded and unpacked. */
     public static final String CIFAR_ARCHIVE = "cifar-10-binary.tar.gz";
 
+    /** Fashion-MNIST: Zalando's IDX files, and Debian's dataset-fashion-mnist folder. */
     public static final Spec FASHION_MNIST = new Spec("fashion-mnist", Format.IDX,
             List.of("http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/"),
             List.of(new RemoteFile("train-images-idx3-ubyte.gz",
@@ -84,11 +87,13 @@ public final class DatasetSource {
                             "f7ae60f92e00ec6debd23a6088c31dbd2371eca3ffa0defaefb259924204aec6")),
             List.of(), "download the four IDX files from http://yann.lecun.com/exdb/mnist/ by hand");
 
+    /** CIFAR-10, binary version, from its author's page. */
     public static final Spec CIFAR_10 = new Spec("cifar-10", Format.CIFAR_BINARY,
             List.of("https://www.cs.toronto.edu/~kriz/"),
             List.of(new RemoteFile(CIFAR_ARCHIVE, "c4a38c50a1bc5f3a1c5537f2155ab9d68f9f25eb1ed8d9ddda3db29a59bca1dd")),
             List.of(), "download and unpack https://www.cs.toronto.edu/~kriz/" + CIFAR_ARCHIVE + " by hand");
 
+    /** Every dataset {@link #spec} knows. */
     public static final List<Spec> KNOWN = List.of(FASHION_MNIST, MNIST, CIFAR_10);
 
     private final Spec spec;
@@ -127,6 +132,7 @@ public final class DatasetSource {
                 System.err::println);
     }
 
+    /** The dataset called {@code name} (fashion-mnist, mnist or cifar-10). */
     public static Spec spec(String name) {
         for (Spec s : KNOWN) {
             if (s.name().equals(name)) {
@@ -137,11 +143,12 @@ public final class DatasetSource {
                 + "cifar-10");
     }
 
+    /** The dataset's folder in the cache, where downloads go. */
     public Path cacheFolder() {
         return cacheRoot.resolve(spec.name());
     }
 
-    /** Folders searched, in order: $RETORT_DATA/<name>, $RETORT_DATA, the cache, the system folders. */
+    /** Folders searched, in order: {@code $RETORT_DATA/<name>}, {@code $RETORT_DATA}, the cache, the system folders. */
     public List<Path> candidates() {
         List<Path> out = new ArrayList<>();
         if (retortData != null) {

@@ -34,10 +34,12 @@ public final class FashionMnist {
         return null;
     }
 
+    /** The 60,000 training images of the IDX files in {@code dir}, normalised. */
     public static Dataset train(Path dir) throws IOException {
         return load(dir, TRAIN_IMAGES, TRAIN_LABELS, "fashion-mnist/train");
     }
 
+    /** The 10,000 test images of the IDX files in {@code dir}, normalised. */
     public static Dataset test(Path dir) throws IOException {
         return load(dir, TEST_IMAGES, TEST_LABELS, "fashion-mnist/test");
     }

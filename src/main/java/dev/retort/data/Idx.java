@@ -25,6 +25,7 @@ public final class Idx {
     /** An IDX array of unsigned bytes. */
     public record Array(int[] shape, byte[] data) {}
 
+    /** Reads an IDX file of unsigned bytes, raw or gzip-compressed. */
     public static Array read(Path file) throws IOException {
         if (!Files.isRegularFile(file)) {
             throw new IOException(file + ": no such file");

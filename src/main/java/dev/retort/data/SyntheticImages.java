@@ -10,6 +10,10 @@ import java.util.SplittableRandom;
 public final class SyntheticImages {
     private SyntheticImages() {}
 
+    /**
+     * {@code count} generated single-channel images of {@code size}², {@code classes} classes, reproducible from
+     * {@code seed}.
+     */
     public static Dataset generate(String name, int count, int classes, int size, long seed) {
         SplittableRandom rng = new SplittableRandom(seed);
         float[][] templates = new float[classes][size * size];

@@ -10,9 +10,10 @@ import java.util.Map;
 /**
  * The (student layer, teacher layer) pairs of hybrid distillation, by state-dict module names: parsed
  * from {@code student=teacher} strings, checked against both networks, or chosen by default as the last
- * feature map before each network's classifier head (kd-modes.md).
+ * feature map before each network's classifier head (docs/kd-modes.md).
  */
 public record FeaturePairs(List<String> studentLayers, List<String> teacherLayers) {
+    /** Checks that both lists have one entry per pair. */
     public FeaturePairs {
         if (studentLayers.size() != teacherLayers.size()) {
             throw new IllegalArgumentException("--pairs: " + studentLayers.size() + " student layers and "
@@ -22,6 +23,7 @@ public record FeaturePairs(List<String> studentLayers, List<String> teacherLayer
         teacherLayers = List.copyOf(teacherLayers);
     }
 
+    /** The number of pairs. */
     public int size() {
         return studentLayers.size();
     }

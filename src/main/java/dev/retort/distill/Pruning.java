@@ -12,7 +12,7 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * Magnitude pruning on the cubic schedule of Zhu & Gupta (2017), the optional part of mode hybrid:
+ * Magnitude pruning on the cubic schedule of Zhu &amp; Gupta (2017), the optional part of mode hybrid:
  * the target sparsity of every convolution and linear weight rises as {@code s·(1 − (1 − t/n)³)} over n
  * steps, each layer's smallest-magnitude weights are masked to reach it, and masked weights are held
  * at zero after every optimizer step.

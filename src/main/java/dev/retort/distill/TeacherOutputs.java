@@ -14,7 +14,7 @@ import java.util.List;
 import java.util.function.IntConsumer;
 
 /**
- * The teacher's outputs over a whole transfer set, computed once (offline distillation, kd-modes.md): its
+ * The teacher's outputs over a whole transfer set, computed once (offline distillation, docs/kd-modes.md): its
  * logits and, for hybrid, its paired features, kept on the host and gathered per batch by example index.
  * Valid only while the examples do not change between epochs, i.e. without augmentation.
  *
@@ -104,10 +104,12 @@ public final class TeacherOutputs {
         return out;
     }
 
+    /** The number of examples covered. */
     public int size() {
         return count;
     }
 
+    /** Logits per example. */
     public int classes() {
         return classes;
     }

@@ -19,6 +19,8 @@ import java.util.Map;
  */
 public final class Checkpoints {
     private static final String NUM_BATCHES_TRACKED = "num_batches_tracked";
+    /** The metadata key under which a training run records its model (a reference name or a JSON file). */
+    public static final String MODEL_METADATA = "model";
 
     private Checkpoints() {}
 
@@ -51,8 +53,12 @@ public final class Checkpoints {
             try {
                 module.loadStateDict(values);
             } catch (IllegalArgumentException ex) {
-                throw new IllegalArgumentException("Checkpoints.load(" + file + "): " + ex.getMessage()
-                        + "; was the checkpoint saved from a different model?", ex);
+                // Retort's checkpoints name their model in the metadata: say which, rather than only list keys.
+                String saved = contents.metadata().get(MODEL_METADATA);
+                throw new IllegalArgumentException("Checkpoints.load(" + file + "): " + (saved == null
+                        ? ex.getMessage() + "; was the checkpoint saved from a different model?"
+                        : "the file holds the weights of model '" + saved + "' (its metadata says so), which do not fit "
+                          + "this network; use that model (" + ex.getMessage() + ")"), ex);
             }
             return contents.metadata();
         }

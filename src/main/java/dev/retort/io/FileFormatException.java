@@ -9,11 +9,13 @@ public final class FileFormatException extends IOException {
 
     private final transient Path file;
 
+    /** A problem in {@code file}; the message is prefixed with the file. */
     public FileFormatException(Path file, String message) {
         super(file + ": " + printable(message));
         this.file = file;
     }
 
+    /** A problem in {@code file} found through {@code cause}. */
     public FileFormatException(Path file, String message, Throwable cause) {
         super(file + ": " + printable(message), cause);
         this.file = file;

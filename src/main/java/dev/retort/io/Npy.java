@@ -41,6 +41,7 @@ public final class Npy {
 
     // ---- reading ------------------------------------------------------------------------------
 
+    /** Reads a .npy file into a CPU tensor (docs/formats.md lists the dtypes). */
     public static Tensor read(Path file) throws IOException {
         try (FileChannel channel = FileChannel.open(file, StandardOpenOption.READ)) {
             long fileSize = channel.size();

@@ -15,6 +15,7 @@ public final class BasicBlock extends Module {
     private final BatchNorm2d bn2;
     private final Sequential downsample;
 
+    /** A residual block; a stride above 1 or a change of channels gives it a 1×1 convolution shortcut. */
     public BasicBlock(int inChannels, int outChannels, int stride, SplittableRandom rng) {
         conv1 = addModule("conv1", new Conv2d(inChannels, outChannels, 3, stride, 1, false, rng));
         bn1 = addModule("bn1", new BatchNorm2d(outChannels));

@@ -16,6 +16,10 @@ public final class BatchNorm2d extends Module {
     private final Tensor runningMean;
     private final Tensor runningVar;
 
+    /**
+     * Batch normalisation over [N, C, H, W] per channel, with learned scale and shift and running statistics updated
+     * by {@code momentum} (PyTorch's convention).
+     */
     public BatchNorm2d(int channels, double eps, double momentum) {
         if (channels <= 0) {
             throw new IllegalArgumentException("BatchNorm2d: channel count must be positive, got " + channels);
@@ -32,6 +36,7 @@ public final class BatchNorm2d extends Module {
         this.runningVar = addBuffer("running_var", Init.constant(channels, 1f), channels);
     }
 
+    /** Batch normalisation with PyTorch's defaults, eps 1e-5 and momentum 0.1. */
     public BatchNorm2d(int channels) {
         this(channels, 1e-5, 0.1);
     }

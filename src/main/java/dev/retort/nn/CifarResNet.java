@@ -16,6 +16,7 @@ public final class CifarResNet extends Module {
     private final Sequential layer3;
     private final Linear fc;
 
+    /** A CIFAR ResNet of the given depth (6n + 2), input channels and classes, initialised from {@code rng}. */
     public CifarResNet(int depth, int inChannels, int classes, SplittableRandom rng) {
         if (depth < 8 || (depth - 2) % 6 != 0) {
             throw new IllegalArgumentException("CifarResNet: depth must be 6n + 2 with n ≥ 1, got " + depth);

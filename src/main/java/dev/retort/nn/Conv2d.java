@@ -14,6 +14,7 @@ public final class Conv2d extends Module {
     private final Tensor weight;
     private final Tensor bias;
 
+    /** A 2-D convolution with a square kernel, weight OIHW, initialised as PyTorch does from {@code rng}. */
     public Conv2d(int inChannels, int outChannels, int kernel, int stride, int padding, boolean bias,
                   SplittableRandom rng) {
         if (inChannels <= 0 || outChannels <= 0 || kernel <= 0) {
@@ -30,10 +31,12 @@ public final class Conv2d extends Module {
         this.bias = bias ? addParameter("bias", Init.defaultUniform(rng, outChannels, fanIn), outChannels) : null;
     }
 
+    /** Input channels. */
     public int inChannels() {
         return inChannels;
     }
 
+    /** Output channels. */
     public int outChannels() {
         return outChannels;
     }

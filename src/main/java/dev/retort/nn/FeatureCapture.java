@@ -64,6 +64,7 @@ public final class FeatureCapture implements AutoCloseable {
         return t;
     }
 
+    /** The captured outputs so far, by module name. */
     public Map<String, Tensor> features() {
         return Collections.unmodifiableMap(captured);
     }

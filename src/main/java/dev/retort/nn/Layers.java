@@ -8,6 +8,7 @@ import dev.retort.tensor.Tensor;
 public final class Layers {
     private Layers() {}
 
+    /** {@code max(x, 0)} element-wise. */
     public static final class ReLU extends Module {
         @Override
         public Tensor forward(Tensor input) {
@@ -15,13 +16,19 @@ public final class Layers {
         }
     }
 
+    /** Maximum over square windows of [N, C, H, W]. */
     public static final class MaxPool2d extends Module {
         private final PoolSpec spec;
 
+        /**
+         * Windows of {@code kernel}², moved by {@code stride}, over an input padded by {@code padding} (padding never
+         * wins).
+         */
         public MaxPool2d(int kernel, int stride, int padding) {
             this.spec = new PoolSpec(kernel, kernel, stride, stride, padding, padding);
         }
 
+        /** Non-overlapping windows: stride = kernel, no padding. */
         public MaxPool2d(int kernel) {
             this(kernel, kernel, 0);
         }
@@ -37,9 +44,14 @@ public final class Layers {
         }
     }
 
+    /** Mean over square windows of [N, C, H, W]. */
     public static final class AvgPool2d extends Module {
         private final PoolSpec spec;
 
+        /**
+         * Windows of {@code kernel}², moved by {@code stride}, over an input padded by {@code padding} with zeros that
+         * count in the mean (PyTorch's default).
+         */
         public AvgPool2d(int kernel, int stride, int padding) {
             this.spec = new PoolSpec(kernel, kernel, stride, stride, padding, padding);
         }
@@ -81,6 +93,10 @@ public final class Layers {
         private long seed;
         private long calls;
 
+        /**
+         * Zeroes each element with probability {@code p} in training mode (scaling the rest by 1/(1 − p)); its masks
+         * are drawn from {@code seed}.
+         */
         public Dropout(double p, long seed) {
             if (!(p >= 0 && p < 1)) {
                 throw new IllegalArgumentException("Dropout: probability must be in [0, 1), got " + p);

@@ -11,6 +11,10 @@ public final class Linear extends Module {
     private final Tensor weight;
     private final Tensor bias;
 
+    /**
+     * A fully connected layer {@code y = x·Wᵀ + b}, W of shape [out, in], initialised as PyTorch does from {@code
+     * rng}.
+     */
     public Linear(int inFeatures, int outFeatures, boolean bias, SplittableRandom rng) {
         if (inFeatures <= 0 || outFeatures <= 0) {
             throw new IllegalArgumentException("Linear: feature counts must be positive, got " + inFeatures + " → "
@@ -23,14 +27,17 @@ public final class Linear extends Module {
         this.bias = bias ? addParameter("bias", Init.defaultUniform(rng, outFeatures, inFeatures), outFeatures) : null;
     }
 
+    /** A fully connected layer with a bias. */
     public Linear(int inFeatures, int outFeatures, SplittableRandom rng) {
         this(inFeatures, outFeatures, true, rng);
     }
 
+    /** The input width. */
     public int inFeatures() {
         return inFeatures;
     }
 
+    /** The output width. */
     public int outFeatures() {
         return outFeatures;
     }

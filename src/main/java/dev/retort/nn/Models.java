@@ -7,7 +7,7 @@ import dev.retort.nn.Layers.ReLU;
 import java.util.List;
 import java.util.SplittableRandom;
 
-/** The reference networks of design.md, by name, built from a seed. */
+/** The reference networks of docs/networks.md, by name, built from a seed. */
 public final class Models {
     /** Every name {@link #create} accepts. */
     public static final List<String> NAMES = List.of("cnn-teacher", "cnn-student", "mlp-teacher", "mlp-student",
@@ -36,6 +36,10 @@ public final class Models {
         return NetworkFile.load(file, seed).model();
     }
 
+    /**
+     * The reference network {@code name} (docs/networks.md), initialised from {@code seed}; an unknown name lists the
+     * known ones.
+     */
     public static Module create(String name, long seed) {
         SplittableRandom rng = new SplittableRandom(seed);
         return switch (name) {

@@ -23,6 +23,11 @@ public abstract class Module implements AutoCloseable {
     private final Map<String, Module> children = new LinkedHashMap<>();
     private boolean training = true;
 
+    /**
+     * Computes this module's output for a batch ({@code input}'s first dimension is the batch), recording the graph
+     * for {@link Tensor#backward} unless gradients are off. Callers outside a module use {@link #call}, which also
+     * serves {@link FeatureCapture}.
+     */
     public abstract Tensor forward(Tensor input);
 
     /**
@@ -57,6 +62,7 @@ public abstract class Module implements AutoCloseable {
         return Tensor.wrapPersistent(Backends.of(Device.CPU).fromHost(values, shape));
     }
 
+    /** Registers a child under {@code name}, the prefix of its state-dict keys ({@code name.weight}); returns it. */
     protected final <M extends Module> M addModule(String name, M module) {
         children.put(name, module);
         return module;
@@ -88,6 +94,7 @@ public abstract class Module implements AutoCloseable {
         return out;
     }
 
+    /** Every trainable tensor of this module and its descendants, in state-dict order: what an optimizer updates. */
     public final List<Tensor> parameters() {
         return new ArrayList<>(namedParameters().values());
     }
@@ -186,6 +193,7 @@ public abstract class Module implements AutoCloseable {
         return found == null ? Device.CPU : found;
     }
 
+    /** True in training mode (dropout on, batch statistics), false after {@link #eval}. */
     public final boolean isTraining() {
         return training;
     }
@@ -209,6 +217,7 @@ public abstract class Module implements AutoCloseable {
         }
     }
 
+    /** Clears the gradient of every parameter. */
     public final void zeroGrad() {
         for (Tensor p : parameters()) {
             p.zeroGrad();

@@ -52,6 +52,7 @@ public final class NetworkFile {
     /** A network and the input shape [C, H, W] (or [features]) it was described for. */
     public record Network(Sequential model, int[] inputShape) {}
 
+    /** Reads and builds the network a JSON file describes (docs/networks.md), initialised from {@code seed}. */
     public static Network load(Path file, long seed) throws IOException {
         String text;
         try {

@@ -9,12 +9,14 @@ public final class Sequential extends Module {
     private final List<Module> layers = new ArrayList<>();
     private int[] inputShape;
 
+    /** The layers in order, named 0, 1, 2, … as PyTorch's nn.Sequential names them. */
     public Sequential(Module... layers) {
         for (Module layer : layers) {
             add(layer);
         }
     }
 
+    /** Appends a layer under the next index; returns this. */
     public Sequential add(Module layer) {
         addModule(Integer.toString(layers.size()), layer);
         layers.add(layer);
@@ -30,6 +32,7 @@ public final class Sequential extends Module {
         return this;
     }
 
+    /** The layers in order. */
     public List<Module> layers() {
         return List.copyOf(layers);
     }

@@ -4,7 +4,7 @@ import dev.retort.tensor.Tensor;
 import java.util.List;
 import java.util.Map;
 
-/** Adam with decoupled weight decay (Loshchilov & Hutter), with PyTorch's semantics and defaults. */
+/** Adam with decoupled weight decay (Loshchilov &amp; Hutter), with PyTorch's semantics and defaults. */
 public final class AdamW extends Optimizer {
     private final double beta1;
     private final double beta2;
@@ -14,6 +14,10 @@ public final class AdamW extends Optimizer {
     private final Tensor[] secondMoments;
     private final long[] steps;
 
+    /**
+     * AdamW with the given rates: moments decayed by {@code beta1}, {@code beta2}, {@code eps} added to the root of
+     * the second moment, and weight decay applied to the weights directly, scaled by the learning rate.
+     */
     public AdamW(List<Tensor> parameters, double learningRate, double beta1, double beta2, double eps,
                  double weightDecay) {
         super(parameters, learningRate);

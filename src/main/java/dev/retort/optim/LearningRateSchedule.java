@@ -3,8 +3,10 @@ package dev.retort.optim;
 /** The learning rate as a function of the step (or epoch) number, counted from 0. */
 @FunctionalInterface
 public interface LearningRateSchedule {
+    /** The learning rate at {@code step}, counted from 0. */
     double at(long step);
 
+    /** The same rate at every step. */
     static LearningRateSchedule constant(double rate) {
         checkRate("constant schedule", "learning rate", rate);
         return step -> rate;

@@ -13,9 +13,11 @@ import java.util.Map;
  * outside every scope and freed by {@link #close()}.
  */
 public abstract class Optimizer implements AutoCloseable {
+    /** The tensors this optimizer updates, in the order given. */
     protected final List<Tensor> parameters;
     private double learningRate;
 
+    /** Checks that every parameter requires a gradient; the state each subclass keeps is made lazily. */
     protected Optimizer(List<Tensor> parameters, double learningRate) {
         if (parameters.isEmpty()) {
             throw new IllegalArgumentException(getClass().getSimpleName() + ": no parameters to optimise");
@@ -30,10 +32,12 @@ public abstract class Optimizer implements AutoCloseable {
         setLearningRate(learningRate);
     }
 
+    /** The learning rate the next {@link #step} uses. */
     public double learningRate() {
         return learningRate;
     }
 
+    /** Sets the learning rate (a schedule calls this before every step); it must be finite and at least 0. */
     public void setLearningRate(double value) {
         if (!(value >= 0) || Double.isInfinite(value)) {
             throw new IllegalArgumentException(getClass().getSimpleName() + ": learning rate must be a finite number "
@@ -45,6 +49,7 @@ public abstract class Optimizer implements AutoCloseable {
     /** Applies one update to every parameter that has a gradient. */
     public abstract void step();
 
+    /** Clears the gradients of the parameters, before the next backward pass. */
     public void zeroGrad() {
         for (Tensor p : parameters) {
             p.zeroGrad();

@@ -13,6 +13,10 @@ public final class Sgd extends Optimizer {
     private final Tensor[] buffers;
     private final boolean[] started;
 
+    /**
+     * SGD with PyTorch's semantics: momentum buffer {@code b = μ·b + (1 − dampening)·g}, coupled weight decay added to
+     * the gradient, Nesterov's variant on request (it needs momentum and no dampening).
+     */
     public Sgd(List<Tensor> parameters, double learningRate, double momentum, double dampening, double weightDecay,
                boolean nesterov) {
         super(parameters, learningRate);
@@ -30,6 +34,7 @@ public final class Sgd extends Optimizer {
         this.started = new boolean[this.parameters.size()];
     }
 
+    /** SGD with momentum, no dampening, no weight decay, no Nesterov. */
     public Sgd(List<Tensor> parameters, double learningRate, double momentum) {
         this(parameters, learningRate, momentum, 0, 0, false);
     }

@@ -18,6 +18,7 @@ public final class Autograd {
 
     private Autograd() {}
 
+    /** Whether ops on this thread record the graph (false inside {@link #noGrad()}). */
     public static boolean isEnabled() {
         return ENABLED.get();
     }

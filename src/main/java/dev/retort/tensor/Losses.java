@@ -70,7 +70,7 @@ public final class Losses {
 
     /**
      * Batch-mean Kullback–Leibler divergence {@code KL(softmax(t/T_t) ‖ softmax(s/T_s))} of student
-     * and teacher logits [B, C], without any T² factor (kd-modes.md applies that).
+     * and teacher logits [B, C], without any T² factor (docs/kd-modes.md applies that).
      */
     public static Tensor klDiv(Tensor student, Tensor teacher, double studentTemperature, double teacherTemperature) {
         Tensor.checkOperands("klDiv", student, teacher);

@@ -45,6 +45,7 @@ public final class Tensor implements AutoCloseable {
 
     // ---- creation -----------------------------------------------------------------------------
 
+    /** A float32 tensor on the CPU holding a copy of {@code values} (row-major), of the given shape. */
     public static Tensor of(float[] values, int... shape) {
         return of(Device.CPU, values, shape);
     }
@@ -55,6 +56,7 @@ public final class Tensor implements AutoCloseable {
         return wrap(Backends.of(device).fromHost(values, shape));
     }
 
+    /** A float64 tensor on the CPU holding a copy of {@code values} (row-major); float64 serves gradient checks. */
     public static Tensor of(double[] values, int... shape) {
         checkLength("Tensor.of", values.length, shape);
         return wrap(Backends.of(Device.CPU).fromHost(values, shape));
@@ -71,10 +73,12 @@ public final class Tensor implements AutoCloseable {
         return wrap(Backends.of(device).fromHost(values, shape));
     }
 
+    /** A float32 tensor of shape [1] holding {@code value}. */
     public static Tensor scalar(double value) {
         return of(new float[] {(float) value});
     }
 
+    /** A tensor of the given type, device and shape with every element {@code value}. */
     public static Tensor full(DType dtype, Device device, double value, int... shape) {
         Backend backend = Backends.of(device);
         NdArray out = backend.empty(dtype, shape);
@@ -82,10 +86,12 @@ public final class Tensor implements AutoCloseable {
         return wrap(out);
     }
 
+    /** A float32 CPU tensor of zeros. */
     public static Tensor zeros(int... shape) {
         return full(DType.FLOAT32, Device.CPU, 0, shape);
     }
 
+    /** A float32 CPU tensor of ones. */
     public static Tensor ones(int... shape) {
         return full(DType.FLOAT32, Device.CPU, 1, shape);
     }
@@ -117,34 +123,42 @@ public final class Tensor implements AutoCloseable {
         return data;
     }
 
+    /** The backend that computes on this tensor's device. */
     public Backend backend() {
         return Backends.of(data().device());
     }
 
+    /** The dimensions, outermost first (a copy). */
     public int[] shape() {
         return data().shape();
     }
 
+    /** The size of one dimension; a negative axis counts from the end. */
     public int dim(int axis) {
         return data().dim(axis);
     }
 
+    /** The number of dimensions. */
     public int rank() {
         return data().rank();
     }
 
+    /** The number of elements. */
     public int size() {
         return data().size();
     }
 
+    /** The element type: float32, float64 or int32. */
     public DType dtype() {
         return data().dtype();
     }
 
+    /** Where the elements live. */
     public Device device() {
         return data().device();
     }
 
+    /** Whether {@link #backward} computes a gradient for this tensor (parameters, and results of ops on them). */
     public boolean requiresGrad() {
         return requiresGrad;
     }
@@ -204,6 +218,7 @@ public final class Tensor implements AutoCloseable {
         return node == null ? null : node.op;
     }
 
+    /** Whether {@link #close} released this tensor's memory. */
     public boolean isClosed() {
         return data == null;
     }
@@ -222,14 +237,17 @@ public final class Tensor implements AutoCloseable {
 
     // ---- host access --------------------------------------------------------------------------
 
+    /** The elements as float, row-major, copied to the host (a device synchronisation on CUDA). */
     public float[] toFloatArray() {
         return backend().toFloats(data());
     }
 
+    /** The elements as double, row-major, copied to the host (a device synchronisation on CUDA). */
     public double[] toDoubleArray() {
         return backend().toDoubles(data());
     }
 
+    /** The elements of an int32 tensor, row-major, copied to the host. */
     public int[] toIntArray() {
         return backend().toInts(data());
     }
@@ -338,21 +356,25 @@ public final class Tensor implements AutoCloseable {
         return record(name, out, rule, this, other);
     }
 
+    /** Element-wise sum, with NumPy broadcasting; differentiable. */
     public Tensor add(Tensor other) {
         return binary("add", BinaryOp.ADD, other, g -> new Tensor[] {g.sumTo(shape()), g.sumTo(other.shape())});
     }
 
+    /** Element-wise difference, with NumPy broadcasting; differentiable. */
     public Tensor sub(Tensor other) {
         return binary("sub", BinaryOp.SUB, other,
                 g -> new Tensor[] {g.sumTo(shape()), other.requiresGrad ? g.neg().sumTo(other.shape()) : null});
     }
 
+    /** Element-wise product, with NumPy broadcasting; differentiable. */
     public Tensor mul(Tensor other) {
         return binary("mul", BinaryOp.MUL, other, g -> new Tensor[] {
                 requiresGrad ? g.mul(other).sumTo(shape()) : null,
                 other.requiresGrad ? g.mul(this).sumTo(other.shape()) : null});
     }
 
+    /** Element-wise quotient, with NumPy broadcasting; differentiable. */
     public Tensor div(Tensor other) {
         return binary("div", BinaryOp.DIV, other, g -> new Tensor[] {
                 requiresGrad ? g.div(other).sumTo(shape()) : null,
@@ -366,10 +388,12 @@ public final class Tensor implements AutoCloseable {
         return record("affine", out, g -> new Tensor[] {alpha == 1 ? g : g.affine(alpha, 0)}, this);
     }
 
+    /** Adds a constant to every element; differentiable. */
     public Tensor add(double value) {
         return affine(1, value);
     }
 
+    /** Multiplies every element by a constant; differentiable. */
     public Tensor mul(double value) {
         return affine(value, 0);
     }
@@ -381,30 +405,36 @@ public final class Tensor implements AutoCloseable {
         return record(op.name().toLowerCase(), out, rule, this);
     }
 
+    /** The negation; differentiable. */
     public Tensor neg() {
         return unary(UnaryOp.NEG, g -> new Tensor[] {g.neg()});
     }
 
+    /** Element-wise {@code e^x}; differentiable. */
     public Tensor exp() {
         Tensor[] out = new Tensor[1];
         out[0] = unary(UnaryOp.EXP, g -> new Tensor[] {g.mul(out[0])});
         return out[0];
     }
 
+    /** Element-wise natural logarithm; differentiable. */
     public Tensor log() {
         return unary(UnaryOp.LOG, g -> new Tensor[] {g.div(this)});
     }
 
+    /** Element-wise square root; differentiable. */
     public Tensor sqrt() {
         Tensor[] out = new Tensor[1];
         out[0] = unary(UnaryOp.SQRT, g -> new Tensor[] {g.div(out[0]).mul(0.5)});
         return out[0];
     }
 
+    /** Element-wise square; differentiable. */
     public Tensor square() {
         return unary(UnaryOp.SQUARE, g -> new Tensor[] {g.mul(this).mul(2)});
     }
 
+    /** Element-wise {@code max(x, 0)}; differentiable (gradient 0 at 0). */
     public Tensor relu() {
         Tensor[] out = new Tensor[1];
         out[0] = unary(UnaryOp.RELU, g -> {
@@ -547,6 +577,7 @@ public final class Tensor implements AutoCloseable {
         return sumTo();
     }
 
+    /** Mean of all elements, as a one-element tensor of shape []. */
     public Tensor mean() {
         return sum().mul(1.0 / size());
     }
@@ -578,6 +609,7 @@ public final class Tensor implements AutoCloseable {
         return summed.reshape(squeezed);
     }
 
+    /** Means over the given dimensions (negative counts from the end); with {@code keepDim} they stay as size 1. */
     public Tensor mean(boolean keepDim, int... dims) {
         int before = size();
         Tensor summed = sum(keepDim, dims);

@@ -241,8 +241,9 @@ public final class Demo {
     }
 
     private static String describe(TrainingConfig c) {
-        return String.format(Locale.ROOT, "%s, %d epochs, batch %d, %s lr %s (momentum %s%s), weight decay %s, %s "
-                        + "schedule%s%s", c.model(), c.epochs(), c.batchSize(), c.optimizer().toUpperCase(Locale.ROOT),
+        return String.format(Locale.ROOT, "%s, %d epoch%s, batch %d, %s lr %s (momentum %s%s), weight decay %s, %s "
+                        + "schedule%s%s", c.model(), c.epochs(), c.epochs() == 1 ? "" : "s", c.batchSize(),
+                c.optimizer().toUpperCase(Locale.ROOT),
                 c.learningRate(), c.momentum(), c.nesterov() ? ", Nesterov" : "", c.weightDecay(), c.schedule(),
                 c.augmented() ? ", random crop (padding " + c.cropPadding() + ")" + (c.flip() ? " and flips" : "")
                         : "", c.labelled() > 0 ? ", the labels of " + c.labelled() + " images" : "");

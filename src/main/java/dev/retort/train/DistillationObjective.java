@@ -22,7 +22,7 @@ import java.util.SplittableRandom;
 
 /**
  * The objective of a distillation run: the student's loss against a frozen teacher in one of the three
- * modes of kd-modes.md. The teacher runs in evaluation mode without recording, once over the transfer
+ * modes of docs/kd-modes.md. The teacher runs in evaluation mode without recording, once over the transfer
  * set when it is not augmented (its outputs cached) or on every batch when it is. Teacher, student and
  * regressors live on one device, the student's.
  */

@@ -19,8 +19,11 @@ import me.tongfei.progressbar.ProgressBarStyle;
  * Shows how far a long loop (training epochs, evaluation, caching teacher outputs) has got, with its
  * rate and estimated time left: a live bar on a terminal, a plain line every 10 seconds otherwise.
  *
- * <p>The system property {@code retort.progress} = {@code bar}, {@code plain} or {@code off} overrides
- * the terminal detection; {@code off} prints nothing. A plain line reads
+ * <p>A library is quiet: nothing is shown until the application names a stream with {@link #showOn}
+ * (the command line passes standard output). The live bar needs the progressbar library, an optional
+ * dependency of the engine; without it the plain lines are shown. The system property
+ * {@code retort.progress} = {@code bar}, {@code plain} or {@code off} overrides the terminal detection;
+ * {@code off} prints nothing. A plain line reads
  * <pre>  epoch 3/10 train: 234/468 batch (50%), 812.3 batch/s, ETA 0:00:12, loss 0.4312</pre>
  * and the last one, printed by {@link #close()}, gives the time taken instead of the ETA:
  * <pre>  epoch 3/10 train: 468/468 batch (100%), 815.0 batch/s, took 0:00:34, loss 0.4012</pre>
@@ -30,6 +33,8 @@ public final class Progress implements AutoCloseable {
     static final long PLAIN_INTERVAL_NANOS = 10_000_000_000L;
     private static final int BAR_UPDATE_MILLIS = 250;
     private static final String PROPERTY = "retort.progress";
+    /** Where {@link #start} shows progress; null (the default) shows nothing. */
+    private static volatile PrintStream shownOn;
 
     /** How the progress is shown. */
     enum Mode { BAR, PLAIN, OFF }
@@ -41,7 +46,7 @@ public final class Progress implements AutoCloseable {
     private final PrintStream out;
     private final LongSupplier nanoTime;
     private final long startNanos;
-    private final ProgressBar bar;
+    private final LiveBar bar;
     private long done;
     private long lastPrintNanos;
     private String extra = "";
@@ -60,15 +65,26 @@ public final class Progress implements AutoCloseable {
         this.total = total;
         this.startNanos = nanoTime.getAsLong();
         this.lastPrintNanos = startNanos;
-        this.bar = mode == Mode.BAR ? newBar(task, total, unit, out) : null;
+        this.bar = mode == Mode.BAR ? new LiveBar(task, total, unit, out) : null;
+    }
+
+    /**
+     * Shows the progress of every later {@link #start} on {@code out}; null (the default) shows nothing. The
+     * application decides this, once: the engine never writes to standard output by itself.
+     */
+    public static void showOn(PrintStream out) {
+        shownOn = out;
     }
 
     /**
      * Starts showing the progress of {@code task} towards {@code total} steps of {@code unit} (such as
-     * "batch" or "img"), on standard output; a total of 0 means unknown: no percentage and no ETA.
+     * "batch" or "img") on the stream given to {@link #showOn}, or nowhere; a total of 0 means unknown: no
+     * percentage and no ETA.
      */
     public static Progress start(String task, long total, String unit) {
-        return new Progress(mode(), task, total, unit, System.out, System::nanoTime);
+        PrintStream out = shownOn;
+        return out == null ? new Progress(Mode.OFF, task, total, unit, System.out, System::nanoTime)
+                : new Progress(mode(), task, total, unit, out, System::nanoTime);
     }
 
     /** Advances by {@code n} units; {@code n} must not be negative. */
@@ -152,7 +168,7 @@ public final class Progress implements AutoCloseable {
         String configured = System.getProperty(PROPERTY);
         if (configured != null && !configured.isBlank()) {
             switch (configured.trim().toLowerCase(Locale.ROOT)) {
-                case "bar": return Mode.BAR;
+                case "bar": return BarLibrary.PRESENT ? Mode.BAR : Mode.PLAIN;
                 case "plain": return Mode.PLAIN;
                 case "off": return Mode.OFF;
                 default:
@@ -161,7 +177,21 @@ public final class Progress implements AutoCloseable {
                             configured);
             }
         }
-        return isTerminal() ? Mode.BAR : Mode.PLAIN;
+        return isTerminal() && BarLibrary.PRESENT ? Mode.BAR : Mode.PLAIN;
+    }
+
+    /** Whether the optional progressbar library is on the class path (looked up once, by name). */
+    private static final class BarLibrary {
+        static final boolean PRESENT = present();
+
+        private static boolean present() {
+            try {
+                Class.forName("me.tongfei.progressbar.ProgressBar", false, Progress.class.getClassLoader());
+                return true;
+            } catch (ClassNotFoundException | LinkageError e) {
+                return false;
+            }
+        }
     }
 
     private static boolean isTerminal() {
@@ -182,21 +212,41 @@ public final class Progress implements AutoCloseable {
         }
     }
 
-    private static ProgressBar newBar(String task, long total, String unit, PrintStream out) {
-        Console console = System.console();
-        // The default style draws Unicode blocks, which come out as '?' on a non-UTF-8 terminal.
-        boolean unicode = console != null && StandardCharsets.UTF_8.equals(console.charset());
-        return new ProgressBarBuilder()
-                .setTaskName(task)
-                // The bar reads a max of 0 as "nothing to do yet"; -1 is its "unknown total".
-                .setInitialMax(total > 0 ? total : -1)
-                .setUnit(" " + unit, 1)
-                .showSpeed(new DecimalFormat("0.0"))
-                .setStyle(unicode ? ProgressBarStyle.COLORFUL_UNICODE_BLOCK : ProgressBarStyle.ASCII)
-                .setUpdateIntervalMillis(BAR_UPDATE_MILLIS)
-                // The library writes to System.err by default; on System.out the bar stays in order
-                // with the lines the training loop prints.
-                .setConsumer(new ConsoleProgressBarConsumer(out))
-                .build();
+    /**
+     * The live bar, in a class of its own: the progressbar library is optional, and only this class links it,
+     * so an embedder without the library loads Progress without it.
+     */
+    private static final class LiveBar {
+        private final ProgressBar bar;
+
+        LiveBar(String task, long total, String unit, PrintStream out) {
+            Console console = System.console();
+            // The default style draws Unicode blocks, which come out as '?' on a non-UTF-8 terminal.
+            boolean unicode = console != null && StandardCharsets.UTF_8.equals(console.charset());
+            bar = new ProgressBarBuilder()
+                    .setTaskName(task)
+                    // The bar reads a max of 0 as "nothing to do yet"; -1 is its "unknown total".
+                    .setInitialMax(total > 0 ? total : -1)
+                    .setUnit(" " + unit, 1)
+                    .showSpeed(new DecimalFormat("0.0"))
+                    .setStyle(unicode ? ProgressBarStyle.COLORFUL_UNICODE_BLOCK : ProgressBarStyle.ASCII)
+                    .setUpdateIntervalMillis(BAR_UPDATE_MILLIS)
+                    // The library writes to System.err by default; on the stream given to showOn the bar stays
+                    // in order with the lines the command prints.
+                    .setConsumer(new ConsoleProgressBarConsumer(out))
+                    .build();
+        }
+
+        void stepBy(long n) {
+            bar.stepBy(n);
+        }
+
+        void setExtraMessage(String message) {
+            bar.setExtraMessage(message);
+        }
+
+        void close() {
+            bar.close();
+        }
     }
 }

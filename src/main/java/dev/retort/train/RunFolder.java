@@ -36,7 +36,9 @@ import java.util.regex.Pattern;
  * any moment leaves the previous checkpoint usable. Only the newest checkpoint is kept.
  */
 public final class RunFolder {
+    /** The resolved options of the run. */
     public static final String CONFIG = "config.json";
+    /** The exported network, at the top of the folder and in each checkpoint. */
     public static final String MODEL = "model.safetensors";
     private static final String STATE = "state.safetensors";
     private static final Pattern EPOCH_DIR = Pattern.compile("epoch-(\\d{4,})");
@@ -49,10 +51,12 @@ public final class RunFolder {
 
     /** A complete checkpoint on disk. */
     public record Checkpoint(Path folder, int epoch) {
+        /** The checkpoint's network weights. */
         public Path model() {
             return folder.resolve(MODEL);
         }
 
+        /** The checkpoint's optimizer, objective and random state. */
         public Path state() {
             return folder.resolve(STATE);
         }
@@ -92,6 +96,7 @@ public final class RunFolder {
         return run;
     }
 
+    /** The folder. */
     public Path dir() {
         return dir;
     }
@@ -132,10 +137,12 @@ public final class RunFolder {
         }
     }
 
+    /** Replaces config.json atomically with {@code config} as indented JSON. */
     public void writeConfig(Map<String, Object> config) throws IOException {
         AtomicFiles.writeString(dir.resolve(CONFIG), JSON.writeValueAsString(config) + "\n");
     }
 
+    /** The run's config.json. */
     public JsonNode readConfig() throws IOException {
         Path file = dir.resolve(CONFIG);
         JsonNode tree;

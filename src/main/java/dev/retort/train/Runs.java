@@ -1,16 +1,26 @@
 package dev.retort.train;
 
 import dev.retort.Version;
+import dev.retort.backend.Backends;
+import dev.retort.backend.Device;
+import dev.retort.backend.Shapes;
+import dev.retort.backend.cpu.Parallel;
 import dev.retort.data.Dataset;
 import dev.retort.distill.TeacherOutputs;
 import dev.retort.io.Checkpoints;
 import dev.retort.nn.Models;
+import dev.retort.nn.NetworkFile;
 import dev.retort.nn.Module;
 import dev.retort.tensor.Finite;
 import java.io.IOException;
+import java.io.InputStream;
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.Arrays;
+import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -22,8 +32,16 @@ import java.util.Optional;
  * config, train, evaluate, export.
  */
 public final class Runs {
-    /** The data of a run: training examples (already cut to the config's train size), test examples, origin. */
-    public record Data(Dataset train, Dataset test, String source) {}
+    /**
+     * The data of a run: training examples (already cut to the config's train size), test examples, where they came
+     * from in words, and in fields for config.json ({@code dataset} and {@code folder}, so that a replay finds them).
+     */
+    public record Data(Dataset train, Dataset test, String source, Map<String, Object> origin) {
+        /** Data whose origin is told in words only. */
+        public Data(Dataset train, Dataset test, String source) {
+            this(train, test, source, Map.of());
+        }
+    }
 
     /**
      * What a finished run left.
@@ -40,6 +58,7 @@ public final class Runs {
     /** Trains a network alone on the labels (a teacher, or a baseline student). */
     public static Outcome train(String name, TrainingConfig config, Data data, Path out, boolean resume,
                                 PrintWriter log) throws IOException {
+        checkInput("--model", config.model(), data.train());
         long start = System.nanoTime();
         try (RunLock lock = lock(name, out, resume);
              Module model = Models.resolve(config.model(), config.seed());
@@ -66,6 +85,8 @@ public final class Runs {
         if (distillation.teacherWeights() == null) {
             throw new IllegalArgumentException("--teacher-weights is required: the safetensors file of a trained teacher");
         }
+        checkInput("--model", config.model(), data.train());
+        checkInput("--teacher-model", distillation.teacherModel(), data.train());
         long start = System.nanoTime();
         // The folder is locked and opened first: a second writer or a finished run is refused before the teacher's
         // outputs are computed, not after.
@@ -159,6 +180,53 @@ public final class Runs {
         return RunLock.acquire(out, name + " --out " + out + (resume ? " --resume" : ""));
     }
 
+    /**
+     * Fails before any work when a network takes other inputs than the data holds (resnet8 on Fashion-MNIST's
+     * single channel, say), naming both shapes, rather than in the middle of the first forward pass.
+     */
+    static void checkInput(String option, String model, Dataset data) throws IOException {
+        int[] expected = Models.NAMES.contains(model) ? Models.inputShape(model)
+                : NetworkFile.load(Path.of(model), 0).inputShape();
+        int[] holds = {data.channels(), data.height(), data.width()};
+        boolean fits = expected.length == 3 ? Arrays.equals(expected, holds)
+                : expected.length == 1 && expected[0] == data.imageSize();
+        if (!fits) {
+            throw new IllegalArgumentException(option + " " + model + " takes inputs of " + Shapes.format(expected)
+                    + ", but " + data.name() + " holds " + Shapes.format(holds) + "; choose a network for this data ("
+                    + "resnet8 and resnet20 take CIFAR-10's [3, 32, 32], the others [1, 28, 28]; a JSON network file "
+                    + "says its \"input\")");
+        }
+    }
+
+    /**
+     * What else decides the run's numbers: Java, the CPU kernels and threads, the build's commit, and the teacher's
+     * weights by their SHA-256 (a path alone does not say which file it held).
+     */
+    static Map<String, Object> environment(DistillationConfig distillation) throws IOException {
+        Map<String, Object> env = new LinkedHashMap<>();
+        env.put("java", System.getProperty("java.version") + " (" + System.getProperty("java.vm.name") + ")");
+        env.put("cpu_threads", Parallel.threads());
+        env.put("cpu_kernels", Backends.of(Device.CPU).describe()); // the vector or scalar path, and its threads
+        env.put("commit", Version.commit() == null ? "unknown" : Version.commit());
+        if (distillation != null) {
+            env.put("teacher_weights_sha256", sha256(Path.of(distillation.teacherWeights())));
+        }
+        return env;
+    }
+
+    private static String sha256(Path file) throws IOException {
+        try (InputStream in = Files.newInputStream(file)) {
+            MessageDigest digest = MessageDigest.getInstance("SHA-256");
+            byte[] buffer = new byte[1 << 16];
+            for (int n = in.read(buffer); n > 0; n = in.read(buffer)) {
+                digest.update(buffer, 0, n);
+            }
+            return HexFormat.of().formatHex(digest.digest());
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException("SHA-256 is missing from this Java runtime", e);
+        }
+    }
+
     private static Outcome run(String name, String command, Module model, Objective objective, TrainingConfig config,
                                DistillationConfig distillation, Data data, Dataset train, RunFolder folder,
                                boolean resume, PrintWriter log, long start) throws IOException {
@@ -170,6 +238,7 @@ public final class Runs {
         resolved.put("objective", objective.describe());
         Map<String, Object> dataSizes = new LinkedHashMap<>(); // insertion order: config.json's bytes are stable
         dataSizes.put("source", data.source());
+        dataSizes.putAll(data.origin());
         dataSizes.put("train", train.size());
         dataSizes.put("labelled", config.labelled() > 0 ? config.labelled() : train.labelledCount()); // distinct images
         dataSizes.put("test", data.test().size());
@@ -179,6 +248,7 @@ public final class Runs {
             resolved.put("distillation", distillation.toMap());
         }
         resolved.put("parameters", model.parameterCount());
+        resolved.put("environment", environment(distillation));
         if (resume) {
             // Checked against the config.json of the run, which stays as that run wrote it.
             ResumeCheck.requireSameRun(out, folder.readConfig(), RunFolder.toTree(resolved));

@@ -57,7 +57,7 @@ public final class Trainer implements AutoCloseable {
     private final long totalSteps;
     private final List<Map<String, Object>> metrics = new ArrayList<>();
     private RunFolder run;
-    private PrintWriter log = new PrintWriter(System.out, true);
+    private PrintWriter log;
     private String label = "";
     private StepListener listener;
     private RunFolder.Checkpoint lastCheckpoint;
@@ -140,7 +140,10 @@ public final class Trainer implements AutoCloseable {
         return this;
     }
 
-    /** Where the per-epoch lines go ({@code null}: nowhere), and a prefix naming this run in them. */
+    /**
+     * Where the per-epoch lines go ({@code null}, the default: nowhere), and a prefix naming this run in them.
+     * Progress within an epoch is shown where {@link Progress#showOn} says.
+     */
     public Trainer log(PrintWriter out, String runLabel) {
         this.log = out;
         this.label = runLabel == null ? "" : runLabel;
@@ -153,14 +156,17 @@ public final class Trainer implements AutoCloseable {
         return this;
     }
 
+    /** Epochs finished so far. */
     public int epoch() {
         return epoch;
     }
 
+    /** Optimizer steps taken so far. */
     public long step() {
         return step;
     }
 
+    /** The optimizer the config named, over the model's and the objective's parameters. */
     public Optimizer optimizer() {
         return optimizer;
     }
@@ -279,7 +285,7 @@ public final class Trainer implements AutoCloseable {
                 try (Scope scope = Scope.open()) { // frees the host copies made for the files
                     lastCheckpoint = run.saveCheckpoint(epoch, model, trainingState(),
                             Map.of("format", FORMAT, "epoch", Integer.toString(epoch), "step", Long.toString(step),
-                                    "model", config.model()));
+                                    Checkpoints.MODEL_METADATA, config.model()));
                 }
             }
         }
@@ -316,7 +322,8 @@ public final class Trainer implements AutoCloseable {
                     if (listener != null) {
                         listener.stepped(step, loss.terms());
                     }
-                    progress.message(String.format(Locale.ROOT, "loss %.4f", loss.terms().get("loss")));
+                    // The last batch's loss, named so, beside the epoch summary's mean.
+                    progress.message(String.format(Locale.ROOT, "batch loss %.4f", loss.terms().get("loss")));
                     progress.step(1);
                 }
             }
@@ -391,7 +398,7 @@ public final class Trainer implements AutoCloseable {
         if (terms.length() > 0) {
             terms.append(')');
         }
-        return String.format(Locale.ROOT, "epoch %d/%d  loss %.4f%s  test %.2f %%  nll %.4f  ece %.4f  (%.1f s, %.0f img/s)",
+        return String.format(Locale.ROOT, "epoch %d/%d  mean loss %.4f%s  test %.2f %%  nll %.4f  ece %.4f  (%.1f s, %.0f img/s)",
                 (Integer) row.get("epoch"), config.epochs(), (Double) row.get("train_loss"), terms,
                 100 * (Double) row.get("test_accuracy"), (Double) row.get("test_nll"), (Double) row.get("test_ece"),
                 (Double) row.get("seconds"), (Double) row.get("images_per_s"));

@@ -27,6 +27,7 @@ public record TrainingConfig(String model, int epochs, int batchSize, String opt
                              double momentum, boolean nesterov, double weightDecay, String schedule,
                              double warmupEpochs, double labelSmoothing, int cropPadding, boolean flip,
                              int trainSize, long seed, int evalBatchSize, Device device, int labelled) {
+    /** Checks every option, naming the command-line option at fault. */
     public TrainingConfig {
         if (labelled < 0) {
             throw new IllegalArgumentException("--labelled must be ≥ 0 (0: every label), got " + labelled);
@@ -82,12 +83,14 @@ public record TrainingConfig(String model, int epochs, int batchSize, String opt
         return cropPadding > 0 || flip;
     }
 
+    /** The same config with another number of epochs. */
     public TrainingConfig withEpochs(int value) {
         return new TrainingConfig(model, value, batchSize, optimizer, learningRate, momentum, nesterov, weightDecay,
                 schedule, Math.min(warmupEpochs, value), labelSmoothing, cropPadding, flip, trainSize, seed,
                 evalBatchSize, device, labelled);
     }
 
+    /** The same config with another seed. */
     public TrainingConfig withSeed(long value) {
         return new TrainingConfig(model, epochs, batchSize, optimizer, learningRate, momentum, nesterov, weightDecay,
                 schedule, warmupEpochs, labelSmoothing, cropPadding, flip, trainSize, value, evalBatchSize, device,

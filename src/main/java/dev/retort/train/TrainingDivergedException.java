@@ -7,6 +7,7 @@ public final class TrainingDivergedException extends IllegalStateException {
     private final String term;
     private final double value;
 
+    /** A run stopped at {@code step} of {@code epoch} because loss term {@code term} became {@code value}. */
     public TrainingDivergedException(int epoch, long step, String term, double value, String message) {
         super(message);
         this.epoch = epoch;
@@ -25,10 +26,12 @@ public final class TrainingDivergedException extends IllegalStateException {
         return step;
     }
 
+    /** The name of the loss term that went bad (as in metrics.jsonl: loss, ce, kl, …). */
     public String term() {
         return term;
     }
 
+    /** Its value: NaN or an infinity. */
     public double value() {
         return value;
     }

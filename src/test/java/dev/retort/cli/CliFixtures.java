@@ -38,6 +38,13 @@ final class CliFixtures {
         return new Run(code, out.toString(), err.toString());
     }
 
+    /** A small Fashion-MNIST-shaped dataset in {@code dir} (256 train, 64 test), labelled by a cnn-student. */
+    static Path tinyFashionMnist(Path dir) throws IOException {
+        try (Module labeller = Models.create("cnn-student", 5)) {
+            return fashionMnist(dir, labeller, 256, 64, 0.1, 9);
+        }
+    }
+
     /** Saves the freshly initialised reference network {@code name} and returns the file. */
     static Path saveWeights(Path dir, String name, long seed) throws IOException {
         Path file = dir.resolve(name + "-" + seed + ".safetensors");

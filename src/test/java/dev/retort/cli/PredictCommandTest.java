@@ -125,10 +125,7 @@ class PredictCommandTest {
 
     @Test
     void normalizeTurnsRawPixelsIntoWhatTheLoaderFeeds() throws IOException {
-        float[] pixels = new float[raw.length];
-        for (int i = 0; i < raw.length; i++) {
-            pixels[i] = raw[i] & 0xff;
-        }
+        float[] pixels = rawPixels();
         Path out = dir.resolve("logits.npy");
         CliFixtures.Run r = predict(npy("raw.npy", Tensor.of(pixels, N, 28, 28)), out, "--normalize",
                 "fashion-mnist");
@@ -137,6 +134,28 @@ class PredictCommandTest {
         r = predict(npy("raw.npy", Tensor.of(pixels, N, 28, 28)), out, "--normalize", "cifar-10");
         assertEquals(2, r.exitCode());
         assertTrue(r.err().startsWith("--normalize cifar-10: needs examples of shape [3, H, W]"), r.err());
+        assertEquals("", predict(npy("raw.npy", Tensor.of(pixels, N, 28, 28)), out, "--normalize", "fashion-mnist")
+                .err());
+    }
+
+    /** The fixture's images as raw 0..255 pixel values. */
+    private float[] rawPixels() {
+        float[] pixels = new float[raw.length];
+        for (int i = 0; i < raw.length; i++) {
+            pixels[i] = raw[i] & 0xff;
+        }
+        return pixels;
+    }
+
+    @Test
+    void rawPixelsWithoutNormalizeAreNamedNotSilentlyPredicted() throws IOException {
+        float[] pixels = rawPixels();
+        Path out = dir.resolve("logits.npy");
+        CliFixtures.Run r = predict(npy("raw.npy", Tensor.of(pixels, N, 28, 28)), out);
+        assertEquals(0, r.exitCode(), r.all());
+        assertTrue(r.err().contains("holds whole numbers in 0..255, like raw pixels") && r.err().contains("--normalize"),
+                r.err());
+        assertEquals("", predict(npy("normalised.npy", Tensor.of(CliFixtures.normalised(raw), N, 28, 28)), out).err());
     }
 
     @Test

@@ -33,7 +33,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * The lookup order of design.md, and downloads from a loopback HTTP server serving fixtures: a good copy
+ * The lookup order of docs/formats.md, and downloads from a loopback HTTP server serving fixtures: a good copy
  * lands in the cache, a corrupted one is refused naming both hashes, a 404 names the URL, and a refused
  * connection says what to install. Nothing here contacts any address but 127.0.0.1.
  */

@@ -38,7 +38,7 @@ class DistillationLossTest {
                     : DistillationLoss.temperature(s, t, ts, tt, kappa);
         }
 
-        /** kd-modes.md written with the unfused losses. */
+        /** docs/kd-modes.md written with the unfused losses. */
         Tensor composed(Tensor s, Tensor t, Tensor y) {
             if (!hinton()) {
                 return Losses.klDiv(s, t, ts, tt).mul(kappa);
@@ -189,7 +189,7 @@ class DistillationLossTest {
         return out.stream();
     }
 
-    /** float32 fused against the float64 composed path: finite and within 1e-5 (kd-modes.md). */
+    /** float32 fused against the float64 composed path: finite and within 1e-5 (docs/kd-modes.md). */
     @ParameterizedTest(name = "T={0} |z|≤{1}")
     @MethodSource("extremes")
     void hugeLogitsAndExtremeTemperaturesAreFiniteAndAccurate(double temperature, double scale) {

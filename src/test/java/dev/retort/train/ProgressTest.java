@@ -81,20 +81,46 @@ class ProgressTest {
 
     @Test
     void thePropertyOverridesTheTerminalDetection() {
-        String before = System.getProperty("retort.progress");
-        PrintStream stdout = System.out;
-        try {
+        withStandardOutputCaptured(() -> {
             System.setProperty("retort.progress", "plain");
             assertEquals(Progress.Mode.PLAIN, Progress.mode());
             System.setProperty("retort.progress", "bar");
             assertEquals(Progress.Mode.BAR, Progress.mode());
             System.setProperty("retort.progress", "off");
             assertEquals(Progress.Mode.OFF, Progress.mode());
-            System.setOut(out);
+            Progress.showOn(out);
             try (Progress progress = Progress.start("cache teacher outputs", 3, "img")) {
                 progress.step(3);
             }
+        });
+        assertEquals(0, bytes.size(), "off: start() prints nothing");
+    }
+
+    @Test
+    void theLibraryIsQuietUntilTheApplicationNamesAStream() {
+        withStandardOutputCaptured(() -> {
+            System.setProperty("retort.progress", "plain");
+            try (Progress progress = Progress.start("epoch 1/1", 3, "batch")) {
+                progress.step(3);
+            }
+            assertEquals(0, bytes.size(), "no stream named: nothing on standard output");
+            Progress.showOn(out);
+            try (Progress progress = Progress.start("epoch 1/1", 3, "batch")) {
+                progress.step(3);
+            }
+            assertTrue(bytes.toString().contains("epoch 1/1: 3/3 batch (100%)"), bytes.toString());
+        });
+    }
+
+    /** Runs {@code body} with standard output going to {@code out}; puts back the stream, the property and showOn. */
+    private void withStandardOutputCaptured(Runnable body) {
+        String before = System.getProperty("retort.progress");
+        PrintStream stdout = System.out;
+        try {
+            System.setOut(out);
+            body.run();
         } finally {
+            Progress.showOn(null);
             System.setOut(stdout);
             if (before == null) {
                 System.clearProperty("retort.progress");
@@ -102,7 +128,6 @@ class ProgressTest {
                 System.setProperty("retort.progress", before);
             }
         }
-        assertEquals(0, bytes.size(), "off: start() prints nothing");
     }
 
     @Test

@@ -48,7 +48,8 @@ public final class FloatMathProvider {
 
     private static FloatMath lookup() {
         if ("false".equalsIgnoreCase(System.getProperty(VECTOR_PROPERTY, "").trim())) {
-            LOG.log(System.Logger.Level.INFO, "CPU float math: scalar (" + VECTOR_PROPERTY + "=false)");
+            // DEBUG: which path runs is normal news, and a library does not announce itself on every start.
+            LOG.log(System.Logger.Level.DEBUG, "CPU float math: scalar (" + VECTOR_PROPERTY + "=false)");
             return scalar();
         }
         if (VectorHolder.INSTANCE == null) {
@@ -56,7 +57,7 @@ public final class FloatMathProvider {
                     + VectorHolder.PROBLEM);
             return scalar();
         }
-        LOG.log(System.Logger.Level.INFO, "CPU float math: " + VectorHolder.INSTANCE.name());
+        LOG.log(System.Logger.Level.DEBUG, "CPU float math: " + VectorHolder.INSTANCE.name());
         return VectorHolder.INSTANCE;
     }
 

@@ -14,6 +14,9 @@ import java.util.concurrent.locks.LockSupport;
  * pass over a 128 × 1200 batch needs on one core. Here the workers spin for a while after each loop, watching
  * for the next, and the caller takes chunks itself instead of waiting; chunks are claimed from a shared counter,
  * so a thread slowed by a noisy neighbour simply takes fewer of them.
+ *
+ * <p>The team is sized by {@code -Dretort.threads} (else all cores) and can be resized ({@link #setThreads}) or
+ * stopped ({@link #shutdown}) by an embedder; {@link #setSpinNanos} shortens or turns off the spinning.
  */
 public final class Parallel {
 
@@ -23,22 +26,62 @@ public final class Parallel {
         void run(int lo, int hi);
     }
 
-    private static final int THREADS = readThreadCount();
+    private static volatile int threads = readThreadCount();
 
     // More chunks than threads lets a fast thread take over the work of one slowed by a noisy neighbour.
     private static final int CHUNKS_PER_THREAD = 4;
 
     // How long an idle worker, and a caller waiting for the last chunks, spin before they park. The loops of a
     // step follow each other within microseconds, so workers stay awake through a step and sleep between steps.
-    private static final long SPIN_NANOS = 200_000;
+    private static final long DEFAULT_SPIN_NANOS = 200_000;
+    private static volatile long spinNanos = DEFAULT_SPIN_NANOS;
 
-    private static final Team TEAM = THREADS > 1 ? new Team(THREADS - 1) : null;
+    private static volatile Team team = threads > 1 ? new Team(threads - 1) : null;
 
     private Parallel() {}
 
     /** The number of threads the CPU kernels use (system property {@code retort.threads}, else all cores). */
     public static int threads() {
-        return THREADS;
+        return threads;
+    }
+
+    /**
+     * Resizes the team to {@code count} threads, the caller included (1: every loop runs on its caller). Waits
+     * for a loop in flight to finish, then stops the old workers and starts new ones. Results do not change.
+     *
+     * @throws IllegalArgumentException when {@code count} is below 1
+     */
+    public static synchronized void setThreads(int count) {
+        if (count < 1) {
+            throw new IllegalArgumentException("threads: the CPU kernels need at least 1 thread, got " + count);
+        }
+        Team old = team;
+        if (old != null) {
+            // Own the old team for good: no loop is in flight on it, and no caller that still holds it can start one.
+            while (!old.acquire()) {
+                Thread.onSpinWait();
+            }
+            old.stop();
+        }
+        team = count > 1 ? new Team(count - 1) : null;
+        threads = count;
+    }
+
+    /** Stops the worker threads; later loops run on their callers alone until {@link #setThreads} is called. */
+    public static void shutdown() {
+        setThreads(1);
+    }
+
+    /**
+     * How long idle workers, and a caller waiting for a loop's last chunks, spin before they sleep (default
+     * 0.2 ms): long enough to stay awake through a training step's loops; 0 sleeps at once, for an embedder that
+     * calls a kernel now and then and would rather not pay for the spinning.
+     */
+    public static void setSpinNanos(long nanos) {
+        if (nanos < 0) {
+            throw new IllegalArgumentException("spin: a duration must be ≥ 0 ns, got " + nanos);
+        }
+        spinNanos = nanos;
     }
 
     /**
@@ -54,16 +97,17 @@ public final class Parallel {
         }
         long length = (long) end - start;
         long minimumChunk = Math.max(1, grain);
-        long chunks = Math.min((length + minimumChunk - 1) / minimumChunk, (long) THREADS * CHUNKS_PER_THREAD);
-        if (chunks <= 1 || TEAM == null || isPoolThread() || !TEAM.acquire()) {
+        Team current = team;
+        long chunks = Math.min((length + minimumChunk - 1) / minimumChunk, (long) threads * CHUNKS_PER_THREAD);
+        if (chunks <= 1 || current == null || isPoolThread() || !current.acquire()) {
             body.run(start, end);
             return;
         }
         Job job = new Job(body, start, length, (int) chunks);
         try {
-            TEAM.run(job);
+            current.run(job);
         } finally {
-            TEAM.release();
+            current.release();
         }
         Throwable thrown = job.failure.get();
         if (thrown instanceof RuntimeException runtime) {
@@ -81,7 +125,8 @@ public final class Parallel {
     /** Whether the current thread runs inside some body: a worker, or a caller while its loop runs. */
     public static boolean isPoolThread() {
         Thread current = Thread.currentThread();
-        return current instanceof Worker || (TEAM != null && TEAM.owner.get() == current);
+        Team t = team;
+        return current instanceof Worker || (t != null && t.owner.get() == current);
     }
 
     private static int readThreadCount() {
@@ -155,6 +200,7 @@ public final class Parallel {
         final AtomicReference<Thread> owner = new AtomicReference<>();
         final Worker[] workers;
         volatile Job posted;
+        volatile boolean stopped;
 
         Team(int workerCount) {
             workers = new Worker[workerCount];
@@ -172,6 +218,14 @@ public final class Parallel {
             owner.set(null);
         }
 
+        /** Ends the workers (the team must be owned by the caller, so that no loop is in flight). */
+        void stop() {
+            stopped = true;
+            for (Worker worker : workers) {
+                LockSupport.unpark(worker);
+            }
+        }
+
         /** Offers the job to the workers, works on it too, and returns once every chunk is done. */
         void run(Job job) {
             posted = job;
@@ -181,7 +235,7 @@ public final class Parallel {
                 }
             }
             job.work();
-            long deadline = System.nanoTime() + SPIN_NANOS;
+            long deadline = System.nanoTime() + spinNanos;
             while (!job.isDone()) {
                 if (System.nanoTime() < deadline) {
                     Thread.onSpinWait();
@@ -214,14 +268,21 @@ public final class Parallel {
             Job last = null;
             while (true) {
                 Job job = awaitNext(last);
+                if (job == null) {
+                    return; // the team was stopped
+                }
                 job.work();
                 last = job;
             }
         }
 
+        /** The next loop to work on, or null once the team is stopped. */
         private Job awaitNext(Job last) {
-            long deadline = System.nanoTime() + SPIN_NANOS;
+            long deadline = System.nanoTime() + spinNanos;
             while (true) {
+                if (team.stopped) {
+                    return null;
+                }
                 Job job = team.posted;
                 if (job != null && job != last) {
                     return job;
@@ -234,11 +295,11 @@ public final class Parallel {
                 // or finds the flag set and unparks this thread.
                 parked = true;
                 job = team.posted;
-                if (job == null || job == last) {
+                if ((job == null || job == last) && !team.stopped) {
                     LockSupport.park(this);
                 }
                 parked = false;
-                deadline = System.nanoTime() + SPIN_NANOS;
+                deadline = System.nanoTime() + spinNanos;
             }
         }
     }

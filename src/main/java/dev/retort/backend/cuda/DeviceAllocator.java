@@ -21,7 +21,7 @@ import jcuda.driver.CUstream;
  * Device memory for the runtime's one stream: the driver's stream-ordered allocator underneath, and a
  * Java-side cache of freed blocks on top, keyed by rounded size.
  *
- * <p>Why the cache: design.md asks for a pool whose release threshold keeps memory cached between
+ * <p>Why the cache: docs/design.md asks for a pool whose release threshold keeps memory cached between
  * steps, but JCuda 12.6 binds neither {@code cuMemPoolSetAttribute} nor {@code cuDeviceGetDefaultMemPool},
  * so the pool's threshold stays at its default of 0 and the driver would hand memory back to the OS at
  * every synchronisation (we synchronise once a step, to read the loss). Keeping freed blocks here and

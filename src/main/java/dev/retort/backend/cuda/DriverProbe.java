@@ -48,7 +48,8 @@ final class DriverProbe {
                     + "on the class path)";
         }
         if (e instanceof NoClassDefFoundError && message.contains("jcuda/")) {
-            return "the JCuda jar (org.jcuda:jcuda:12.6.0) is not on the class path";
+            // An optional dependency of the engine: an embedder who wants CUDA adds it (README.md, "CUDA").
+            return "the JCuda jar (org.jcuda:jcuda:12.6.0) is not on the class path; add it as a dependency to use CUDA";
         }
         return "JCuda's driver bindings could not load: " + firstLine(message);
     }

@@ -46,8 +46,8 @@ public final class KernelImages {
         Properties built = new Properties();
         try (InputStream in = open.apply("kernels.properties")) {
             if (in == null) {
-                return unavailable("the CUDA kernels were not built into this jar (kernels/build.sh found no nvcc when "
-                        + "it was built): rebuild Retort on a machine with the CUDA toolkit", List.of(), "");
+                return unavailable("the CUDA kernels were not built into this jar (they are built only when asked: "
+                        + "mvn -Pcuda package, on a machine with the CUDA toolkit)", List.of(), "");
             }
             built.load(in);
         } catch (IOException e) {

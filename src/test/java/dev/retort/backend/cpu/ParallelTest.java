@@ -167,6 +167,52 @@ class ParallelTest {
     }
 
     @Test
+    void theTeamResizesShutsDownAndStopsSpinningOnRequest() throws InterruptedException {
+        int before = Parallel.threads();
+        try {
+            Parallel.setThreads(3);
+            assertEquals(3, Parallel.threads());
+            AtomicIntegerArray visits = new AtomicIntegerArray(10_000);
+            Set<String> names = ConcurrentHashMap.newKeySet();
+            Parallel.forRange(0, visits.length(), 1, (lo, hi) -> {
+                names.add(Thread.currentThread().getName());
+                for (int i = lo; i < hi; i++) {
+                    visits.incrementAndGet(i);
+                }
+                busyWork();
+            });
+            for (int i = 0; i < visits.length(); i++) {
+                assertEquals(1, visits.get(i), "index " + i);
+            }
+            assertTrue(names.stream().allMatch(n -> n.startsWith("retort-cpu-") || n.equals(Thread.currentThread().getName())),
+                    names.toString());
+
+            Parallel.setSpinNanos(0);
+            Parallel.shutdown();
+            assertEquals(1, Parallel.threads());
+            Set<String> alone = ConcurrentHashMap.newKeySet();
+            Parallel.forRange(0, 1000, 1, (lo, hi) -> alone.add(Thread.currentThread().getName()));
+            assertEquals(Set.of(Thread.currentThread().getName()), alone, "after shutdown loops run on their caller");
+            // The stopped workers end.
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+            while (liveWorkers() > 0 && System.nanoTime() < deadline) {
+                Thread.sleep(10);
+            }
+            assertEquals(0, liveWorkers(), "workers still alive after shutdown");
+            assertThrows(IllegalArgumentException.class, () -> Parallel.setThreads(0));
+            assertThrows(IllegalArgumentException.class, () -> Parallel.setSpinNanos(-1));
+        } finally {
+            Parallel.setSpinNanos(200_000);
+            Parallel.setThreads(before);
+        }
+    }
+
+    private static long liveWorkers() {
+        return Thread.getAllStackTraces().keySet().stream()
+                .filter(t -> t.getName().startsWith("retort-cpu-") && t.isAlive()).count();
+    }
+
+    @Test
     void threadCountIsPositive() {
         assertTrue(Parallel.threads() >= 1);
     }

@@ -29,7 +29,7 @@ class KernelImagesTest {
         for (String module : images.modules()) {
             assertNull(KernelImages.validate(module + ".fatbin", images.image(module)), module);
         }
-        // The SASS targets design.md promises (unless a developer narrowed RETORT_CUDA_ARCHS), plus PTX.
+        // The SASS targets docs/design.md promises (unless a developer narrowed RETORT_CUDA_ARCHS), plus PTX.
         List<String> targets = images.targets();
         assertTrue(targets.stream().anyMatch(t -> t.startsWith("compute_")), () -> "no PTX target in " + targets);
         if (System.getenv("RETORT_CUDA_ARCHS") == null) {
