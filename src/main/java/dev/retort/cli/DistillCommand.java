@@ -42,7 +42,7 @@ final class DistillCommand extends ReportingCommand {
     String model;
 
     @Option(names = "--temperature", paramLabel = "T",
-            description = "T of every mode; T_s and T_t of mode temperature unless given (default 4).")
+            description = "T of every mode; T_s and T_t of mode temperature unless given (default 2, docs/kd-modes.md).")
     Double temperature;
 
     @Option(names = "--student-temperature", paramLabel = "T_S",

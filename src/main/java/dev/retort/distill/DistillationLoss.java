@@ -11,14 +11,14 @@ import dev.retort.tensor.Tensor;
  * IllegalArgumentException naming the option or the shapes.
  */
 public final class DistillationLoss {
-    /** T of both modes unless given (kd-modes: the RepDistiller / mdistiller recipe). */
-    public static final double DEFAULT_TEMPERATURE = 4;
+    /** T of both modes unless given: {@link DistillationMode.Defaults}, chosen by the sweeps of docs/kd-modes.md. */
+    public static final double DEFAULT_TEMPERATURE = DistillationMode.Defaults.TEMPERATURE.get("hinton");
     /** Weight of the hard-label term in mode hinton unless given. */
-    public static final double DEFAULT_ALPHA = 0.1;
+    public static final double DEFAULT_ALPHA = DistillationMode.Defaults.HINTON_ALPHA;
 
     private DistillationLoss() {}
 
-    /** Mode temperature with the defaults {@code T_s = T_t = 4}, {@code κ = T_s² = 16}. */
+    /** Mode temperature with the defaults {@code T_s = T_t = 2}, {@code κ = T_s² = 4}. */
     public static DistillationResult temperature(Tensor student, Tensor teacher) {
         return temperature(student, teacher, DEFAULT_TEMPERATURE, DEFAULT_TEMPERATURE);
     }
@@ -48,7 +48,7 @@ public final class DistillationLoss {
                 new DistillationMode.Temperature(studentTemperature, teacherTemperature, kappa).kernel());
     }
 
-    /** Mode hinton with the defaults {@code T = 4}, {@code α = 0.1}, no label smoothing, soft teacher targets. */
+    /** Mode hinton with the defaults {@code T = 2}, {@code α = 0.1}, no label smoothing, soft teacher targets. */
     public static DistillationResult hinton(Tensor student, Tensor teacher, Tensor labels) {
         return hinton(student, teacher, labels, DEFAULT_TEMPERATURE, DEFAULT_ALPHA, 0, false);
     }

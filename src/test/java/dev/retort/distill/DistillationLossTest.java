@@ -130,17 +130,21 @@ class DistillationLossTest {
     }
 
     @Test
-    void defaultsAreT4Alpha01KappaTs2() {
+    void defaultsAreT2Alpha01KappaTs2() {
         Random r = new Random(3);
         Tensor s = TestData.leaf(r, 4, 5);
         Tensor t = noGrad(TestData.constant(r, 4, 5));
         Tensor y = Tensor.ofInts(new int[] {0, 1, 2, 4}, 4);
-        assertEquals(DistillationLoss.temperature(s, t, 4, 4, 16).total(), DistillationLoss.temperature(s, t).total());
-        assertEquals(DistillationLoss.temperature(s, t, 2, 5, 4).total(),
-                DistillationLoss.temperature(s, t, 2, 5).total());
-        assertEquals(DistillationLoss.hinton(s, t, y, 4, 0.1, 0, false).total(),
+        assertEquals(DistillationLoss.temperature(s, t, 2, 2, 4).total(), DistillationLoss.temperature(s, t).total());
+        assertEquals(DistillationLoss.temperature(s, t, 3, 5, 9).total(),
+                DistillationLoss.temperature(s, t, 3, 5).total());
+        assertEquals(DistillationLoss.hinton(s, t, y, 2, 0.1, 0, false).total(),
                 DistillationLoss.hinton(s, t, y).total());
-        DistillationResult withLabels = DistillationLoss.temperature(s, t, y, 4, 4, 16);
+        DistillationMode cli = DistillationMode.parse("temperature", DistillationMode.Options.NONE);
+        assertEquals(new DistillationMode.Temperature(2, 2, 4), cli, "the command line's defaults are the same");
+        assertEquals(new DistillationMode.Hinton(2, 0.1, false),
+                DistillationMode.parse("hinton", DistillationMode.Options.NONE));
+        DistillationResult withLabels = DistillationLoss.temperature(s, t, y, 2, 2, 4);
         assertEquals(DistillationLoss.temperature(s, t).total(), withLabels.total(), "labels do not enter the loss");
         assertEquals(Losses.crossEntropy(s, y, 0).item(), withLabels.crossEntropy(), 1e-12);
     }
