@@ -14,7 +14,7 @@ import java.util.Map;
  * kernel's numbers ({@link dev.retort.backend.DistillationSpec}). A new mode is one more record here.
  *
  * <p>Labels: a row whose label is {@code Dataset.UNLABELLED} (−1) contributes no label term; the label
- * cross-entropy is still a mean over all B rows of the batch (kd-modes.md, limited labels).
+ * cross-entropy is still a mean over all B rows of the batch (docs/kd-modes.md, "Limited labels").
  */
 public sealed interface DistillationMode permits DistillationMode.Temperature, DistillationMode.Hinton,
         DistillationMode.Hybrid {
