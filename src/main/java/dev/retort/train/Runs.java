@@ -166,8 +166,8 @@ public final class Runs {
         try {
             Checkpoints.load(teacher, file);
         } catch (IllegalArgumentException e) {
-            throw new IllegalArgumentException("--teacher-weights " + file + ": holds the weights of a different model "
-                    + "than --teacher-model " + teacherModel + " (" + e.getMessage() + ")", e);
+            throw new IllegalArgumentException("--teacher-model " + teacherModel + " and --teacher-weights do not match: "
+                    + e.getMessage(), e);
         }
         String bad = Finite.describeNonFinite(teacher.stateDict());
         if (bad != null) {
