@@ -109,7 +109,7 @@ final class SweepCommand extends ReportingCommand {
             String arg = args.get(i);
             String name = arg.contains("=") ? arg.substring(0, arg.indexOf('=')) : arg;
             OptionSpec spec = name.startsWith("--") ? distill.findOption(name) : null;
-            if (spec == null || name.equals("--resume") || name.equals("--out") || spec.usageHelp()
+            if (spec == null || List.of("--resume", "--out", "--config").contains(name) || spec.usageHelp()
                     || spec.versionHelp()) {
                 throw new IllegalArgumentException(unknown(arg, spec));
             }
@@ -159,8 +159,10 @@ final class SweepCommand extends ReportingCommand {
 
     private static String unknown(String arg, OptionSpec spec) {
         if (spec != null) {
-            return arg + " cannot vary in a sweep (" + (arg.startsWith("--out") ? "use the sweep's own --out"
-                    : "the sweep resumes interrupted runs by itself") + ")";
+            String name = spec.longestName();
+            return name + " is not an option of a sweep's runs (" + (name.equals("--out") ? "the sweep's own --out "
+                    + "names its folder" : name.equals("--resume") ? "a sweep resumes interrupted runs by itself"
+                    : "give the options themselves, as lists where they vary") + ")";
         }
         return arg.startsWith("-") ? "unknown option " + arg + "; a sweep takes the options of 'retort distill'"
                 : "unexpected argument " + arg + "; give options of 'retort distill', each with a value or a list";

@@ -97,6 +97,8 @@ class SweepCommandTest {
                 "hinton", "--labelled", "0"}, common)), "--labelled must be positive");
         assertFailsInOneLine(CliFixtures.run(concat(new String[] {"sweep", "--out", out.toString(), "--mode",
                 "temperature", "--train-size", "100,200"}, common)), "--train-size cannot vary");
+        assertFailsInOneLine(CliFixtures.run(concat(new String[] {"sweep", "--out", out.toString(), "--mode",
+                "hinton", "--config", "x.json"}, common)), "--config is not an option of a sweep's runs");
         assertFalse(Files.exists(out), "nothing was written");
 
         Path student = dir.resolve("student");
