@@ -10,7 +10,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.Optional;
 
 /**
  * The main job (docs/design.md): on Fashion-MNIST train the teacher, then in each setting train the student alone
@@ -159,16 +158,8 @@ public final class Demo {
     private static Result runLocked(Schedule schedule, Runs.Data data, Path out, PrintWriter log) throws IOException {
         long start = System.nanoTime();
         Path teacherFolder = out.resolve("teacher");
-        Optional<Runs.Outcome> earlier = Runs.finished("teacher", teacherFolder);
-        Runs.Outcome teacher;
-        if (earlier.isPresent()) {
-            teacher = earlier.get();
-            log.printf(Locale.ROOT, "teacher: finished earlier in %s (test accuracy %.2f %%)%n", teacherFolder,
-                    100 * teacher.test().accuracy());
-        } else {
-            teacher = Runs.train("teacher", schedule.teacher(), data, teacherFolder,
-                    RunFolder.at(teacherFolder).latestCheckpoint().isPresent(), log);
-        }
+        Runs.Outcome teacher = Runs.reuseOrRun("teacher", teacherFolder, log,
+                resume -> Runs.train("teacher", schedule.teacher(), data, teacherFolder, resume, log));
         List<Sweep.Result> students = Sweep.run(cells(schedule, teacher.model()), data, out, log);
         return new Result(teacher, students, (System.nanoTime() - start) / 1e9);
     }

@@ -23,6 +23,7 @@ import java.util.Arrays;
 import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 
@@ -131,6 +132,26 @@ public final class Runs {
             throw new IOException(folder + ": holds " + RunFolder.MODEL + " but no metrics.jsonl rows");
         }
         return Optional.of(new Outcome(name, folder, metrics, lastEvaluation(metrics), model, 0));
+    }
+
+    /** A run's start, told whether to resume from the folder's newest checkpoint. */
+    @FunctionalInterface
+    public interface Start {
+        Outcome run(boolean resume) throws IOException;
+    }
+
+    /**
+     * The run in {@code folder}: reused when it finished earlier (saying so in one line), resumed when it has a
+     * checkpoint, started otherwise.
+     */
+    public static Outcome reuseOrRun(String name, Path folder, PrintWriter log, Start start) throws IOException {
+        Optional<Outcome> earlier = finished(name, folder);
+        if (earlier.isPresent()) {
+            log.printf(Locale.ROOT, "%s: finished earlier (test accuracy %.2f %%)%n", name,
+                    100 * earlier.get().test().accuracy());
+            return earlier.get();
+        }
+        return start.run(RunFolder.at(folder).latestCheckpoint().isPresent());
     }
 
     private static Evaluation.Metrics lastEvaluation(List<Map<String, Object>> metrics) {

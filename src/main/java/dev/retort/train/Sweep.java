@@ -17,7 +17,6 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.Optional;
 
 /**
  * A grid of student runs against one teacher ({@code retort sweep}): every cell a run folder of its own, finished
@@ -102,40 +101,44 @@ public final class Sweep {
             index++;
             Path folder = out.resolve(cell.key());
             String name = String.format(Locale.ROOT, "[%d/%d] %s", index, cells.size(), cell.key());
-            Optional<Runs.Outcome> earlier = Runs.finished(cell.key(), folder);
-            Runs.Outcome outcome;
-            if (earlier.isPresent()) {
-                outcome = earlier.get();
-                log.printf(Locale.ROOT, "%s: finished earlier (test accuracy %.2f %%)%n", name,
-                        100 * outcome.test().accuracy());
-            } else {
-                boolean resume = RunFolder.at(folder).latestCheckpoint().isPresent();
-                TrainingConfig c = cell.training();
-                DistillationConfig d = cell.distillation();
-                if (d == null) {
-                    outcome = Runs.train(name, c, data, folder, resume, log);
-                } else {
-                    TeacherOutputs shared = null;
-                    if (!c.augmented()) {
-                        String teacher = teacherKey(d, c);
-                        if (!teacherOutputs.containsKey(teacher)) {
-                            teacherOutputs.clear(); // one teacher's outputs in memory at a time
-                            List<String> layers = teacherLayers(cells, teacher);
-                            teacherOutputs.put(teacher, Runs.teacherOutputs(d.teacherModel(),
-                                    Path.of(d.teacherWeights()), layers, c, data));
-                            log.printf(Locale.ROOT, "teacher outputs of %s over %d images (logits%s): computed once "
-                                    + "for every run%n", d.teacherWeights(), data.train().size(),
-                                    layers.isEmpty() ? "" : ", layers " + String.join(", ", layers));
-                        }
-                        shared = teacherOutputs.get(teacher);
-                    }
-                    outcome = Runs.distill(name, c, d, data, shared, folder, resume, log);
-                }
-                log.printf(Locale.ROOT, "%s: test accuracy %.2f %%%n", name, 100 * outcome.test().accuracy());
-            }
+            Runs.Outcome outcome = Runs.reuseOrRun(name, folder, log,
+                    resume -> runCell(name, cell, folder, resume, cells, teacherOutputs, data, log));
             results.add(new Result(cell, outcome));
         }
         return results;
+    }
+
+    /**
+     * Trains one cell: the baseline on the labels, or a distillation with the teacher's outputs shared by every cell
+     * of that teacher (computed at the first that can use them, with every layer any hybrid cell pairs).
+     */
+    private static Runs.Outcome runCell(String name, Cell cell, Path folder, boolean resume, List<Cell> cells,
+                                        Map<String, TeacherOutputs> teacherOutputs, Runs.Data data, PrintWriter log)
+            throws IOException {
+        TrainingConfig c = cell.training();
+        DistillationConfig d = cell.distillation();
+        Runs.Outcome outcome;
+        if (d == null) {
+            outcome = Runs.train(name, c, data, folder, resume, log);
+        } else {
+            TeacherOutputs shared = null;
+            if (!c.augmented()) {
+                String teacher = teacherKey(d, c);
+                if (!teacherOutputs.containsKey(teacher)) {
+                    teacherOutputs.clear(); // one teacher's outputs in memory at a time
+                    List<String> layers = teacherLayers(cells, teacher);
+                    teacherOutputs.put(teacher, Runs.teacherOutputs(d.teacherModel(), Path.of(d.teacherWeights()),
+                            layers, c, data));
+                    log.printf(Locale.ROOT, "teacher outputs of %s over %d images (logits%s): computed once for every "
+                            + "run%n", d.teacherWeights(), data.train().size(),
+                            layers.isEmpty() ? "" : ", layers " + String.join(", ", layers));
+                }
+                shared = teacherOutputs.get(teacher);
+            }
+            outcome = Runs.distill(name, c, d, data, shared, folder, resume, log);
+        }
+        log.printf(Locale.ROOT, "%s: test accuracy %.2f %%%n", name, 100 * outcome.test().accuracy());
+        return outcome;
     }
 
     private static String teacherKey(DistillationConfig d, TrainingConfig c) {
