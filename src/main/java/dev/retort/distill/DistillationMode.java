@@ -66,7 +66,7 @@ public sealed interface DistillationMode permits DistillationMode.Temperature, D
         StringBuilder sb = new StringBuilder("mode ").append(name()).append(" (");
         String sep = "";
         for (var e : options().entrySet()) {
-            if (!e.getKey().equals("mode")) {
+            if (!e.getKey().equals("mode") && !"default".equals(e.getValue())) {
                 sb.append(sep).append(e.getKey()).append(' ').append(e.getValue());
                 sep = ", ";
             }

@@ -26,13 +26,18 @@ public final class Demo {
      * One comparison: a student trained alone and distilled in each mode under the same schedule.
      *
      * @param name    the setting's folder and key, e.g. {@code limited-labels}
-     * @param title   one line for the table's heading
      * @param student the student's schedule (its {@code labelled} says how many labels it sees)
      * @param modes   each mode with its options, in table order
      */
-    public record Setting(String name, String title, TrainingConfig student, List<DistillationMode> modes) {
+    public record Setting(String name, TrainingConfig student, List<DistillationMode> modes) {
         public Setting {
             modes = List.copyOf(modes);
+        }
+
+        /** One line for the table's heading: the student and the labels it sees. */
+        public String title() {
+            return student.model() + (student.labelled() > 0 ? ", the labels of " + student.labelled()
+                    + " images; every training image in the transfer set" : ", every label");
         }
 
         /** The same setting with every mode at temperature {@code t}. */
@@ -45,12 +50,12 @@ public final class Demo {
                         (String) o.get("teacher-targets"), m.pairs().isEmpty() ? null : m.pairs(),
                         (Double) o.get("prune"))));
             }
-            return new Setting(name, title, student, out);
+            return new Setting(name, student, out);
         }
 
         /** The same setting with another student schedule. */
         public Setting withStudent(TrainingConfig value) {
-            return new Setting(name, title, value, modes);
+            return new Setting(name, value, modes);
         }
     }
 
@@ -98,13 +103,12 @@ public final class Demo {
 
     /** The student sees the labels of {@link #LABELLED} images; the modes use every image's soft targets. */
     static Setting limitedLabels(TrainingConfig student) {
-        return new Setting("limited-labels", "cnn-student, the labels of " + LABELLED + " images (100 per class); "
-                + "every training image in the transfer set", student.withLabelled(LABELLED), modes(2, "5=13"));
+        return new Setting("limited-labels", student.withLabelled(LABELLED), modes(2, "5=13"));
     }
 
     /** Every label; the student has the capacity to use soft targets beyond them (Hinton et al.'s setting). */
     static Setting allLabels(TrainingConfig student) {
-        return new Setting("all-labels", "mlp-student (784-800-800-10), every label", student, modes(4, "4=16"));
+        return new Setting("all-labels", student, modes(4, "4=16"));
     }
 
     private static List<DistillationMode> modes(double temperature, String pair) {

@@ -197,7 +197,7 @@ public final class DistillationObjective implements Objective {
 
     @Override
     public String describe() {
-        String pairsNote = pairs.size() == 0 ? "" : ", pairs " + pairLabels();
+        String pairsNote = pairs.size() == 0 || !config.mode().pairs().isEmpty() ? "" : ", default pairs " + pairLabels();
         return "distillation, " + config.mode().describe() + pairsNote
                 + (labelSmoothing > 0 && config.mode().usesLabels() ? ", label smoothing " + labelSmoothing : "");
     }

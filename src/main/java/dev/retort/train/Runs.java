@@ -102,8 +102,9 @@ public final class Runs {
             long steps = (long) config.epochs() * Math.max(1, transferSet.size() / Math.min(config.batchSize(),
                     transferSet.size()));
             DistillationObjective objective;
-            try (Progress progress = Progress.start(name + (config.augmented() ? " teacher check" : " teacher outputs"),
-                    config.augmented() || teacherOutputs != null ? 0 : transferSet.size(), "img")) {
+            boolean computes = !config.augmented() && teacherOutputs == null;
+            try (Progress progress = computes ? Progress.start(name + " teacher outputs", transferSet.size(), "img")
+                    : null) {
                 objective = DistillationObjective.create(distillation, teacher, student, transferSet, config, steps,
                         progress, teacherOutputs);
             }
