@@ -171,6 +171,7 @@ static struct {
 
 static struct {
     int (*ctxGetCurrent)(void **ctx);
+    int (*ctxSetCurrent)(void *ctx);
     int (*memAllocAsync)(unsigned long long *ptr, size_t bytes, void *stream);
     int (*memFreeAsync)(unsigned long long ptr, void *stream);
     int (*getErrorName)(int error, const char **name);
@@ -244,6 +245,7 @@ static const symbol CUDNN_SYMBOLS[] = {
 
 static const symbol DRIVER_SYMBOLS[] = {
     SYM(CU, ctxGetCurrent, "cuCtxGetCurrent", 1),
+    SYM(CU, ctxSetCurrent, "cuCtxSetCurrent", 1),
     SYM(CU, memAllocAsync, "cuMemAllocAsync", 1),
     SYM(CU, memFreeAsync, "cuMemFreeAsync", 1),
     SYM(CU, getErrorName, "cuGetErrorName", 1),
@@ -254,7 +256,7 @@ static const symbol DRIVER_SYMBOLS[] = {
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
 
 /* ---- process-wide binding ---- */
-static void *g_cublas, *g_cublasLt, *g_cudnn, *g_driver;
+static void *g_cublas, *g_cublasLt, *g_nvrtc, *g_cudnn, *g_driver;
 static int g_bound;
 static int g_live_contexts;
 static jclass g_library_exception, g_illegal_state, g_illegal_argument;
@@ -516,7 +518,7 @@ static void unbind_all(void) {
     clear_symbols(CUBLAS_SYMBOLS, COUNT(CUBLAS_SYMBOLS));
     clear_symbols(CUDNN_SYMBOLS, COUNT(CUDNN_SYMBOLS));
     clear_symbols(DRIVER_SYMBOLS, COUNT(DRIVER_SYMBOLS));
-    void **handles[] = { &g_cudnn, &g_cublas, &g_cublasLt, &g_driver };
+    void **handles[] = { &g_cudnn, &g_nvrtc, &g_cublas, &g_cublasLt, &g_driver };
     for (size_t i = 0; i < COUNT(handles); i++) {
         if (*handles[i] != NULL) {
             dlclose(*handles[i]);
@@ -596,6 +598,7 @@ JNIEXPORT jobjectArray JNICALL Java_dev_retort_backend_cuda_NativeBridge_nInit(J
     }
     static const char *const blas_names[] = { "libcublas.so.13", "libcublas.so.12" };
     static const char *const lt_names[] = { "libcublasLt.so.13", "libcublasLt.so.12" };
+    static const char *const nvrtc_names[] = { "libnvrtc.so.13", "libnvrtc.so.12" };
     static const char *const dnn_names[] = { "libcudnn.so.9" };
     static const char *const driver_names[] = { "libcuda.so.1" };
     int n_explicit = 0, n_candidates = 0, nf = 0, nd = 0, st;
@@ -604,7 +607,7 @@ JNIEXPORT jobjectArray JNICALL Java_dev_retort_backend_cuda_NativeBridge_nInit(J
     const char **folders = calloc((size_t)(n_explicit + n_candidates + 1), sizeof(char *));
     const char **driver_folders = calloc((size_t)n_explicit + 1, sizeof(char *));
     const char *blas_soname = NULL, *dnn_soname = NULL, *driver_soname = NULL;
-    char *blas_path = NULL, *lt_path = NULL, *dnn_path = NULL, *driver_path = NULL;
+    char *blas_path = NULL, *lt_path = NULL, *nvrtc_path = NULL, *dnn_path = NULL, *driver_path = NULL;
     char blas_version[64] = "", dnn_version[64] = "", cudart_version[64] = "", driver_version[64] = "";
     void *no_preload = NULL;
     jobjectArray result = NULL;
@@ -645,6 +648,16 @@ JNIEXPORT jobjectArray JNICALL Java_dev_retort_backend_cuda_NativeBridge_nInit(J
                   blas_soname, blas_path ? blas_path : "?", sb_str(&missing));
         goto fail;
     }
+
+    /* cuDNN 9 opens its engine libraries by name when it first runs a convolution, and they need libcublasLt and
+     * libnvrtc of the same CUDA major with no search path of their own: the loader finds them only if they are
+     * loaded already (PyTorch loads both up front). libcublasLt came with cuBLAS; libnvrtc is loaded here from the
+     * same places. Without it cuDNN still binds, and the first convolution fails with a message that names it. */
+    sb_free(&problems);
+    const char *nvrtc_soname = NULL;
+    const char *const *nvrtc_choice = blas_soname == blas_names[0] ? &nvrtc_names[0] : &nvrtc_names[1];
+    g_nvrtc = open_first(&libs, nvrtc_choice, NULL, 1, &problems, &no_preload, &nvrtc_soname);
+    nvrtc_path = path_of_handle(g_nvrtc);
 
     /* cuDNN */
     sb_free(&problems);
@@ -737,7 +750,7 @@ JNIEXPORT jobjectArray JNICALL Java_dev_retort_backend_cuda_NativeBridge_nInit(J
     }
 
     jclass string_class = (*env)->FindClass(env, "java/lang/String");
-    result = string_class ? (*env)->NewObjectArray(env, 16, string_class, NULL) : NULL;
+    result = string_class ? (*env)->NewObjectArray(env, 18, string_class, NULL) : NULL;
     if (result == NULL) {
         goto fail; /* OutOfMemoryError is pending */
     }
@@ -745,6 +758,7 @@ JNIEXPORT jobjectArray JNICALL Java_dev_retort_backend_cuda_NativeBridge_nInit(J
     put_pair(env, result, &at, "cublas.path", blas_path ? blas_path : blas_soname);
     put_pair(env, result, &at, "cublas.version", blas_version);
     put_pair(env, result, &at, "cublasLt.path", lt_path);
+    put_pair(env, result, &at, "nvrtc.path", nvrtc_path);
     put_pair(env, result, &at, "cudnn.path", dnn_path ? dnn_path : dnn_soname);
     put_pair(env, result, &at, "cudnn.version", dnn_version);
     put_pair(env, result, &at, "cudnn.cudart", cudart_version);
@@ -763,6 +777,7 @@ done:
     free(driver_folders);
     free(blas_path);
     free(lt_path);
+    free(nvrtc_path);
     free(dnn_path);
     free(driver_path);
     free_strings(explicit_, n_explicit);
@@ -815,6 +830,7 @@ typedef struct entry {
 
 typedef struct {
     void *cublas, *cudnn, *stream;
+    void *context; /* the CUDA context current when the handles were created; made current for every call */
     unsigned long long ws;
     size_t wsBytes;
     int search, deterministic, convTf32;
@@ -832,7 +848,19 @@ static bridge_ctx *ctx_of(JNIEnv *env, jlong address) {
         throw_new(env, g_illegal_state, "the cuBLAS/cuDNN handles are closed");
         return NULL;
     }
-    return (bridge_ctx *)(uintptr_t)address;
+    /* A thread whose first CUDA work is a bridge call has no current context: cuBLAS and cuDNN would bind the
+     * primary context themselves (through the CUDA runtime), but the bridge's own driver calls (the workspace's
+     * cuMemAllocAsync) would fail with CUDA_ERROR_INVALID_CONTEXT. cuCtxGetCurrent is a thread-local read. */
+    bridge_ctx *c = (bridge_ctx *)(uintptr_t)address;
+    void *current = NULL;
+    if (CU.ctxGetCurrent(&current) == CUDA_SUCCESS && current != c->context) {
+        int r = CU.ctxSetCurrent(c->context);
+        if (r != CUDA_SUCCESS) {
+            fail_driver(env, "cuCtxSetCurrent", r, " (binding the handles' context to this thread)");
+            return NULL;
+        }
+    }
+    return c;
 }
 
 static void *ptr(jlong address) { return (void *)(uintptr_t)address; }
@@ -1170,6 +1198,7 @@ JNIEXPORT jlong JNICALL Java_dev_retort_backend_cuda_NativeBridge_nCreate(JNIEnv
         return 0;
     }
     c->stream = ptr(stream);
+    c->context = current;
     c->search = search;
     c->deterministic = deterministic == JNI_TRUE;
     c->convTf32 = convTf32 == JNI_TRUE;

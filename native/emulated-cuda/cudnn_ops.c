@@ -34,41 +34,52 @@ int conv_compute(int dir, const tensor_desc *x, const void *xp, const filter_des
 #define AT_X(n, ch, i, j) X[(((size_t)(n) * C + (ch)) * H + (i)) * W + (j)]
 #define AT_F(k, ch, r, s) F[(((size_t)(k) * C + (ch)) * R + (r)) * S + (s)]
 #define AT_Y(n, k, p, q) Y[(((size_t)(n) * K + (k)) * P + (p)) * Q + (q)]
-    if (dir == 0) { /* y[n,k,p,q] = Σ x[n,c,p·s+r−pad,q·s+t−pad] · w[k,c,r,t] */
+    /* Forward and backward data accumulate whole output planes in double, row by row, so the inner loop runs
+     * along contiguous memory: the emulator is for truth, but CI runs it on two cores. */
+    double *acc = malloc(sizeof(double) * (size_t)(dir == 0 ? P * Q : H * W));
+    if (acc == NULL) {
+        return ST_EXECUTION_FAILED;
+    }
+    if (dir == 0) { /* y[n,k,p,q] = Σ x[n,c,p·stride+r−pad, q·stride+s−pad] · w[k,c,r,s] */
         for (int n = 0; n < N; n++)
-            for (int k = 0; k < K; k++)
-                for (int p = 0; p < P; p++)
-                    for (int q = 0; q < Q; q++) {
-                        double sum = 0;
-                        for (int ch = 0; ch < C; ch++)
-                            for (int r = 0; r < R; r++) {
+            for (int k = 0; k < K; k++) {
+                memset(acc, 0, sizeof(double) * (size_t)P * Q);
+                for (int ch = 0; ch < C; ch++)
+                    for (int r = 0; r < R; r++)
+                        for (int s = 0; s < S; s++) {
+                            double f = AT_F(k, ch, r, s);
+                            for (int p = 0; p < P; p++) {
                                 int i = p * c->strideH + r - c->padH;
                                 if (i < 0 || i >= H) continue;
-                                for (int s = 0; s < S; s++) {
+                                for (int q = 0; q < Q; q++) {
                                     int j = q * c->strideW + s - c->padW;
-                                    if (j >= 0 && j < W) sum += (double)AT_X(n, ch, i, j) * AT_F(k, ch, r, s);
+                                    if (j >= 0 && j < W) acc[p * Q + q] += AT_X(n, ch, i, j) * f;
                                 }
                             }
-                        blend(&AT_Y(n, k, p, q), sum, alpha, beta);
-                    }
-    } else if (dir == 1) { /* dx[n,c,i,j] = Σ over outputs reading it of dy · w */
+                        }
+                for (int p = 0; p < P; p++)
+                    for (int q = 0; q < Q; q++) blend(&AT_Y(n, k, p, q), acc[p * Q + q], alpha, beta);
+            }
+    } else if (dir == 1) { /* dx[n,c,i,j] = Σ over the outputs that read it of dy · w */
         for (int n = 0; n < N; n++)
-            for (int ch = 0; ch < C; ch++)
-                for (int i = 0; i < H; i++)
-                    for (int j = 0; j < W; j++) {
-                        double sum = 0;
-                        for (int k = 0; k < K; k++)
-                            for (int r = 0; r < R; r++) {
-                                int pi = i + c->padH - r;
-                                if (pi < 0 || pi % c->strideH != 0 || pi / c->strideH >= P) continue;
-                                for (int s = 0; s < S; s++) {
-                                    int qj = j + c->padW - s;
-                                    if (qj < 0 || qj % c->strideW != 0 || qj / c->strideW >= Q) continue;
-                                    sum += (double)AT_Y(n, k, pi / c->strideH, qj / c->strideW) * AT_F(k, ch, r, s);
+            for (int ch = 0; ch < C; ch++) {
+                memset(acc, 0, sizeof(double) * (size_t)H * W);
+                for (int k = 0; k < K; k++)
+                    for (int r = 0; r < R; r++)
+                        for (int s = 0; s < S; s++) {
+                            double f = AT_F(k, ch, r, s);
+                            for (int p = 0; p < P; p++) {
+                                int i = p * c->strideH + r - c->padH;
+                                if (i < 0 || i >= H) continue;
+                                for (int q = 0; q < Q; q++) {
+                                    int j = q * c->strideW + s - c->padW;
+                                    if (j >= 0 && j < W) acc[i * W + j] += AT_Y(n, k, p, q) * f;
                                 }
                             }
-                        blend(&AT_X(n, ch, i, j), sum, alpha, beta);
-                    }
+                        }
+                for (int i = 0; i < H; i++)
+                    for (int j = 0; j < W; j++) blend(&AT_X(n, ch, i, j), acc[i * W + j], alpha, beta);
+            }
     } else { /* dw[k,c,r,s] = Σ over n, p, q of dy · x */
         for (int k = 0; k < K; k++)
             for (int ch = 0; ch < C; ch++)
@@ -90,6 +101,7 @@ int conv_compute(int dir, const tensor_desc *x, const void *xp, const filter_des
 #undef AT_X
 #undef AT_F
 #undef AT_Y
+    free(acc);
     return ST_SUCCESS;
 }
 

@@ -43,8 +43,8 @@ struct Context {
 struct Stream { Context *ctx; };
 struct Event { Context *ctx; double ms; };
 struct Module { std::set<std::string> kernels; };
-using Launcher = std::string (*)(void **, unsigned, unsigned, unsigned);
-struct Function { Launcher launch; std::string name; };
+using Launcher = std::string (*)(void **, unsigned, unsigned, unsigned, bool *);
+struct Function { Launcher launch; std::string name; bool barrier_free; };
 
 std::recursive_mutex lock;
 bool initialised;
@@ -130,13 +130,13 @@ T unpack(void **params, size_t i, std::string &error) {
 }
 
 template <typename... P, size_t... I>
-std::string launch(void (*kernel)(P...), void **params, unsigned grid, unsigned bx, unsigned by,
+std::string launch(void (*kernel)(P...), void **params, unsigned grid, unsigned bx, unsigned by, bool *barrier_free,
                    std::index_sequence<I...>) {
     std::string error;
     std::tuple<std::decay_t<P>...> values{unpack<std::decay_t<P>>(params, I, error)...};
     if (!error.empty()) return error;
     try {
-        emu::run_grid(grid, bx, by, [&] { std::apply(kernel, values); });
+        emu::run_grid(grid, bx, by, [&] { std::apply(kernel, values); }, barrier_free);
     } catch (const std::exception &e) {
         return e.what();
     }
@@ -144,11 +144,12 @@ std::string launch(void (*kernel)(P...), void **params, unsigned grid, unsigned 
 }
 
 template <typename... P>
-std::string launch(void (*kernel)(P...), void **params, unsigned grid, unsigned bx, unsigned by) {
-    return launch(kernel, params, grid, bx, by, std::index_sequence_for<P...>{});
+std::string launch(void (*kernel)(P...), void **params, unsigned grid, unsigned bx, unsigned by, bool *barrier_free) {
+    return launch(kernel, params, grid, bx, by, barrier_free, std::index_sequence_for<P...>{});
 }
 
-#define KERNEL(name) {#name, [](void **p, unsigned g, unsigned x, unsigned y) { return launch(name, p, g, x, y); }},
+#define KERNEL(name) \
+    {#name, [](void **p, unsigned g, unsigned x, unsigned y, bool *d) { return launch(name, p, g, x, y, d); }},
 const std::map<std::string, Launcher> KERNELS = {RETORT_EMULATED_KERNELS(KERNEL)};
 #undef KERNEL
 
@@ -413,7 +414,7 @@ API int cuModuleGetFunction(Function **f, Module *m, const char *name) {
     ENTER();
     auto k = KERNELS.find(name);
     if (m == nullptr || !m->kernels.count(name) || k == KERNELS.end()) return NOT_FOUND;
-    *f = new Function{k->second, name};
+    *f = new Function{k->second, name, false};
     return OK;
 }
 API int cuLaunchKernel(Function *f, unsigned gx, unsigned gy, unsigned gz, unsigned bx, unsigned by, unsigned bz,
@@ -423,7 +424,7 @@ API int cuLaunchKernel(Function *f, unsigned gx, unsigned gy, unsigned gz, unsig
     if (s != nullptr && s->ctx != ctx) return INVALID_HANDLE;  // a stream of another context
     if (gy != 1 || gz != 1 || bz != 1 || shared != 0 || extra != nullptr || gx == 0) return INVALID_VALUE;
     if (bx * by > 1024) return LAUNCH_OUT_OF_RESOURCES;
-    std::string error = f->launch(params, gx, bx, by);
+    std::string error = f->launch(params, gx, bx, by, &f->barrier_free);
     if (!error.empty()) fault(ctx, f->name + ": " + error);  // reported at the next call, as a GPU would
     return OK;
 }

@@ -2,10 +2,10 @@ package dev.retort.train;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.retort.backend.Device;
 import dev.retort.backend.cuda.CudaAvailability;
+import dev.retort.backend.cuda.GpuAssumptions;
 import dev.retort.data.Dataset;
 import dev.retort.data.SyntheticImages;
 import dev.retort.nn.Models;
@@ -38,7 +38,7 @@ class DeviceTrainingGpuTest {
     @BeforeAll
     static void start() {
         String reason = CudaAvailability.unavailableReason();
-        assumeTrue(reason == null, () -> "no CUDA backend: " + reason);
+        GpuAssumptions.assumeDevice(reason, "no CUDA backend");
         System.setProperty("retort.progress", "off");
     }
 

@@ -5,7 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.retort.backend.Backend;
 import dev.retort.backend.DType;
@@ -37,7 +36,7 @@ class CudaBackendParityGpuTest {
     @BeforeAll
     static void start() {
         String reason = CudaAvailability.unavailableReason();
-        assumeTrue(reason == null, () -> "no CUDA backend: " + reason);
+        GpuAssumptions.assumeDevice(reason, "no CUDA backend");
         cuda = CudaBackend.get();
     }
 
