@@ -1042,7 +1042,9 @@ static int conv_choose(JNIEnv *env, bridge_ctx *c, entry *e, int dir, void *a, v
         void *space = ptr((jlong)c->ws);
         size_t spaceBytes = c->wsBytes;
         if (most > c->wsBytes) {
-            size_t bytes = most;
+            /* Rounded up to whole MiB, as the lasting workspace is: a need under 1 MiB must still get scratch, or
+             * the search would time only the algorithms that need none and the choice would be cached for good. */
+            size_t bytes = (most + MIB - 1) / MIB * MIB;
             while (bytes >= MIB && bytes > c->wsBytes) {
                 int r = CU.memAllocAsync(&scratch, bytes, c->stream);
                 if (r == CUDA_SUCCESS) {

@@ -6,6 +6,7 @@
 #   OUTDIR/venv/lib/python3.12/site-packages/nvidia/cu13/lib/   libcublas.so.13, libcublasLt.so.13, libnvrtc.so.13
 #   OUTDIR/venv/lib/python3.12/site-packages/nvidia/cudnn/lib/  libcudnn.so.9, libcudnn_engines_precompiled.so.9
 #   OUTDIR/kernels/                             emulator images (<module>.fatbin naming its kernels) + kernels.properties
+#   OUTDIR/engines_check                        shows cuDNN's engines failing without libnvrtc loaded first
 #   OUTDIR/env                                  LD_LIBRARY_PATH, VIRTUAL_ENV and RETORT_CUDA_KERNELS to source
 #
 # Usage: native/emulated-cuda/build.sh OUTDIR. Needs gcc and g++ only; without them it says so and exits 3 (callers
@@ -83,6 +84,9 @@ driver=(-L "$out/driver" -l:libcuda.so.1)
   "$here/sublibrary.c" -DNAME=cudnnEngines -Wl,--no-as-needed -L "$site/cu13/lib" -l:libcublasLt.so.13 -l:libnvrtc.so.13
 "${cc[@]}" -Wl,-soname,libcudnn.so.9 -o "$site/cudnn/lib/libcudnn.so.9" "$here/cudnn.c" "$here/cudnn_ops.c" "$here/cudnn_batchnorm.c" \
   "${driver[@]}" -ldl -lm
+
+# A check of the dependency above (EmulatedLibrariesTest runs it).
+gcc -std=c11 -O1 -Wall -Werror -o "$out/engines_check" "$here/engines_check.c" "${driver[@]}" -ldl
 
 cat > "$out/env" <<EOF
 # Source this for a process that should see the emulated CUDA device (written by native/emulated-cuda/build.sh).

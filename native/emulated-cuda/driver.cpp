@@ -52,7 +52,8 @@ Context primary{true, 0};
 int primary_retained;
 thread_local Context *current;
 thread_local std::vector<Context *> pushed;
-std::map<uintptr_t, size_t> device_blocks;  // address -> bytes (guard bytes follow)
+struct Block { size_t bytes; Context *ctx; };  // guard bytes follow the block's bytes
+std::map<uintptr_t, Block> device_blocks;
 size_t device_used;
 
 size_t memory_limit() {
@@ -70,21 +71,25 @@ void fault(Context *ctx, const std::string &what) {
 }
 
 // The allocation holding [p, p + bytes), or device_blocks.end().
-std::map<uintptr_t, size_t>::iterator block_of(uintptr_t p, size_t bytes) {
+std::map<uintptr_t, Block>::iterator block_of(uintptr_t p, size_t bytes) {
     auto it = device_blocks.upper_bound(p);
     if (it == device_blocks.begin()) return device_blocks.end();
     --it;
-    return p >= it->first && p + bytes <= it->first + it->second ? it : device_blocks.end();
+    return p >= it->first && p + bytes <= it->first + it->second.bytes ? it : device_blocks.end();
 }
 
-std::string guards_broken() {
+// The first overwritten guard among the context's allocations, described; the guard is then restored, so one
+// overrun is reported once.
+std::string guards_broken(Context *ctx) {
     for (auto &b : device_blocks) {
-        const unsigned char *g = reinterpret_cast<const unsigned char *>(b.first + b.second);
+        if (b.second.ctx != ctx) continue;
+        unsigned char *g = reinterpret_cast<unsigned char *>(b.first + b.second.bytes);
         for (size_t i = 0; i < GUARD; i++) {
             if (g[i] != GUARD_BYTE) {
                 char m[160];
                 std::snprintf(m, sizeof m, "a write %zu bytes past the end of the %zu-byte allocation at 0x%lx", i,
-                              b.second, (unsigned long)b.first);
+                              b.second.bytes, (unsigned long)b.first);
+                std::memset(g, GUARD_BYTE, GUARD);
                 return m;
             }
         }
@@ -129,6 +134,8 @@ T unpack(void **params, size_t i, std::string &error) {
     return value;
 }
 
+thread_local Context *launching;  // the context of the launch in progress, for its guard check
+
 template <typename... P, size_t... I>
 std::string launch(void (*kernel)(P...), void **params, unsigned grid, unsigned bx, unsigned by, bool *barrier_free,
                    std::index_sequence<I...>) {
@@ -140,7 +147,7 @@ std::string launch(void (*kernel)(P...), void **params, unsigned grid, unsigned 
     } catch (const std::exception &e) {
         return e.what();
     }
-    return guards_broken();
+    return guards_broken(launching);
 }
 
 template <typename... P>
@@ -177,7 +184,7 @@ std::set<std::string> kernels_in(const unsigned char *image) {
     return found;
 }
 
-int alloc(uintptr_t *out, size_t bytes) {
+int alloc(Context *ctx, uintptr_t *out, size_t bytes) {
     if (bytes == 0) return INVALID_VALUE;
     if (device_used + bytes > memory_limit()) return OUT_OF_MEMORY;
     size_t rounded = (bytes + 255) / 256 * 256;  // cuMemAlloc aligns to 256 bytes
@@ -185,7 +192,7 @@ int alloc(uintptr_t *out, size_t bytes) {
     if (p == nullptr) return OUT_OF_MEMORY;
     std::memset(p, 0, bytes);
     std::memset(static_cast<char *>(p) + bytes, GUARD_BYTE, GUARD);
-    device_blocks[reinterpret_cast<uintptr_t>(p)] = bytes;
+    device_blocks[reinterpret_cast<uintptr_t>(p)] = Block{bytes, ctx};
     device_used += bytes;
     *out = reinterpret_cast<uintptr_t>(p);
     return OK;
@@ -194,7 +201,7 @@ int alloc(uintptr_t *out, size_t bytes) {
 int release(uintptr_t p) {
     auto it = device_blocks.find(p);
     if (it == device_blocks.end()) return INVALID_VALUE;
-    device_used -= it->second;
+    device_used -= it->second.bytes;
     device_blocks.erase(it);
     std::free(reinterpret_cast<void *>(p));
     return OK;
@@ -229,7 +236,7 @@ API int retortEmulatedCheckDevice(const void *p, size_t bytes, const char *what)
 
 API int retortEmulatedCheckGuards(const char *what) {
     std::lock_guard<std::recursive_mutex> held(lock);
-    std::string broken = guards_broken();
+    std::string broken = guards_broken(current);
     if (broken.empty()) return OK;
     fault(current, std::string(what) + ": " + broken);
     return ILLEGAL_ADDRESS;
@@ -280,7 +287,13 @@ API int cuCtxCreate_v2(Context **c, unsigned, int) {
     return OK;
 }
 API int cuCtxDestroy_v2(Context *c) {
+    std::lock_guard<std::recursive_mutex> held(lock);
     if (c == nullptr || c->primary) return INVALID_CONTEXT;
+    std::vector<uintptr_t> owned;  // a context's memory goes with it
+    for (auto &b : device_blocks) {
+        if (b.second.ctx == c) owned.push_back(b.first);
+    }
+    for (uintptr_t p : owned) release(p);
     if (current == c) current = nullptr;
     delete c;
     return OK;
@@ -306,10 +319,10 @@ API int cuMemGetInfo_v2(size_t *free_bytes, size_t *total) {
     *free_bytes = *total - device_used;
     return OK;
 }
-API int cuMemAlloc_v2(uintptr_t *p, size_t bytes) { ENTER(); return alloc(p, bytes); }
+API int cuMemAlloc_v2(uintptr_t *p, size_t bytes) { ENTER(); return alloc(ctx, p, bytes); }
 API int cuMemFree_v2(uintptr_t p) { ENTER(); return release(p); }
-API int cuMemAllocAsync(uintptr_t *p, size_t bytes, Stream *) { ENTER(); return alloc(p, bytes); }
-API int cuMemAllocFromPoolAsync(uintptr_t *p, size_t bytes, void *, Stream *) { ENTER(); return alloc(p, bytes); }
+API int cuMemAllocAsync(uintptr_t *p, size_t bytes, Stream *) { ENTER(); return alloc(ctx, p, bytes); }
+API int cuMemAllocFromPoolAsync(uintptr_t *p, size_t bytes, void *, Stream *) { ENTER(); return alloc(ctx, p, bytes); }
 API int cuMemFreeAsync(uintptr_t p, Stream *) { ENTER(); return release(p); }
 API int cuMemPoolCreate(void **pool, const void *) { ENTER(); *pool = new int(0); return OK; }
 API int cuMemPoolDestroy(void *pool) { delete static_cast<int *>(pool); return OK; }
@@ -424,6 +437,7 @@ API int cuLaunchKernel(Function *f, unsigned gx, unsigned gy, unsigned gz, unsig
     if (s != nullptr && s->ctx != ctx) return INVALID_HANDLE;  // a stream of another context
     if (gy != 1 || gz != 1 || bz != 1 || shared != 0 || extra != nullptr || gx == 0) return INVALID_VALUE;
     if (bx * by > 1024) return LAUNCH_OUT_OF_RESOURCES;
+    launching = ctx;
     std::string error = f->launch(params, gx, bx, by, &f->barrier_free);
     if (!error.empty()) fault(ctx, f->name + ": " + error);  // reported at the next call, as a GPU would
     return OK;
