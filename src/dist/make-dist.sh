@@ -47,15 +47,25 @@ cp "$basedir"/benchmarks/pytorch/*.py "$dist/benchmarks/pytorch/"
 if [ -f "$basedir/benchmarks/target/benchmarks.jar" ]; then
   cp "$basedir/benchmarks/target/benchmarks.jar" "$dist/benchmarks/"
 fi
-# The kernels' lab (llm.c-style reference, variants, validation, timing): sources, and binaries if built.
-if compgen -G "$basedir/kernels/lab/*.cu" > /dev/null; then
-  mkdir -p "$dist/kernels/lab"
-  cp "$basedir"/kernels/lab/*.cu "$dist/kernels/lab/"
-  cp "$basedir"/kernels/*.cuh "$basedir"/kernels/*.h "$dist/kernels/" 2>/dev/null || true
-  for b in "$target"/kernels/lab/kd_loss_lab "$basedir"/kernels/lab/kd_loss_lab; do
-    [ -x "$b" ] && cp "$b" "$dist/kernels/lab/" && break
-  done
+# The kernel sources, whole: the lab (llm.c-style reference, variants, validation, timing) includes the mainline
+# kernels (kd_loss.cu) and their headers, and the emulated CUDA device (RETORT_EMULATED_CUDA=1) compiles them all.
+# The lab binary is built here when nvcc is, so the GPU machine needs no toolkit.
+mkdir -p "$dist/kernels" "$dist/native"
+cp -r "$basedir"/kernels/*.cu "$basedir"/kernels/*.cuh "$basedir/kernels/lab" "$basedir/kernels/emulator" "$dist/kernels/"
+cp -r "$basedir/native/emulated-cuda" "$dist/native/"
+# (build.sh --lab writes beside the fatbins, which are up to date there, so only the lab is compiled.)
+fatbins=$target/classes/dev/retort/backend/cuda/kernels
+if [ ! -x "$target/kernels/lab/kd_loss_lab" ] && [ -f "$fatbins/kernels.properties" ] && command -v nvcc > /dev/null; then
+  if "$basedir/kernels/build.sh" --lab "$fatbins" "$target/kernels" > /dev/null; then
+    mkdir -p "$target/kernels/lab"
+    mv "$fatbins/kd_loss_lab" "$target/kernels/lab/"
+  else
+    echo "make-dist: the kernel lab did not build; the bundle carries its sources only" >&2
+  fi
 fi
+for b in "$target"/kernels/lab/kd_loss_lab "$basedir"/kernels/lab/kd_loss_lab; do
+  [ -x "$b" ] && cp "$b" "$dist/kernels/lab/" && break
+done
 cp "$basedir/src/dist/README.md" "$dist/README.md"
 
 # ---- the Java runtime --------------------------------------------------------------------------

@@ -29,8 +29,12 @@ import org.junit.jupiter.params.provider.CsvSource;
  */
 @Tag("gpu")
 class DeviceTrainingGpuTest {
-    private static final Dataset TRAIN = SyntheticImages.generate("synthetic/train", 256, 10, 28, 3);
-    private static final Dataset TEST = SyntheticImages.generate("synthetic/test", 128, 10, 28, 4);
+    // On the emulated device (a CPU running every CUDA thread in turn) half the data: the same steps are checked,
+    // in CI's two-core budget.
+    private static final Dataset TRAIN = SyntheticImages.generate("synthetic/train",
+            GpuAssumptions.emulated() ? 128 : 256, 10, 28, 3);
+    private static final Dataset TEST = SyntheticImages.generate("synthetic/test",
+            GpuAssumptions.emulated() ? 64 : 128, 10, 28, 4);
 
     @TempDir
     Path dir;

@@ -15,6 +15,8 @@ import static jcuda.driver.JCudaDriver.cuModuleLoadData;
 import static jcuda.driver.JCudaDriver.cuStreamCreate;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.Arrays;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -135,6 +137,10 @@ class EmulatedDeviceTest {
             assertEquals(CUresult.CUDA_ERROR_ILLEGAL_ADDRESS, cuCtxSynchronize());
             // Sticky, as on a GPU: the context is unusable from then on.
             assertEquals(CUresult.CUDA_ERROR_ILLEGAL_ADDRESS, cuMemcpyDtoH(Pointer.to(new float[1]), out, 4));
+            // Item 7: the runtime's message blames the earlier launch, not the call that noticed the fault.
+            CudaContextLostException e = assertThrows(CudaContextLostException.class,
+                    () -> CudaException.check(cuCtxSynchronize(), "cuEventSynchronize on a staging buffer"));
+            assertTrue(e.getMessage().contains("caused by a kernel or copy queued before it"), e.getMessage());
         } finally {
             launcher.close();
         }
