@@ -72,7 +72,7 @@ g++ -std=c++17 -O1 -g -fPIC -shared -fvisibility=hidden -ffp-contract=off -Wall 
   -I "$kernels" -I "$kernels/emulator" -I "$out/gen" -I "$here" \
   -Wl,-soname,libcuda.so.1 -o "$out/driver/libcuda.so.1" "$here/driver.cpp" -lpthread
 
-cc=(gcc -std=c11 -O2 -g -fPIC -shared -Wall -Wextra -Werror -I "$here")
+cc=(gcc -std=c11 -O3 -g -fPIC -shared -Wall -Wextra -Werror -I "$here")
 driver=(-L "$out/driver" -l:libcuda.so.1)
 "${cc[@]}" -Wl,-soname,libcublasLt.so.13 -o "$site/cu13/lib/libcublasLt.so.13" "$here/sublibrary.c" -DNAME=cublasLt
 "${cc[@]}" -Wl,-soname,libnvrtc.so.13 -o "$site/cu13/lib/libnvrtc.so.13" "$here/sublibrary.c" -DNAME=nvrtc
