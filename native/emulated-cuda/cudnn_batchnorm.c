@@ -7,10 +7,6 @@
 
 #include "cudnn_emulated.h"
 
-static void blend(float *out, double value, float alpha, float beta) {
-    *out = beta == 0.0f ? (float)(alpha * value) : (float)(alpha * value + (double)beta * *out);
-}
-
 #define AT(t, n, ch, i) (((size_t)(n) * (t)->c + (ch)) * plane + (i))
 
 static int prepare(const char *call, const tensor_desc *x, const tensor_desc *bn, int count, const void *const *data,

@@ -45,4 +45,9 @@ int dnn_check(const char *call, int count, const void *const *pointers, const si
 
 size_t tensor_bytes(const tensor_desc *t);
 
+/* out = alpha·value + beta·out; beta 0 overwrites without reading, as cuDNN documents (out may hold NaN). */
+static inline void blend(float *out, double value, float alpha, float beta) {
+    *out = beta == 0.0f ? (float)(alpha * value) : (float)(alpha * value + (double)beta * *out);
+}
+
 #endif

@@ -9,11 +9,6 @@
 
 #include "cudnn_emulated.h"
 
-/* out = alpha·value + beta·out; beta 0 overwrites without reading, as cuDNN documents. */
-static void blend(float *out, double value, float alpha, float beta) {
-    *out = beta == 0.0f ? (float)(alpha * value) : (float)(alpha * value + (double)beta * *out);
-}
-
 /* The outputs q in [*lo, *hi) whose input column q·stride + s − pad lies in [0, size): the inner loops then run
  * without a bounds test, which lets the compiler vectorise them. */
 static void valid(int s, int pad, int stride, int size, int outputs, int *lo, int *hi) {
