@@ -5,7 +5,7 @@
 #   OUTDIR/driver/libcuda.so.1                  the driver, with kernels/*.cu compiled in (the loader path)
 #   OUTDIR/venv/lib/python3.12/site-packages/nvidia/cu13/lib/   libcublas.so.13, libcublasLt.so.13, libnvrtc.so.13
 #   OUTDIR/venv/lib/python3.12/site-packages/nvidia/cudnn/lib/  libcudnn.so.9, libcudnn_engines_precompiled.so.9
-#   OUTDIR/kernels/                             emulator images (<module>.fatbin naming its kernels) + kernels.properties
+#   OUTDIR/kernels/                             emulator images (<module>.fatbin naming its kernels), kernels.properties
 #   OUTDIR/engines_check                        shows cuDNN's engines failing without libnvrtc loaded first
 #   OUTDIR/env                                  LD_LIBRARY_PATH, VIRTUAL_ENV and RETORT_CUDA_KERNELS to source
 #
@@ -68,7 +68,8 @@ done
 } > "$out/kernels/kernels.properties"
 
 # -ffp-contract=off: no fused multiply-add unless a kernel asks for one, as with nvcc's _rn intrinsics.
-g++ -std=c++17 -O1 -g -fPIC -shared -fvisibility=hidden -ffp-contract=off -Wall -Wno-unused-function -Wno-unknown-pragmas \
+g++ -std=c++17 -O1 -g -fPIC -shared -fvisibility=hidden -ffp-contract=off \
+  -Wall -Wno-unused-function -Wno-unknown-pragmas \
   -I "$kernels" -I "$kernels/emulator" -I "$out/gen" -I "$here" \
   -Wl,-soname,libcuda.so.1 -o "$out/driver/libcuda.so.1" "$here/driver.cpp" -lpthread
 

@@ -1,6 +1,6 @@
 /*
  * The descriptors and status values shared by the emulated cuDNN's bookkeeping (cudnn.c) and its arithmetic
- * (cudnn_ops.c). Values are cuDNN 9's, as native/retort_cuda_bridge.c declares them.
+ * (cudnn_ops.c). Values are cuDNN 9's, as native/bridge.h declares them.
  */
 #ifndef RETORT_CUDNN_EMULATED_H
 #define RETORT_CUDNN_EMULATED_H

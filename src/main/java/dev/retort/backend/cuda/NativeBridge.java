@@ -16,7 +16,7 @@ import java.util.Locale;
 import java.util.Map;
 
 /**
- * Loads the JNI bridge to cuBLAS and cuDNN (native/retort_cuda_bridge.c, packed in the jar) and binds those
+ * Loads the JNI bridge to cuBLAS and cuDNN (native/bridge_*.c, packed in the jar) and binds those
  * libraries at run time; {@link CudaHandles} then makes the calls.
  *
  * <p>Order of use: {@link #unavailableReason()} (null when the bridge library loaded), then {@link #init} once per
@@ -184,7 +184,7 @@ public final class NativeBridge {
         return nAddressOf(direct);
     }
 
-    // ---- the JNI entry points (native/retort_cuda_bridge.c); CudaHandles validates arguments first ----
+    // ---- the JNI entry points (native/bridge_*.c); CudaHandles validates arguments first ----
 
     static native String[] nInit(String[] explicitFolders, String[] candidateFolders);
 
