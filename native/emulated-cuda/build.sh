@@ -80,10 +80,11 @@ driver=(-L "$out/driver" -l:libcuda.so.1)
 # As NVIDIA's: libcublas needs libcublasLt, and cuDNN's engine library needs libcublasLt and libnvrtc, all by
 # soname with no search path of their own.
 "${cc[@]}" -Wl,-soname,libcublas.so.13 -o "$site/cu13/lib/libcublas.so.13" "$here/cublas.c" \
-  -L "$site/cu13/lib" -l:libcublasLt.so.13 "${driver[@]}" -lm
+  -Wl,--no-as-needed -L "$site/cu13/lib" -l:libcublasLt.so.13 -Wl,--as-needed "${driver[@]}" -lm
 "${cc[@]}" -Wl,-soname,libcudnn_engines_precompiled.so.9 -o "$site/cudnn/lib/libcudnn_engines_precompiled.so.9" \
   "$here/sublibrary.c" -DNAME=cudnnEngines -Wl,--no-as-needed -L "$site/cu13/lib" -l:libcublasLt.so.13 -l:libnvrtc.so.13
-"${cc[@]}" -Wl,-soname,libcudnn.so.9 -o "$site/cudnn/lib/libcudnn.so.9" "$here/cudnn.c" "$here/cudnn_ops.c" "$here/cudnn_batchnorm.c" \
+"${cc[@]}" -Wl,-soname,libcudnn.so.9 -o "$site/cudnn/lib/libcudnn.so.9" \
+  "$here/cudnn.c" "$here/cudnn_ops.c" "$here/cudnn_batchnorm.c" \
   "${driver[@]}" -ldl -lm
 
 # A check of the dependency above (EmulatedLibrariesTest runs it).

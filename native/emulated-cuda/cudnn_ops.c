@@ -176,7 +176,8 @@ API int cudnnPoolingForward(void *h, const pool_desc *p, const float *alpha, con
                     for (int r = 0; r < p->wh; r++)
                         for (int s = 0; s < p->ww; s++) {
                             int i = oi * p->sh + r - p->ph, j = oj * p->sw + s - p->pw;
-                            if (i >= 0 && i < x->h && j >= 0 && j < x->w) v += X[plane * x->h * x->w + (size_t)i * x->w + j];
+                            if (i >= 0 && i < x->h && j >= 0 && j < x->w)
+                                v += X[plane * x->h * x->w + (size_t)i * x->w + j];
                         }
                     v /= (double)p->wh * p->ww;
                 } else {

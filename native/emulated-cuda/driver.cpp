@@ -249,7 +249,12 @@ API int retortEmulatedStickyError(void) { return current ? current->sticky : OK;
 API int cuInit(unsigned) { initialised = true; return OK; }
 API int cuDriverGetVersion(int *v) { *v = 13000; return OK; }
 API int cuDeviceGetCount(int *n) { if (!initialised) return NOT_INITIALIZED; *n = 1; return OK; }
-API int cuDeviceGet(int *d, int ordinal) { if (!initialised) return NOT_INITIALIZED; if (ordinal) return INVALID_DEVICE; *d = 0; return OK; }
+API int cuDeviceGet(int *d, int ordinal) {
+    if (!initialised) return NOT_INITIALIZED;
+    if (ordinal) return INVALID_DEVICE;
+    *d = 0;
+    return OK;
+}
 API int cuDeviceGetName(char *name, int len, int) {
     std::snprintf(name, (size_t)len, "Retort emulated CUDA device (CPU)");
     return OK;
@@ -421,7 +426,9 @@ API int cuModuleLoadData(Module **m, const void *image) {
     *m = new Module{kernels};
     return OK;
 }
-API int cuModuleLoadDataEx(Module **m, const void *image, unsigned, void *, void **) { return cuModuleLoadData(m, image); }
+API int cuModuleLoadDataEx(Module **m, const void *image, unsigned, void *, void **) {
+    return cuModuleLoadData(m, image);
+}
 API int cuModuleUnload(Module *m) { delete m; return OK; }
 API int cuModuleGetFunction(Function **f, Module *m, const char *name) {
     ENTER();
