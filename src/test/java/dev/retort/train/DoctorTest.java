@@ -8,6 +8,7 @@ import dev.retort.backend.Backends;
 import dev.retort.backend.Device;
 import dev.retort.backend.DeviceLost;
 import dev.retort.backend.ParitySweep;
+import dev.retort.backend.Storage;
 import dev.retort.backend.cpu.CpuBackend;
 import java.lang.reflect.InvocationTargetException;
 import java.lang.reflect.Proxy;
@@ -65,7 +66,9 @@ class DoctorTest {
                     }
                 });
         StringWriter text = new StringWriter();
+        long live = Storage.liveCount();
         int misses = new Doctor(new PrintWriter(text, true), false, 3, 8, 1).parity(faulting);
+        assertEquals(live, Storage.liveCount(), "the sweep releases what it made, the cases that failed included");
         String out = text.toString();
         int firstMatmul = 0;
         for (ParitySweep.Case c : ParitySweep.cases()) {
