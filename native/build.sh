@@ -8,7 +8,7 @@
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-source_file="$here/retort_cuda_bridge.c"
+sources=("$here"/bridge_*.c)
 out_dir="${1:?usage: native/build.sh OUTDIR}"
 platform=linux-x86_64
 library="$out_dir/$platform/libretort_cuda.so"
@@ -23,8 +23,9 @@ if ! command -v gcc >/dev/null 2>&1; then
   exit 0
 fi
 
-# Incremental: nothing to do while the library is newer than its source and this script.
-if [ -f "$library" ] && [ "$library" -nt "$source_file" ] && [ "$library" -nt "${BASH_SOURCE[0]}" ]; then
+# Incremental: nothing to do while the library is newer than its sources and this script.
+if [ -f "$library" ] && [ -z "$(find "$here" -newer "$library" -type f \( -name '*.[ch]' -o -name build.sh \) \
+    -not -path "$here/emulated-cuda/*" | head -n 1)" ]; then
   exit 0
 fi
 
@@ -41,10 +42,12 @@ if [ -z "$java_home" ] || [ ! -f "$java_home/include/jni.h" ]; then
 fi
 
 mkdir -p "$out_dir/$platform"
-# -O2: the bridge only forwards calls, but keep it lean; -Werror: warnings are fixed, not silenced.
+# -O2: the bridge only forwards calls, but keep it lean; -Werror: warnings are fixed, not silenced;
+# -fvisibility=hidden: only the JNI entry points (JNIEXPORT) are exported, so the names the parts share (CB, ptr,
+# lookup, ...) cannot interpose with, or be interposed by, other libraries in the JVM.
 # Only -ldl: cuBLAS, cuDNN and the driver are bound at run time (on glibc 2.34+ dlopen lives in libc anyway).
-gcc -O2 -fPIC -shared -Wall -Wextra -Werror \
+gcc -O2 -fPIC -shared -fvisibility=hidden -Wall -Wextra -Werror \
     -I"$java_home/include" -I"$java_home/include/linux" \
-    -o "$library.tmp" "$source_file" -ldl
+    -o "$library.tmp" "${sources[@]}" -ldl
 mv -f "$library.tmp" "$library"
 echo "native/build.sh: built $library"

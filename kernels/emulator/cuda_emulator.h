@@ -98,7 +98,16 @@ struct Fiber {
     bool done;
 };
 
+// Direct mode (run_grid's barrier_free): threads run one after another as plain calls, with no fiber to yield
+// from, so reaching a barrier or a shuffle there is an error rather than a wrong result.
+inline bool direct = false;
+inline long yields = 0;
+
 inline void yield() {
+    if (direct) {
+        throw std::runtime_error("the kernel reached __syncthreads or a shuffle in a block run without fibers");
+    }
+    yields++;
     swapcontext(&current->uc, &scheduler);
 }
 
@@ -170,12 +179,49 @@ inline void fiber_entry() {
     // returning resumes uc_link, the scheduler
 }
 
-// Runs a grid: blocks one after another, each block's threads as fibers taking turns.
-inline void run_grid(unsigned grid, unsigned block_x, unsigned block_y, const std::function<void()>& kernel) {
+// Runs one block's threads as plain calls, one after another (see run_grid's barrier_free).
+inline void run_block_direct(unsigned b, unsigned grid, unsigned block_x, unsigned block_y,
+                             const std::function<void()>& kernel) {
+    Fiber f{};
+    Barrier block(1);
+    Warp warp(1);
+    f.ctx.block_idx = {b, 0, 0};
+    f.ctx.block_dim = {block_x, block_y, 1};
+    f.ctx.grid_dim = {grid, 1, 1};
+    f.ctx.block = &block;
+    f.ctx.warp = &warp;
+    current = &f;
+    direct = true;
+    try {
+        for (unsigned t = 0; t < block_x * block_y; t++) {
+            f.ctx.thread_idx = {t % block_x, t / block_x, 0};
+            f.ctx.lane = (int)(t % 32);
+            kernel();
+        }
+    } catch (...) {
+        direct = false;
+        current = nullptr;
+        throw;
+    }
+    direct = false;
+    current = nullptr;
+}
+
+// Runs a grid: blocks one after another, each block's threads as fibers taking turns. With barrier_free (a
+// per-kernel flag the caller keeps, initially false): when a whole block ran without any thread yielding, the
+// kernel uses no barrier or shuffle, the flag is set, and its threads run from then on as plain calls, which
+// costs a fraction of a fiber switch (what makes the emulated device usable for whole training steps).
+inline void run_grid(unsigned grid, unsigned block_x, unsigned block_y, const std::function<void()>& kernel,
+                     bool* barrier_free = nullptr) {
     const unsigned threads = block_x * block_y;
     if (threads == 0 || threads % 32 != 0 || threads > 1024) {
         throw std::runtime_error("block size must be a positive multiple of 32, at most 1024");
     }
+    if (barrier_free != nullptr && *barrier_free) {
+        for (unsigned b = 0; b < grid; b++) run_block_direct(b, grid, block_x, block_y, kernel);
+        return;
+    }
+    const long yields_before = yields;
     constexpr size_t stack_bytes = 256 * 1024;
     static std::vector<std::vector<unsigned char>> stacks;
     while (stacks.size() < threads) stacks.emplace_back(stack_bytes);
@@ -212,6 +258,11 @@ inline void run_grid(unsigned grid, unsigned block_x, unsigned block_y, const st
             }
         }
         current = nullptr;
+        if (barrier_free != nullptr && yields == yields_before) {
+            *barrier_free = true;
+            for (unsigned rest = b + 1; rest < grid; rest++) run_block_direct(rest, grid, block_x, block_y, kernel);
+            return;
+        }
     }
 }
 

@@ -40,22 +40,46 @@ cp "$target"/dist-tools/junit-platform-console-standalone-*.jar "$dist/test/"
 
 # ---- launcher, checks, benchmark scripts -----------------------------------------------------------
 cp "$basedir/bin/retort" "$dist/bin/"
-cp "$basedir/benchmarks/gpu-check.sh" "$dist/benchmarks/"
+cp "$basedir/benchmarks/gpu-check.sh" "$basedir/benchmarks/junit-verdict.sh" "$dist/benchmarks/"
 mkdir -p "$dist/benchmarks/pytorch"
 cp "$basedir"/benchmarks/pytorch/*.py "$dist/benchmarks/pytorch/"
-# The JMH benchmarks are a separate Maven project; their jar comes along when it was built beforehand.
-if [ -f "$basedir/benchmarks/target/benchmarks.jar" ]; then
-  cp "$basedir/benchmarks/target/benchmarks.jar" "$dist/benchmarks/"
+# The JMH benchmarks are a separate Maven project whose shaded jar carries its own copy of the engine: it is
+# (re)built against this engine when its copy differs (the engine installed into the local repository first, as
+# benchmarks/README.md does by hand), and left out, with a line saying why, when it cannot be.
+bench=$basedir/benchmarks/target/benchmarks.jar
+engine_classes() {  # "CRC name" of the engine's classes in a jar, sorted
+  unzip -v "$1" | awk '$NF ~ /^dev\/retort\/.*\.class$/ && $NF !~ /^dev\/retort\/benchmarks\// { print $7, $NF }' | sort
+}
+stale() {
+  [ ! -f "$bench" ] || [ -n "$(comm -23 <(engine_classes "$engine") <(engine_classes "$bench"))" ]
+}
+if stale && command -v mvn > /dev/null; then
+  echo "make-dist: building benchmarks/ against this engine"
+  (mvn -B -q install:install-file -Dfile="$engine" -DpomFile="$basedir/pom.xml" \
+    && mvn -B -q -f "$basedir/benchmarks/pom.xml" -DskipTests package) > "$target/dist-benchmarks.log" 2>&1 \
+    || echo "make-dist: benchmarks/ did not build (see $target/dist-benchmarks.log)" >&2
 fi
-# The kernels' lab (llm.c-style reference, variants, validation, timing): sources, and binaries if built.
-if compgen -G "$basedir/kernels/lab/*.cu" > /dev/null; then
-  mkdir -p "$dist/kernels/lab"
-  cp "$basedir"/kernels/lab/*.cu "$dist/kernels/lab/"
-  cp "$basedir"/kernels/*.cuh "$basedir"/kernels/*.h "$dist/kernels/" 2>/dev/null || true
-  for b in "$target"/kernels/lab/kd_loss_lab "$basedir"/kernels/lab/kd_loss_lab; do
-    [ -x "$b" ] && cp "$b" "$dist/kernels/lab/" && break
-  done
+if stale; then
+  echo "make-dist: no benchmarks.jar in the bundle: none built against this engine" >&2
+else
+  cp "$bench" "$dist/benchmarks/"
 fi
+# The kernel sources, whole (the lab, llm.c-style reference, variants, validation and timing, includes the
+# mainline kernels); the lab binary is built here when nvcc is, so the GPU machine needs no toolkit.
+"$basedir/src/dist/copy-kernels.sh" "$basedir" "$dist"
+# (build.sh --lab writes beside the fatbins, which are up to date there, so only the lab is compiled.)
+fatbins=$target/classes/dev/retort/backend/cuda/kernels
+if [ ! -x "$target/kernels/lab/kd_loss_lab" ] && [ -f "$fatbins/kernels.properties" ] && command -v nvcc > /dev/null; then
+  if "$basedir/kernels/build.sh" --lab "$fatbins" "$target/kernels" > /dev/null; then
+    mkdir -p "$target/kernels/lab"
+    mv "$fatbins/kd_loss_lab" "$target/kernels/lab/"
+  else
+    echo "make-dist: the kernel lab did not build; the bundle carries its sources only" >&2
+  fi
+fi
+for b in "$target"/kernels/lab/kd_loss_lab "$basedir"/kernels/lab/kd_loss_lab; do
+  [ -x "$b" ] && cp "$b" "$dist/kernels/lab/" && break
+done
 cp "$basedir/src/dist/README.md" "$dist/README.md"
 
 # ---- the Java runtime --------------------------------------------------------------------------

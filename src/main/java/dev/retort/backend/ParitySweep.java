@@ -38,7 +38,16 @@ public final class ParitySweep {
      * @param error   relative error against the reference, NaN when the op failed
      * @param failure why the op could not run (its exception's message), or null
      */
-    public record Outcome(double error, String failure) {
+    public record Outcome(double error, String failure, boolean deviceLost) {
+        public Outcome(double error, String failure) {
+            this(error, failure, false);
+        }
+
+        /** A case not run because the device was lost in an earlier case, named. */
+        public static Outcome notRun(String lostIn) {
+            return new Outcome(Double.NaN, "not run: the device was lost in " + lostIn, true);
+        }
+
         public boolean passed(double tolerance) {
             return failure == null && error <= tolerance;
         }
@@ -51,6 +60,16 @@ public final class ParitySweep {
 
     private ParitySweep() {}
 
+    /** Whether {@code e}, or an exception it wraps, says the device can run nothing more ({@link DeviceLost}). */
+    static boolean lost(Throwable e) {
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (t instanceof DeviceLost) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     /** Runs one case on the candidate (float32) and the CPU reference (float64); never throws for the op. */
     public static Outcome run(Case c, Backend candidate, long seed) {
         List<double[]> reference;
@@ -62,7 +81,7 @@ public final class ParitySweep {
             got = c.body().apply(r);
         } catch (RuntimeException e) {
             String message = e.getMessage() != null ? e.getMessage() : e.getClass().getSimpleName();
-            return new Outcome(Double.NaN, message);
+            return new Outcome(Double.NaN, message, lost(e));
         }
         double error = 0;
         for (int i = 0; i < reference.size(); i++) {

@@ -122,11 +122,18 @@ public final class Doctor {
         int misses = 0;
         int cases = 0;
         long caseSeed = seed;
+        String lostIn = null; // after a device fault every later case would fail the same way: they are not run
         for (ParitySweep.Case c : ParitySweep.cases()) {
             cases++;
             caseSeed++;
             ParitySweep.Outcome cpu = ParitySweep.run(c, CpuBackend.get(), caseSeed);
-            ParitySweep.Outcome gpu = cuda == null ? null : ParitySweep.run(c, cuda, caseSeed);
+            ParitySweep.Outcome gpu = cuda == null ? null
+                    : lostIn != null ? ParitySweep.Outcome.notRun(lostIn) : ParitySweep.run(c, cuda, caseSeed);
+            if (gpu != null && gpu.deviceLost() && lostIn == null) {
+                lostIn = c.op() + " " + c.detail();
+                out.println("parity: the GPU faulted in " + lostIn + "; the later cases are not run: "
+                        + gpu.failure());
+            }
             boolean missed = !cpu.passed(c.tolerance()) || (gpu != null && !gpu.passed(c.tolerance()));
             if (missed) {
                 misses++;

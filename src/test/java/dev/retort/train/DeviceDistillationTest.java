@@ -135,9 +135,12 @@ class DeviceDistillationTest {
         "hybrid, true, false", "hybrid, false, false", "hybrid, true, true"})
     void eachModeOnTheDeviceEqualsTheCpuRunBitForBit(String mode, boolean cached, boolean objectiveFirst) {
         RunTrace cpu = distill(mode, cached, objectiveFirst, Device.CPU);
-        long live = Storage.liveCount();
+        // Live plus leaked: a block some earlier test leaked, reclaimed by the collector during this run, moves from
+        // one count to the other and must not read as this run releasing more than it made.
+        long live = Storage.liveCount() + Storage.leakedCount();
         RunTrace device = distill(mode, cached, objectiveFirst, Device.CUDA);
-        assertEquals(live, Storage.liveCount(), "a run on the device releases everything it made");
+        assertEquals(live, Storage.liveCount() + Storage.leakedCount(),
+                "a run on the device releases everything it made");
         assertEquals(2 * (TRAIN.size() / 64), device.steps().size());
         if (mode.equals("hybrid")) {
             assertTrue(device.state().keySet().stream().anyMatch(k -> k.startsWith("objective.regressor.0.conv")),

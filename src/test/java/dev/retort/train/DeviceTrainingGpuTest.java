@@ -2,10 +2,10 @@ package dev.retort.train;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.retort.backend.Device;
 import dev.retort.backend.cuda.CudaAvailability;
+import dev.retort.backend.cuda.GpuAssumptions;
 import dev.retort.data.Dataset;
 import dev.retort.data.SyntheticImages;
 import dev.retort.nn.Models;
@@ -29,8 +29,12 @@ import org.junit.jupiter.params.provider.CsvSource;
  */
 @Tag("gpu")
 class DeviceTrainingGpuTest {
-    private static final Dataset TRAIN = SyntheticImages.generate("synthetic/train", 256, 10, 28, 3);
-    private static final Dataset TEST = SyntheticImages.generate("synthetic/test", 128, 10, 28, 4);
+    // On the emulated device (a CPU running every CUDA thread in turn) half the data: the same steps are checked,
+    // in CI's two-core budget.
+    private static final Dataset TRAIN = SyntheticImages.generate("synthetic/train",
+            GpuAssumptions.emulated() ? 128 : 256, 10, 28, 3);
+    private static final Dataset TEST = SyntheticImages.generate("synthetic/test",
+            GpuAssumptions.emulated() ? 64 : 128, 10, 28, 4);
 
     @TempDir
     Path dir;
@@ -38,7 +42,7 @@ class DeviceTrainingGpuTest {
     @BeforeAll
     static void start() {
         String reason = CudaAvailability.unavailableReason();
-        assumeTrue(reason == null, () -> "no CUDA backend: " + reason);
+        GpuAssumptions.assumeDevice(reason, "no CUDA backend");
         System.setProperty("retort.progress", "off");
     }
 

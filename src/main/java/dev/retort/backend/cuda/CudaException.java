@@ -21,11 +21,35 @@ public class CudaException extends IllegalStateException {
         return status;
     }
 
-    /** Throws unless {@code status} is success; {@code call} names the driver function and what it was asked. */
+    /**
+     * Throws unless {@code status} is success; {@code call} names the driver function and what it was asked. A
+     * sticky fault ({@link #contextLost}) throws {@link CudaContextLostException}, whose message says that the call
+     * named only noticed it.
+     */
     static void check(int status, String call) {
-        if (status != CUresult.CUDA_SUCCESS) {
-            throw new CudaException(call + " failed: " + describe(status), status);
+        if (status == CUresult.CUDA_SUCCESS) {
+            return;
         }
+        if (contextLost(status)) {
+            throw new CudaContextLostException(call, describe(status), status);
+        }
+        throw new CudaException(call + " failed: " + describe(status), status);
+    }
+
+    /**
+     * True for the faults a kernel raises on the device (illegal or misaligned address, illegal instruction, a
+     * failed assert, a launch that failed or timed out): CUDA reports them asynchronously, at whichever call comes
+     * next, and from then on every call in the context returns the same error.
+     */
+    static boolean contextLost(int status) {
+        return switch (status) {
+            case CUresult.CUDA_ERROR_ILLEGAL_ADDRESS, CUresult.CUDA_ERROR_LAUNCH_FAILED,
+                 CUresult.CUDA_ERROR_MISALIGNED_ADDRESS, CUresult.CUDA_ERROR_ILLEGAL_INSTRUCTION,
+                 CUresult.CUDA_ERROR_INVALID_ADDRESS_SPACE, CUresult.CUDA_ERROR_INVALID_PC,
+                 CUresult.CUDA_ERROR_HARDWARE_STACK_ERROR, CUresult.CUDA_ERROR_ASSERT,
+                 CUresult.CUDA_ERROR_LAUNCH_TIMEOUT -> true;
+            default -> false;
+        };
     }
 
     /** "CUDA_ERROR_OUT_OF_MEMORY (out of memory)": the enum name, and the driver's own words when it has some. */

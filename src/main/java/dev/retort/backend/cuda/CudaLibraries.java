@@ -38,7 +38,9 @@ public final class CudaLibraries {
 
     /** The folders searched after the loader path, in search order; only folders that exist. */
     public static List<String> candidateFolders() {
-        return candidateFolders(System.getenv(), Path.of(System.getProperty("user.home", "/root")), Path.of("/"));
+        Map<String, String> environment = System.getenv();
+        return candidateFolders(environment, Path.of(System.getProperty("user.home", "/root")), Path.of("/"),
+                PythonSitePackages.of(environment));
     }
 
     /**
@@ -47,11 +49,13 @@ public final class CudaLibraries {
      * <p>Toolkit: {@code $CUDA_HOME/lib64}, {@code $CUDA_PATH/lib64}, {@code /usr/local/cuda/lib64}, then
      * {@code /usr/local/cuda-X.Y/lib64} newest first. Wheels: the active virtual environment, the active conda
      * environment, the user's site-packages (which Python puts before the system's), {@code /usr/local/lib}, then
-     * {@code /usr/lib}; newer Pythons first; within one site-packages, its {@code nvidia/<name>/lib} folders by name
+     * {@code /usr/lib}; newer Pythons first; then the folders that the {@code python3} on PATH names (a venv or
+     * conda on PATH without either variable set); within one site-packages, its {@code nvidia/<name>/lib} folders by name
      * ({@code cu13} holds CUDA 13's cuBLAS, {@code cublas} CUDA 12's, {@code cudnn} cuDNN) that hold a libcublas or
      * libcudnn. A folder reached twice (a symbolic link) is listed once.
      */
-    static List<String> candidateFolders(Map<String, String> environment, Path home, Path root) {
+    static List<String> candidateFolders(Map<String, String> environment, Path home, Path root,
+                                         List<Path> pythonSites) {
         Map<Path, String> folders = new LinkedHashMap<>();
         for (String variable : List.of("CUDA_HOME", "CUDA_PATH")) {
             String value = environment.get(variable);
@@ -72,6 +76,7 @@ public final class CudaLibraries {
                 sitePackages.addAll(pythonSites(Path.of(value, "lib"), "site-packages"));
             }
         }
+        sitePackages.addAll(pythonSites);
         sitePackages.addAll(pythonSites(home.resolve(".local/lib"), "site-packages"));
         sitePackages.addAll(pythonSites(local.resolve("lib"), "dist-packages", "site-packages"));
         sitePackages.add(root.resolve("usr/lib/python3/dist-packages")); // Debian's packaged Python modules
@@ -79,7 +84,7 @@ public final class CudaLibraries {
         for (Path site : sitePackages) {
             for (Path wheel : sortedChildren(site.resolve("nvidia"))) {
                 Path lib = wheel.resolve("lib");
-                if (holdsCublasOrCudnn(lib)) {
+                if (holdsCudaLibrary(lib)) {
                     add(folders, lib);
                 }
             }
@@ -149,13 +154,15 @@ public final class CudaLibraries {
         }
     }
 
-    private static boolean holdsCublasOrCudnn(Path lib) {
+    /** cuBLAS, cuDNN or NVRTC (which cuDNN's engines need; CUDA 12 ships it in its own wheel, cuda_nvrtc). */
+    private static boolean holdsCudaLibrary(Path lib) {
         if (!Files.isDirectory(lib)) {
             return false;
         }
         try (Stream<Path> files = Files.list(lib)) {
             return files.map(p -> p.getFileName().toString())
-                    .anyMatch(name -> name.startsWith("libcublas.so") || name.startsWith("libcudnn.so"));
+                    .anyMatch(name -> name.startsWith("libcublas.so") || name.startsWith("libcudnn.so")
+                            || name.startsWith("libnvrtc.so"));
         } catch (IOException e) {
             return false;
         }

@@ -6,7 +6,7 @@ package dev.retort.backend.cuda;
  */
 public class CudaLibraryException extends RuntimeException {
 
-    /** Thrown from native/retort_cuda_bridge.c through JNI's ThrowNew, which needs this constructor. */
+    /** Thrown from native/bridge_*.c through JNI's ThrowNew, which needs this constructor. */
     public CudaLibraryException(String message) {
         super(message);
     }

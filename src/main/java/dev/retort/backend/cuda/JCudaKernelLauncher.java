@@ -1,6 +1,8 @@
 package dev.retort.backend.cuda;
 
+import static jcuda.driver.JCudaDriver.cuCtxGetCurrent;
 import static jcuda.driver.JCudaDriver.cuCtxGetDevice;
+import static jcuda.driver.JCudaDriver.cuCtxSetCurrent;
 import static jcuda.driver.JCudaDriver.cuDeviceGetAttribute;
 import static jcuda.driver.JCudaDriver.cuDeviceGetName;
 import static jcuda.driver.JCudaDriver.cuDriverGetVersion;
@@ -15,6 +17,7 @@ import java.util.List;
 import java.util.Map;
 import jcuda.CudaException;
 import jcuda.Pointer;
+import jcuda.driver.CUcontext;
 import jcuda.driver.CUdevice;
 import jcuda.driver.CUdevice_attribute;
 import jcuda.driver.CUfunction;
@@ -25,10 +28,14 @@ import jcuda.driver.CUstream;
 /**
  * Launches the kernels through JCuda's driver API: loads every module image once into the current context
  * ({@code cuModuleLoadData}), looks up every function once, and launches asynchronously on one stream. Works
- * whether or not JCuda's exceptions are enabled. The context must be current on the calling thread.
+ * whether or not JCuda's exceptions are enabled. The context current when it is created is the one its modules
+ * live in; every launch makes it current on the launching thread first, since a thread whose first CUDA call is a
+ * launch has no current context and the driver would refuse it (CUDA_ERROR_INVALID_CONTEXT).
  */
 final class JCudaKernelLauncher implements KernelLauncher, AutoCloseable {
     private final CUstream stream;
+    private final CUcontext context = new CUcontext();
+    private final ThreadLocal<Boolean> bound = ThreadLocal.withInitial(() -> Boolean.FALSE);
     private final List<CUmodule> modules = new ArrayList<>();
     private final Map<String, CUfunction> functions = new HashMap<>();
 
@@ -37,6 +44,12 @@ final class JCudaKernelLauncher implements KernelLauncher, AutoCloseable {
             throw new IllegalStateException(images.unavailableReason());
         }
         this.stream = stream;
+        String noContext = status(() -> cuCtxGetCurrent(context));
+        if (noContext != null || context.equals(new CUcontext())) {
+            throw new IllegalStateException("CUDA kernels: no CUDA context is current on this thread"
+                    + (noContext == null ? "" : " (" + noContext + ")") + "; make one current before loading");
+        }
+        bound.set(Boolean.TRUE);
         try {
             for (Map.Entry<String, List<String>> e : KernelPlans.MODULE_KERNELS.entrySet()) {
                 CUmodule module = new CUmodule();
@@ -67,6 +80,13 @@ final class JCudaKernelLauncher implements KernelLauncher, AutoCloseable {
         CUfunction function = functions.get(launch.kernel());
         if (function == null) {
             throw new IllegalStateException("CUDA kernels: no kernel named " + launch.kernel() + " was loaded");
+        }
+        if (!bound.get()) {
+            String error = status(() -> cuCtxSetCurrent(context));
+            if (error != null) {
+                throw new IllegalStateException("cuda: making the kernels' context current failed: " + error);
+            }
+            bound.set(Boolean.TRUE);
         }
         Pointer parameters = parameters(launch.args());
         String error = status(() -> cuLaunchKernel(function, launch.gridX(), 1, 1, launch.blockX(), launch.blockY(), 1,

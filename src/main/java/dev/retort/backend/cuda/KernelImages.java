@@ -3,6 +3,8 @@ package dev.retort.backend.cuda;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.LinkedHashMap;
@@ -36,8 +38,24 @@ public final class KernelImages {
         this.nvccVersion = nvccVersion;
     }
 
-    /** The images on this class's classpath. */
+    /**
+     * Environment variable naming a folder of images (and kernels.properties) to use instead of the jar's: the
+     * emulated CUDA device's images (native/emulated-cuda/build.sh), or kernels built apart from the jar.
+     */
+    public static final String FOLDER_VARIABLE = "RETORT_CUDA_KERNELS";
+
+    /** The images in {@code $RETORT_CUDA_KERNELS} when it is set, else those on this class's classpath. */
     public static KernelImages load() {
+        String folder = System.getenv(FOLDER_VARIABLE);
+        if (folder != null && !folder.isBlank()) {
+            return load(name -> {
+                try {
+                    return Files.newInputStream(Path.of(folder, name));
+                } catch (IOException e) {
+                    return null; // a missing file: load() names it
+                }
+            });
+        }
         return load(name -> KernelImages.class.getResourceAsStream(RESOURCE_DIR + name));
     }
 

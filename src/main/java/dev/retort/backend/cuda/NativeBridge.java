@@ -16,7 +16,7 @@ import java.util.Locale;
 import java.util.Map;
 
 /**
- * Loads the JNI bridge to cuBLAS and cuDNN (native/retort_cuda_bridge.c, packed in the jar) and binds those
+ * Loads the JNI bridge to cuBLAS and cuDNN (native/bridge_*.c, packed in the jar) and binds those
  * libraries at run time; {@link CudaHandles} then makes the calls.
  *
  * <p>Order of use: {@link #unavailableReason()} (null when the bridge library loaded), then {@link #init} once per
@@ -134,8 +134,8 @@ public final class NativeBridge {
     }
 
     /** What the bridge bound and from where, for {@code retort doctor} and logs. */
-    public record Binding(String cublasPath, String cublasVersion, String cublasLtPath, String cudnnPath,
-                          String cudnnVersion, String cudnnCudartVersion, String driverPath, String driverVersion,
+    public record Binding(String cublasPath, String cublasVersion, String cublasLtPath, String nvrtcPath,
+                          String cudnnPath, String cudnnVersion, String cudnnCudartVersion, String driverPath, String driverVersion,
                           List<String> searched) {
 
         static final String LOADER_PATH = "the loader path (LD_LIBRARY_PATH, ldconfig)";
@@ -152,7 +152,7 @@ public final class NativeBridge {
                 }
             }
             return new Binding(values.get("cublas.path"), values.get("cublas.version"), values.get("cublasLt.path"),
-                    values.get("cudnn.path"), values.get("cudnn.version"), values.get("cudnn.cudart"),
+                    values.get("nvrtc.path"), values.get("cudnn.path"), values.get("cudnn.version"), values.get("cudnn.cudart"),
                     values.get("driver.path"), values.get("driver.version"), searched);
         }
 
@@ -160,6 +160,8 @@ public final class NativeBridge {
         public String describe() {
             return "cuBLAS " + cublasVersion + " from " + cublasPath
                     + (cublasLtPath == null ? "" : "\ncuBLASLt from " + cublasLtPath)
+                    + (nvrtcPath == null ? "\nNVRTC not found (cuDNN's runtime-compiled engines will fail to load)"
+                            : "\nNVRTC from " + nvrtcPath)
                     + "\ncuDNN " + cudnnVersion + " from " + cudnnPath
                     + (cudnnCudartVersion == null ? "" : " (built with CUDA runtime " + cudnnCudartVersion + ")")
                     + "\nCUDA driver " + (driverVersion == null ? "?" : driverVersion) + " from " + driverPath;
@@ -182,7 +184,7 @@ public final class NativeBridge {
         return nAddressOf(direct);
     }
 
-    // ---- the JNI entry points (native/retort_cuda_bridge.c); CudaHandles validates arguments first ----
+    // ---- the JNI entry points (native/bridge_*.c); CudaHandles validates arguments first ----
 
     static native String[] nInit(String[] explicitFolders, String[] candidateFolders);
 

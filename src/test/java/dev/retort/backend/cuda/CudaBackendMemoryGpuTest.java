@@ -3,7 +3,6 @@ package dev.retort.backend.cuda;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.retort.backend.DType;
 import dev.retort.backend.Device;
@@ -23,7 +22,7 @@ class CudaBackendMemoryGpuTest {
     @BeforeAll
     static void start() {
         String reason = CudaAvailability.driverUnavailableReason();
-        assumeTrue(reason == null, () -> "no CUDA: " + reason);
+        GpuAssumptions.assumeDevice(reason, "no CUDA");
         cuda = CudaBackend.get();
     }
 

@@ -45,7 +45,7 @@ class CudaLibrariesTest {
         Path system = lib(root, "usr/lib/python3.11/site-packages/nvidia/cublas/lib", "libcublas.so.12");
 
         List<String> folders = CudaLibraries.candidateFolders(Map.of("CUDA_HOME", cudaHome.toString(),
-                "VIRTUAL_ENV", venv.toString(), "CONDA_PREFIX", conda.toString()), home, root);
+                "VIRTUAL_ENV", venv.toString(), "CONDA_PREFIX", conda.toString()), home, root, List.of());
 
         assertEquals(List.of(
                 cudaHome.resolve("lib64").toString(),
@@ -67,13 +67,39 @@ class CudaLibrariesTest {
         Files.createDirectories(real.resolve("lib64"));
         Files.createSymbolicLink(root.resolve("usr/local/cuda"), real);
         assertEquals(List.of(root.resolve("usr/local/cuda/lib64").toString()),
-                CudaLibraries.candidateFolders(Map.of(), root.resolve("home"), root));
+                CudaLibraries.candidateFolders(Map.of(), root.resolve("home"), root, List.of()));
     }
 
     @Test
     void missingFoldersAreLeftOut(@TempDir Path root) {
         assertEquals(List.of(), CudaLibraries.candidateFolders(Map.of("CUDA_HOME", root.resolve("nowhere").toString()),
-                root.resolve("home"), root));
+                root.resolve("home"), root, List.of()));
+    }
+
+    /** Issue 16, item 2: an image with /opt/conda on PATH but neither VIRTUAL_ENV nor CONDA_PREFIX set. */
+    @Test
+    void thePython3OnPathIsAskedForItsSitePackages(@TempDir Path root) throws IOException {
+        Path site = root.resolve("opt/conda/lib/python3.12/site-packages");
+        Path cu13 = lib(site, "nvidia/cu13/lib", "libcublas.so.13");
+        Path nvrtc = lib(site, "nvidia/cuda_nvrtc/lib", "libnvrtc.so.12"); // CUDA 12's NVRTC wheel: cuDNN needs it
+        Path cudnn = lib(site, "nvidia/cudnn/lib", "libcudnn.so.9");
+        Path bin = Files.createDirectories(root.resolve("opt/conda/bin"));
+        Path python = bin.resolve("python3");
+        // A stand-in interpreter that answers the question PythonSitePackages asks, as CPython would.
+        Files.writeString(python, "#!/bin/sh\necho " + site + "\necho " + root.resolve("home/.local/nothing") + "\n");
+        python.toFile().setExecutable(true);
+        Map<String, String> env = Map.of("PATH", root.resolve("empty") + ":" + bin + ":/usr/bin:/bin");
+
+        List<Path> sites = PythonSitePackages.of(env);
+        assertEquals(List.of(site, root.resolve("home/.local/nothing")), sites);
+        assertEquals(List.of(cu13.toString(), nvrtc.toString(), cudnn.toString()),
+                CudaLibraries.candidateFolders(env, root.resolve("home"), root, sites));
+    }
+
+    @Test
+    void withoutPython3OnPathNoSitesAreAsked(@TempDir Path root) {
+        assertEquals(List.of(), PythonSitePackages.of(Map.of("PATH", root.toString())));
+        assertEquals(List.of(), PythonSitePackages.of(Map.of()));
     }
 
     @Test

@@ -4,7 +4,6 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.retort.backend.DType;
 import dev.retort.backend.Storage;
@@ -22,7 +21,7 @@ class CudaRuntimeGpuTest {
     @BeforeAll
     static void start() {
         String reason = CudaAvailability.driverUnavailableReason();
-        assumeTrue(reason == null, () -> "no CUDA: " + reason);
+        GpuAssumptions.assumeDevice(reason, "no CUDA");
         runtime = CudaRuntime.get();
     }
 

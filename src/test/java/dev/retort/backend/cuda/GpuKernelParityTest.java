@@ -1,6 +1,5 @@
 package dev.retort.backend.cuda;
 
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -18,7 +17,7 @@ class GpuKernelParityTest extends KernelParityChecks {
     @BeforeAll
     static void start() {
         String reason = JCudaTestDevice.unavailableReason();
-        assumeTrue(reason == null, () -> "no usable CUDA device: " + reason);
+        GpuAssumptions.assumeDevice(reason, "no usable CUDA device");
         gpu = JCudaTestDevice.start();
         System.out.println("GpuKernelParityTest on " + gpu.describe());
     }

@@ -24,7 +24,6 @@ import jcuda.driver.CUdevice;
 import jcuda.driver.CUdeviceptr;
 import jcuda.driver.CUstream;
 import jcuda.driver.CUstream_flags;
-import jcuda.driver.JCudaDriver;
 
 /**
  * Device memory and a stream through JCuda's driver API, for the bridge's GPU tests. It stands in for the CUDA
@@ -57,10 +56,9 @@ final class GpuTestDevice implements AutoCloseable {
             return NativeBridge.unavailableReason();
         }
         try {
-            JCudaDriver.setExceptionsEnabled(true);
-            cuInit(0);
+            CudaException.check(cuInit(0), "cuInit");
             int[] count = {0};
-            cuDeviceGetCount(count);
+            CudaException.check(cuDeviceGetCount(count), "cuDeviceGetCount");
             if (count[0] == 0) {
                 return "no CUDA device";
             }
@@ -80,12 +78,12 @@ final class GpuTestDevice implements AutoCloseable {
     }
 
     GpuTestDevice() {
-        cuDeviceGet(device, 0);
+        CudaException.check(cuDeviceGet(device, 0), "cuDeviceGet");
         CUcontext context = new CUcontext();
-        cuDevicePrimaryCtxRetain(context, device);
-        cuCtxSetCurrent(context);
+        CudaException.check(cuDevicePrimaryCtxRetain(context, device), "cuDevicePrimaryCtxRetain");
+        CudaException.check(cuCtxSetCurrent(context), "cuCtxSetCurrent");
         // A blocking stream orders itself after the legacy default stream, where cuMemcpyHtoD runs.
-        cuStreamCreate(stream, CUstream_flags.CU_STREAM_DEFAULT);
+        CudaException.check(cuStreamCreate(stream, CUstream_flags.CU_STREAM_DEFAULT), "cuStreamCreate");
     }
 
     long stream() {
@@ -94,26 +92,26 @@ final class GpuTestDevice implements AutoCloseable {
 
     long upload(float[] values) {
         AddressedPointer p = allocate(values.length);
-        cuMemcpyHtoD(p, Pointer.to(values), values.length * 4L);
-        cuCtxSynchronize();
+        CudaException.check(cuMemcpyHtoD(p, Pointer.to(values), values.length * 4L), "cuMemcpyHtoD");
+        CudaException.check(cuCtxSynchronize(), "cuCtxSynchronize");
         return p.address();
     }
 
     /** Zeroed device memory for {@code count} floats. */
     long zeros(int count) {
         AddressedPointer p = allocate(count);
-        cuMemsetD32(p, 0, count);
-        cuCtxSynchronize();
+        CudaException.check(cuMemsetD32(p, 0, count), "cuMemsetD32");
+        CudaException.check(cuCtxSynchronize(), "cuCtxSynchronize");
         return p.address();
     }
 
     /** Waits for the stream, then copies {@code count} floats back. */
     float[] download(long address, int count) {
-        cuStreamSynchronize(stream);
+        CudaException.check(cuStreamSynchronize(stream), "cuStreamSynchronize");
         for (AddressedPointer p : allocations) {
             if (p.address() == address) {
                 float[] out = new float[count];
-                cuMemcpyDtoH(Pointer.to(out), p, count * 4L);
+                CudaException.check(cuMemcpyDtoH(Pointer.to(out), p, count * 4L), "cuMemcpyDtoH");
                 return out;
             }
         }
@@ -122,19 +120,19 @@ final class GpuTestDevice implements AutoCloseable {
 
     private AddressedPointer allocate(int count) {
         AddressedPointer p = new AddressedPointer();
-        cuMemAlloc(p, Math.max(1, count) * 4L);
+        CudaException.check(cuMemAlloc(p, Math.max(1, count) * 4L), "cuMemAlloc");
         allocations.add(p);
         return p;
     }
 
     @Override
     public void close() {
-        cuCtxSynchronize();
+        CudaException.check(cuCtxSynchronize(), "cuCtxSynchronize");
         for (AddressedPointer p : allocations) {
-            cuMemFree(p);
+            CudaException.check(cuMemFree(p), "cuMemFree");
         }
         allocations.clear();
-        cuStreamDestroy(stream);
-        cuDevicePrimaryCtxRelease(device);
+        CudaException.check(cuStreamDestroy(stream), "cuStreamDestroy");
+        CudaException.check(cuDevicePrimaryCtxRelease(device), "cuDevicePrimaryCtxRelease");
     }
 }

@@ -24,7 +24,6 @@ import jcuda.driver.CUcontext;
 import jcuda.driver.CUdevice;
 import jcuda.driver.CUdeviceptr;
 import jcuda.driver.CUstream;
-import jcuda.driver.JCudaDriver;
 
 /**
  * The first CUDA device through JCuda, for the gpu-tagged parity tests: primary context, one stream, plain
@@ -46,13 +45,12 @@ final class JCudaTestDevice implements KernelTestDevice {
     private final TreeMap<Long, Address> allocations = new TreeMap<>();
 
     private JCudaTestDevice() {
-        JCudaDriver.setExceptionsEnabled(true);
-        cuDeviceGet(device, 0);
-        cuDevicePrimaryCtxRetain(context, device);
-        cuCtxSetCurrent(context);
-        cuStreamCreate(stream, 0);
+        CudaException.check(cuDeviceGet(device, 0), "cuDeviceGet");
+        CudaException.check(cuDevicePrimaryCtxRetain(context, device), "cuDevicePrimaryCtxRetain");
+        CudaException.check(cuCtxSetCurrent(context), "cuCtxSetCurrent");
+        CudaException.check(cuStreamCreate(stream, 0), "cuStreamCreate");
         byte[] bytes = new byte[256];
-        cuDeviceGetName(bytes, bytes.length, device);
+        CudaException.check(cuDeviceGetName(bytes, bytes.length, device), "cuDeviceGetName");
         int end = 0;
         while (end < bytes.length && bytes[end] != 0) {
             end++;
@@ -64,10 +62,9 @@ final class JCudaTestDevice implements KernelTestDevice {
     /** Why no CUDA device can be used here, or null. */
     static String unavailableReason() {
         try {
-            JCudaDriver.setExceptionsEnabled(true);
-            cuInit(0);
+            CudaException.check(cuInit(0), "cuInit");
             int[] count = {0};
-            cuDeviceGetCount(count);
+            CudaException.check(cuDeviceGetCount(count), "cuDeviceGetCount");
             if (count[0] == 0) {
                 return "no CUDA device";
             }
@@ -91,8 +88,8 @@ final class JCudaTestDevice implements KernelTestDevice {
     public long allocate(long bytes) {
         Address a = new Address();
         long size = Math.max(256, (bytes + 255) / 256 * 256);
-        cuMemAlloc(a, size);
-        cuMemsetD8(a, (byte) 0, size);
+        CudaException.check(cuMemAlloc(a, size), "cuMemAlloc");
+        CudaException.check(cuMemsetD8(a, (byte) 0, size), "cuMemsetD8");
         allocations.put(a.address(), a);
         return a.address();
     }
@@ -107,21 +104,21 @@ final class JCudaTestDevice implements KernelTestDevice {
 
     @Override
     public void write(long address, byte[] bytes) {
-        cuStreamSynchronize(stream);
-        cuMemcpyHtoD(at(address), Pointer.to(bytes), bytes.length);
+        CudaException.check(cuStreamSynchronize(stream), "cuStreamSynchronize");
+        CudaException.check(cuMemcpyHtoD(at(address), Pointer.to(bytes), bytes.length), "cuMemcpyHtoD");
     }
 
     @Override
     public byte[] read(long address, int bytes) {
-        cuStreamSynchronize(stream);
+        CudaException.check(cuStreamSynchronize(stream), "cuStreamSynchronize");
         byte[] out = new byte[bytes];
-        cuMemcpyDtoH(Pointer.to(out), at(address), bytes);
+        CudaException.check(cuMemcpyDtoH(Pointer.to(out), at(address), bytes), "cuMemcpyDtoH");
         return out;
     }
 
     @Override
     public void synchronize() {
-        cuStreamSynchronize(stream);
+        CudaException.check(cuStreamSynchronize(stream), "cuStreamSynchronize");
     }
 
     @Override
@@ -131,13 +128,13 @@ final class JCudaTestDevice implements KernelTestDevice {
 
     @Override
     public void close() {
-        cuStreamSynchronize(stream);
+        CudaException.check(cuStreamSynchronize(stream), "cuStreamSynchronize");
         kernels.close();
         for (Address a : allocations.values()) {
-            cuMemFree(a);
+            CudaException.check(cuMemFree(a), "cuMemFree");
         }
         allocations.clear();
-        cuStreamDestroy(stream);
-        cuDevicePrimaryCtxRelease(device);
+        CudaException.check(cuStreamDestroy(stream), "cuStreamDestroy");
+        CudaException.check(cuDevicePrimaryCtxRelease(device), "cuDevicePrimaryCtxRelease");
     }
 }

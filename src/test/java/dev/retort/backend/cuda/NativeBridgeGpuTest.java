@@ -2,7 +2,6 @@ package dev.retort.backend.cuda;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.retort.backend.ConvSpec;
 import dev.retort.backend.DType;
@@ -46,7 +45,7 @@ class NativeBridgeGpuTest {
     @BeforeAll
     static void open() {
         String reason = GpuTestDevice.unavailableReason();
-        assumeTrue(reason == null, () -> "no usable GPU: " + reason);
+        GpuAssumptions.assumeDevice(reason, "no usable GPU");
         gpu = new GpuTestDevice();
         measured = CudaHandles.open(gpu.stream(), Options.DEFAULT);
         heuristic = CudaHandles.open(gpu.stream(), new Options(AlgorithmSearch.HEURISTIC, false, false));

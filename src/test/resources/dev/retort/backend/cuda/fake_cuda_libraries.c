@@ -431,6 +431,11 @@ int cuCtxGetCurrent(void **ctx) {
     *ctx = flag("no-context") ? NULL : (void *)0x1;
     return 0;
 }
+/* The bridge makes its handles' context current on each calling thread; here there is only the one context. */
+int cuCtxSetCurrent(void *ctx) {
+    (void)ctx;
+    return 0;
+}
 int cuMemAllocAsync(unsigned long long *p, size_t bytes, void *stream) {
     (void)stream;
     if (flag("oom")) {
