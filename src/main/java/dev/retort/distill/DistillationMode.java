@@ -61,7 +61,7 @@ public sealed interface DistillationMode permits DistillationMode.Temperature, D
         return 0;
     }
 
-    /** One line for logs and reports, e.g. {@code mode hinton (T 2, α 0.5)}. */
+    /** One line for logs and reports, e.g. {@code mode hinton (temperature 2.0, alpha 0.5, teacher-targets soft)}. */
     default String describe() {
         StringBuilder sb = new StringBuilder("mode ").append(name()).append(" (");
         String sep = "";
