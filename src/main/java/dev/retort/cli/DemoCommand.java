@@ -24,8 +24,9 @@ import picocli.CommandLine.Option;
         description = {"The main job on Fashion-MNIST: train cnn-teacher, then train cnn-student on the labels of "
                 + "1,000 images alone and distill it in each mode (temperature, hinton, hybrid) with every training "
                 + "image as transfer set. Prints the table and writes report.md with plots.",
-                "The default schedule takes about ten minutes on a 2-core CPU, one seed; --full runs three seeds and "
-                        + "adds the every-label setting (mlp-student, 20 epochs). Run it again with the same --out to "
+                "The default schedule takes about ten minutes on a 2-core CPU, one seed; --full trains the teacher "
+                        + "8 epochs, runs three seeds and adds the every-label setting (mlp-student, 20 epochs, about "
+                        + "40 minutes). Run it again with the same --out to "
                         + "reuse finished runs and resume an interrupted one."})
 final class DemoCommand extends ReportingCommand {
     @Option(names = "--full", description = "The long schedule.")
