@@ -15,6 +15,7 @@ import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -26,7 +27,10 @@ import picocli.CommandLine.Option;
                 + "image as transfer set. Prints the table and writes report.md with plots.",
                 "The default schedule takes about ten minutes on a 2-core CPU, one seed; --full runs three seeds and "
                         + "adds the every-label setting (mlp-student, 20 epochs). Run it again with the same --out to "
-                        + "reuse finished runs and resume an interrupted one."})
+                        + "reuse finished runs and resume an interrupted one.",
+                "A demo takes no --config: it is several runs, each with its own config.json, and has no single "
+                        + "configuration to replay; its options rerun it, and 'retort train|distill --config "
+                        + "DIR/<run>/config.json' replays one of its runs."})
 final class DemoCommand extends ReportingCommand {
     @Option(names = "--full", description = "The long schedule.")
     boolean full;
@@ -54,6 +58,9 @@ final class DemoCommand extends ReportingCommand {
     @Option(names = "--train-size", defaultValue = "60000", description = "Use at most this many training images.")
     int trainSize;
 
+    @Option(names = "--config", paramLabel = "FILE", description = "Refused, with the reason (see above).")
+    Path config;
+
     @Mixin
     DataOption data;
 
@@ -62,6 +69,11 @@ final class DemoCommand extends ReportingCommand {
 
     @Override
     protected int run() throws IOException {
+        if (config != null) {
+            throw optionError("--config " + config + ": a demo has no single configuration to replay (its teacher "
+                    + "and students each have their own config.json); rerun it with its options and --out to reuse "
+                    + "its runs, or replay one run with retort train|distill --config DIR/<run>/config.json");
+        }
         PrintWriter log = out();
         Device chosen = device.resolve(log);
         String machine = Backends.of(chosen).describe();
@@ -99,7 +111,7 @@ final class DemoCommand extends ReportingCommand {
             Dataset test = data.test();
             String source = "Fashion-MNIST from " + data.locate();
             log.println("data: " + source + " (" + train.size() + " train, " + test.size() + " test)");
-            return new Runs.Data(train, test, source);
+            return new Runs.Data(train, test, source, Map.of(), data.dataset().normalization());
         } catch (IOException e) {
             if (data.explicit() != null) {
                 throw e;
