@@ -165,6 +165,9 @@ final class SweepCommand extends ReportingCommand {
             String name = spec.longestName();
             return name + " is not an option of a sweep's runs (" + (name.equals("--out") ? "the sweep's own --out "
                     + "names its folder" : name.equals("--resume") ? "a sweep resumes interrupted runs by itself"
+                    : name.equals("--config") ? "a sweep has no single config.json to replay, each of its runs has "
+                    + "its own; give the options themselves, as lists where they vary, or replay one run with retort "
+                    + "distill --config DIR/<run>/config.json"
                     : "give the options themselves, as lists where they vary") + ")";
         }
         return arg.startsWith("-") ? "unknown option " + arg + "; a sweep takes the options of 'retort distill'"

@@ -127,6 +127,10 @@ class PredictImagesCommandTest {
         assertEquals(0, r.exitCode(), r.all());
         assertFalse(Arrays.equals(Npy.read(recorded).toFloatArray(), Npy.read(plain).toFloatArray()),
                 "--mean 0 --std 1 feeds pixel / 255, not the recorded statistics");
+        assertEquals(0, run("predict", "--model", net.toString(), "--weights", weights().toString(), "--input",
+                png.toString(), "--output", plain.toString(), "--normalize", "weights", "--device", "cpu").exitCode());
+        assertArrayEquals(Npy.read(recorded).toFloatArray(), Npy.read(plain).toFloatArray(),
+                "--normalize weights names the default for images");
 
         // The same weights without the metadata: the user must say how to normalise.
         Path bare = dir.resolve("bare.safetensors");
