@@ -36,9 +36,9 @@ public final class ModelOption {
     Path weights;
 
     @Option(names = "--config", paramLabel = "FILE",
-            description = "A run's config.json: --model, --weights (the run's model.safetensors beside FILE) and, where "
-                    + "the command takes them, the data and --device come from it unless given here; the thread count "
-                    + "does not (it is the machine's, and changes no result).")
+            description = "A run's config.json: --model, --weights (the run's model.safetensors beside FILE) and, "
+                    + "where the command takes them, the data and --device come from it unless given here; the "
+                    + "thread count does not (it is the machine's, and changes no result).")
     Path config;
 
     /** Input shape of the network last built by {@link #load}; a JSON file is parsed at most once for it. */

@@ -224,7 +224,8 @@ final class PredictCommand extends ReportingCommand {
     /** As the dataset loaders do it, so a network sees the same numbers it was trained on. */
     private void normalizePixels(Normalization stats, float[] x, int[] exampleShape) {
         int channels = exampleShape.length == 3 ? exampleShape[0] : 1;
-        int plane = exampleShape.length == 3 ? exampleShape[1] * exampleShape[2] : Math.max(1, Shapes.size(exampleShape));
+        int plane = exampleShape.length == 3 ? exampleShape[1] * exampleShape[2]
+                : Math.max(1, Shapes.size(exampleShape));
         if (stats.channels() != 1 && stats.channels() != channels) {
             throw optionError((normalize != null ? "--normalize " + normalize : mean != null ? "--mean/--std"
                     : "the normalisation --weights records") + ": needs examples of shape [" + stats.channels()

@@ -39,7 +39,7 @@ public record Normalization(float[] mean, float[] std) {
         std = std.clone();
     }
 
-    /** The statistics a published dataset's loader uses ({@code fashion-mnist}, {@code mnist}, {@code cifar-10}), or null. */
+    /** What a published dataset's loader uses ({@code fashion-mnist}, {@code mnist}, {@code cifar-10}), or null. */
     public static Normalization of(String dataset) {
         return switch (dataset.toLowerCase(Locale.ROOT)) {
             case "fashion-mnist", "mnist" -> new Normalization(new float[] {FashionMnist.MEAN},
@@ -54,7 +54,7 @@ public record Normalization(float[] mean, float[] std) {
         return Math.max(mean.length, std.length);
     }
 
-    /** One pixel 0..255 of channel {@code c}, with the float arithmetic of the dataset loaders (bit-identical to them). */
+    /** One pixel 0..255 of channel {@code c}, with the dataset loaders' float arithmetic (bit-identical to them). */
     public float apply(int pixel, int c) {
         return (pixel / 255f - mean[mean.length == 1 ? 0 : c]) / std[std.length == 1 ? 0 : c];
     }

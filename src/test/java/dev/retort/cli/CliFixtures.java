@@ -82,6 +82,23 @@ final class CliFixtures {
         return file;
     }
 
+    /** A run trained by {@code retort train} on {@link #pngDataset}: the data, the network file, the run folder. */
+    record PngRun(Path data, Path network, Path folder) {}
+
+    /** Trains {@link #convNetwork} for {@code epochs} on an 18-a-class {@link #pngDataset}, all under {@code root}. */
+    static PngRun trainOnPngs(Path root, int epochs) throws IOException {
+        System.setProperty("retort.progress", "off");
+        Path data = pngDataset(root.resolve("pngs"), 18);
+        Path net = convNetwork(root.resolve("net.json"), 4);
+        Path folder = root.resolve("run");
+        Run r = run("train", "--model", net.toString(), "--data", data.toString(), "--epochs",
+                Integer.toString(epochs), "--batch-size", "8", "--device", "cpu", "--out", folder.toString());
+        if (r.exitCode() != 0) {
+            throw new IllegalStateException("training on the PNGs failed: " + r.all());
+        }
+        return new PngRun(data, net, folder);
+    }
+
     /** A small Fashion-MNIST-shaped dataset in {@code dir} (256 train, 64 test), labelled by a cnn-student. */
     static Path tinyFashionMnist(Path dir) throws IOException {
         try (Module labeller = Models.create("cnn-student", 5)) {

@@ -25,9 +25,7 @@ class ConfigReplayModelTest {
     @TempDir
     static Path shared;
 
-    private static Path data;
-    private static Path net;
-    private static Path runDir;
+    private static CliFixtures.PngRun trained;
     private static Path config;
 
     @TempDir
@@ -35,14 +33,12 @@ class ConfigReplayModelTest {
 
     @BeforeAll
     static void trainOnPngs() throws IOException {
-        System.setProperty("retort.progress", "off");
-        data = CliFixtures.pngDataset(shared.resolve("pngs"), 18);
-        net = CliFixtures.convNetwork(shared.resolve("net.json"), 4);
-        runDir = shared.resolve("run");
-        CliFixtures.Run r = run("train", "--model", net.toString(), "--data", data.toString(), "--epochs", "1",
-                "--batch-size", "8", "--device", "cpu", "--out", runDir.toString());
-        assertEquals(0, r.exitCode(), r.all());
-        config = runDir.resolve(RunFolder.CONFIG);
+        trained = CliFixtures.trainOnPngs(shared, 1);
+        config = trained.folder().resolve(RunFolder.CONFIG);
+    }
+
+    private static Path weights() {
+        return trained.folder().resolve(RunFolder.MODEL);
     }
 
     /** The lines of a command's report that hold numbers, not the paths it names. */
@@ -52,19 +48,19 @@ class ConfigReplayModelTest {
     }
 
     private static String[] explicit(String command, String... more) {
-        List<String> args = new ArrayList<>(List.of(command, "--model", net.toString(), "--weights",
-                runDir.resolve(RunFolder.MODEL).toString(), "--device", "cpu"));
+        List<String> args = new ArrayList<>(List.of(command, "--model", trained.network().toString(), "--weights",
+                weights().toString(), "--device", "cpu"));
         args.addAll(List.of(more));
         return args.toArray(String[]::new);
     }
 
     @Test
     void evalAndCalibrateReplayTheRunsModelWeightsAndData() {
-        CliFixtures.Run given = run(explicit("eval", "--data", data.toString()));
+        CliFixtures.Run given = run(explicit("eval", "--data", trained.data().toString()));
         CliFixtures.Run replayed = run("eval", "--config", config.toString());
         assertEquals(0, replayed.exitCode(), replayed.all());
         assertEquals(numbers(given), numbers(replayed));
-        assertTrue(replayed.out().contains("with weights " + runDir.resolve(RunFolder.MODEL).toAbsolutePath()),
+        assertTrue(replayed.out().contains("with weights " + weights().toAbsolutePath()),
                 replayed.out());
 
         CliFixtures.Run train = run("eval", "--config", config.toString(), "--split", "train");
@@ -73,13 +69,13 @@ class ConfigReplayModelTest {
 
         CliFixtures.Run calibrated = run("calibrate", "--config", config.toString(), "--holdout", "20");
         assertEquals(0, calibrated.exitCode(), calibrated.all());
-        assertEquals(numbers(run(explicit("calibrate", "--data", data.toString(), "--holdout", "20"))),
+        assertEquals(numbers(run(explicit("calibrate", "--data", trained.data().toString(), "--holdout", "20"))),
                 numbers(calibrated));
     }
 
     @Test
     void predictAndInspectReplayTheRunsModelAndWeights() throws IOException {
-        Path png = data.resolve("test").resolve("stripes").resolve("1.png");
+        Path png = trained.data().resolve("test").resolve("stripes").resolve("1.png");
         Path a = dir.resolve("a.npy");
         Path b = dir.resolve("b.npy");
         assertEquals(0, run(explicit("predict", "--input", png.toString(), "--output", a.toString())).exitCode());
@@ -90,7 +86,7 @@ class ConfigReplayModelTest {
 
         r = run("inspect", "--config", config.toString());
         assertEquals(0, r.exitCode(), r.all());
-        assertTrue(r.out().contains("model: " + net), r.out());
+        assertTrue(r.out().contains("model: " + trained.network()), r.out());
     }
 
     @Test
@@ -103,7 +99,7 @@ class ConfigReplayModelTest {
         assertTrue(r.err().startsWith("retort eval: --config " + copied + ": no model.safetensors beside it"),
                 r.err());
         assertEquals(1, r.err().strip().lines().count(), r.err());
-        r = run("eval", "--config", copied.toString(), "--weights", runDir.resolve(RunFolder.MODEL).toString());
+        r = run("eval", "--config", copied.toString(), "--weights", weights().toString());
         assertEquals(0, r.exitCode(), r.all());
 
         Files.writeString(dir.resolve("not.json"), "{\"epochs\": 3}");
@@ -111,7 +107,7 @@ class ConfigReplayModelTest {
                 dir.resolve("p.npy").toString());
         assertEquals(1, r.exitCode(), r.all());
         assertTrue(r.err().contains("no \"training\" object; is it a run's config.json?"), r.err());
-        r = run("eval", "--weights", runDir.resolve(RunFolder.MODEL).toString());
+        r = run("eval", "--weights", weights().toString());
         assertEquals(2, r.exitCode(), r.all());
         assertTrue(r.err().startsWith("Missing required option: '--model=NAME|FILE.json' (or --config FILE"),
                 r.err());

@@ -46,13 +46,10 @@ class PredictImagesCommandTest {
 
     @BeforeAll
     static void trainOnPngs() throws IOException {
-        System.setProperty("retort.progress", "off");
-        data = CliFixtures.pngDataset(shared.resolve("pngs"), 18);
-        net = CliFixtures.convNetwork(shared.resolve("net.json"), 4);
-        runDir = shared.resolve("run");
-        CliFixtures.Run r = run("train", "--model", net.toString(), "--data", data.toString(), "--epochs", "2",
-                "--batch-size", "8", "--device", "cpu", "--out", runDir.toString());
-        assertEquals(0, r.exitCode(), r.all());
+        CliFixtures.PngRun trained = CliFixtures.trainOnPngs(shared, 2);
+        data = trained.data();
+        net = trained.network();
+        runDir = trained.folder();
     }
 
     private static Path weights() {
