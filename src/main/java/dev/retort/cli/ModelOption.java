@@ -18,7 +18,8 @@ import picocli.CommandLine.Spec;
 /**
  * The {@code --model NAME|FILE.json} and {@code --weights FILE.safetensors} options: which network
  * to build (a reference network of docs/networks.md or a JSON network file) and the trained weights to put
- * in it, with errors that name the option, the file and what to change.
+ * in it, with errors that name the option, the file and what to change; or {@code --config FILE}, a run's
+ * config.json, which names both (docs/formats.md).
  */
 public final class ModelOption {
     @Spec(Spec.Target.MIXEE)

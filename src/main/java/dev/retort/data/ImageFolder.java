@@ -31,7 +31,13 @@ public final class ImageFolder {
                 && !classes(dir.resolve(TRAIN)).isEmpty();
     }
 
-    /** Both splits and the training split's statistics, which normalise both. */
+    /**
+     * Both splits and the training split's statistics, which normalise both.
+     *
+     * @param train         the training split
+     * @param test          the test split
+     * @param normalization the training split's per-channel mean and standard deviation
+     */
     public record Splits(Dataset train, Dataset test, Normalization normalization) {}
 
     /** Both splits, normalised with the training split's statistics. */
@@ -98,7 +104,13 @@ public final class ImageFolder {
         }
     }
 
-    /** One image file's pixels, packed RGB row-major, with its size. */
+    /**
+     * One image file's pixels, packed RGB row-major, with its size.
+     *
+     * @param rgb    pixels as {@code 0xRRGGBB}, row by row
+     * @param width  columns
+     * @param height rows
+     */
     public record Image(int[] rgb, int width, int height) {
         /** Whether every pixel has R = G = B. */
         public boolean grey() {

@@ -11,10 +11,14 @@ import java.util.Map;
  * channel. A run records the one its data was loaded with (config.json's {@code data.normalization} and the
  * weights' metadata), so that {@code retort predict} feeds new images to the network as it saw its training images.
  * One mean and deviation apply to every channel.
+ *
+ * @param mean per-channel means of the pixels in [0, 1], or one for every channel
+ * @param std  per-channel standard deviations, or one for every channel
  */
 public record Normalization(float[] mean, float[] std) {
-    /** The safetensors metadata keys: comma-separated floats, one per channel (or one for all). */
+    /** The safetensors metadata key of the means: comma-separated floats, one per channel (or one for all). */
     public static final String MEAN_METADATA = "input_mean";
+    /** The safetensors metadata key of the standard deviations, as {@link #MEAN_METADATA}. */
     public static final String STD_METADATA = "input_std";
 
     /** Checks the lists: as long as each other (or one of them a single value), deviations positive and finite. */
