@@ -48,6 +48,7 @@ final class CalibrateCommand extends ReportingCommand {
 
     @Override
     protected int run() throws IOException {
+        model.replayConfig();
         requirePositive("--holdout", holdout);
         requirePositive("--batch-size", batchSize);
         model.requireWeights();

@@ -20,6 +20,6 @@ final class Commands {
         String source = dataset.describe();
         log.println("data: " + source + " (" + train.size() + " train, " + test.size() + " test)");
         return new Runs.Data(train, test, source, Map.of("dataset", dataset.kind(), "folder",
-                dataset.folder().toAbsolutePath().toString()));
+                dataset.folder().toAbsolutePath().toString()), dataset.normalization());
     }
 }

@@ -2,10 +2,12 @@ package dev.retort.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.retort.train.RunFolder;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import picocli.CommandLine.Model.CommandSpec;
@@ -35,15 +37,7 @@ final class ConfigReplay {
         if (file == null) {
             return;
         }
-        JsonNode root;
-        try {
-            root = JSON.readTree(Files.readString(file));
-        } catch (IOException e) {
-            throw new IOException("--config " + file + ": not a readable run configuration (" + e.getMessage() + ")", e);
-        }
-        if (root == null || !root.path("training").isObject()) {
-            throw new IOException("--config " + file + ": no \"training\" object; is it a run's config.json?");
-        }
+        JsonNode root = read(file);
         boolean distill = spec.name().equals("distill");
         if (distill && !root.path("distillation").isObject()) {
             throw new IOException("--config " + file + ": a train run's configuration; distill needs a distill run's");
@@ -60,6 +54,57 @@ final class ConfigReplay {
                 option.setValue(convert(file, name, option.type(), value));
             }
         }
+    }
+
+    /**
+     * For the commands that use a trained network ({@code eval}, {@code calibrate}, {@code predict},
+     * {@code inspect}): the run's model, its exported weights (model.safetensors beside the file), its data and
+     * device, and its evaluation batch size as the forward-pass batch. Only these: the run's other options (its
+     * training batch, a distillation's temperature) mean other things to these commands.
+     */
+    static void applyToModel(CommandSpec spec, Path file) throws IOException {
+        if (file == null) {
+            return;
+        }
+        JsonNode root = read(file);
+        ParseResult parsed = spec.commandLine().getParseResult();
+        Map<String, JsonNode> values = new LinkedHashMap<>();
+        values.put("--model", root.path("training").get("model"));
+        values.put("--data", root.path("data").get("folder"));
+        values.put("--dataset", root.path("data").get("dataset"));
+        values.put("--device", root.path("training").get("device"));
+        values.put("--batch-size", root.path("training").get("evalBatchSize"));
+        for (var e : values.entrySet()) {
+            OptionSpec option = spec.findOption(e.getKey());
+            JsonNode value = e.getValue();
+            if (option != null && !parsed.hasMatchedOption(option) && value != null && !value.isNull()) {
+                option.setValue(convert(file, e.getKey(), option.type(), value));
+            }
+        }
+        OptionSpec weights = spec.findOption("--weights");
+        if (weights != null && !parsed.hasMatchedOption(weights)) {
+            Path exported = file.toAbsolutePath().resolveSibling(RunFolder.MODEL);
+            if (!Files.isRegularFile(exported)) {
+                throw new IOException("--config " + file + ": no " + RunFolder.MODEL + " beside it (the run has not "
+                        + "finished an epoch?); pass --weights, e.g. a checkpoint's checkpoints/epoch-N/"
+                        + RunFolder.MODEL);
+            }
+            weights.setValue(exported);
+        }
+    }
+
+    /** The file as JSON with a "training" object, or one line saying why not. */
+    private static JsonNode read(Path file) throws IOException {
+        JsonNode root;
+        try {
+            root = JSON.readTree(Files.readString(file));
+        } catch (IOException e) {
+            throw new IOException("--config " + file + ": not a readable run configuration (" + e.getMessage() + ")", e);
+        }
+        if (root == null || !root.path("training").isObject()) {
+            throw new IOException("--config " + file + ": no \"training\" object; is it a run's config.json?");
+        }
+        return root;
     }
 
     private static JsonNode lookup(JsonNode root, String option) {

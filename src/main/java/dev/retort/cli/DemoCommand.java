@@ -15,6 +15,7 @@ import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -26,8 +27,11 @@ import picocli.CommandLine.Option;
                 + "image as transfer set. Prints the table and writes report.md with plots.",
                 "The default schedule takes about ten minutes on a 2-core CPU, one seed; --full trains the teacher "
                         + "8 epochs, runs three seeds and adds the every-label setting (mlp-student, 20 epochs, about "
-                        + "40 minutes). Run it again with the same --out to "
-                        + "reuse finished runs and resume an interrupted one."})
+                        + "40 minutes). Run it again with the same --out to reuse finished runs and resume an "
+                        + "interrupted one.",
+                "A demo takes no --config: it is several runs, each with its own config.json, and has no single "
+                        + "configuration to replay; its options rerun it, and 'retort train|distill --config "
+                        + "DIR/<run>/config.json' replays one of its runs."})
 final class DemoCommand extends ReportingCommand {
     @Option(names = "--full", description = "The long schedule.")
     boolean full;
@@ -55,6 +59,9 @@ final class DemoCommand extends ReportingCommand {
     @Option(names = "--train-size", defaultValue = "60000", description = "Use at most this many training images.")
     int trainSize;
 
+    @Option(names = "--config", paramLabel = "FILE", description = "Refused, with the reason (see above).")
+    Path config;
+
     @Mixin
     DataOption data;
 
@@ -63,6 +70,11 @@ final class DemoCommand extends ReportingCommand {
 
     @Override
     protected int run() throws IOException {
+        if (config != null) {
+            throw optionError("--config " + config + ": a demo has no single configuration to replay (its teacher "
+                    + "and students each have their own config.json); rerun it with its options and --out to reuse "
+                    + "its runs, or replay one run with retort train|distill --config DIR/<run>/config.json");
+        }
         PrintWriter log = out();
         Device chosen = device.resolve(log);
         String machine = Backends.of(chosen).describe();
@@ -100,7 +112,7 @@ final class DemoCommand extends ReportingCommand {
             Dataset test = data.test();
             String source = "Fashion-MNIST from " + data.locate();
             log.println("data: " + source + " (" + train.size() + " train, " + test.size() + " test)");
-            return new Runs.Data(train, test, source);
+            return new Runs.Data(train, test, source, Map.of(), data.dataset().normalization());
         } catch (IOException e) {
             if (data.explicit() != null) {
                 throw e;

@@ -37,6 +37,7 @@ final class EvalCommand extends ReportingCommand {
 
     @Override
     protected int run() throws IOException {
+        model.replayConfig();
         requirePositive("--batch-size", batchSize);
         if (!split.equals("test") && !split.equals("train")) {
             throw optionError("--split " + split + ": expected test or train");

@@ -18,6 +18,7 @@ final class InspectCommand extends ReportingCommand {
 
     @Override
     protected int run() throws IOException {
+        model.replayConfig();
         PrintWriter out = out();
         try (Module net = model.load(0)) {
             out.println("model: " + model.describe());

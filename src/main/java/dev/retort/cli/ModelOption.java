@@ -9,6 +9,7 @@ import dev.retort.tensor.Finite;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Map;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParameterException;
@@ -17,15 +18,17 @@ import picocli.CommandLine.Spec;
 /**
  * The {@code --model NAME|FILE.json} and {@code --weights FILE.safetensors} options: which network
  * to build (a reference network of docs/networks.md or a JSON network file) and the trained weights to put
- * in it, with errors that name the option, the file and what to change.
+ * in it, with errors that name the option, the file and what to change; or {@code --config FILE}, a run's
+ * config.json, which names both (docs/formats.md).
  */
 public final class ModelOption {
     @Spec(Spec.Target.MIXEE)
     CommandSpec mixee;
 
-    @Option(names = "--model", required = true, paramLabel = "NAME|FILE.json",
-            description = "Network: a reference network (cnn-teacher, cnn-student, mlp-teacher, mlp-student, "
-                    + "mlp-tiny, resnet20, resnet8) or a JSON network file.")
+    // Required, but checked when used: a --config replay supplies it.
+    @Option(names = "--model", paramLabel = "NAME|FILE.json",
+            description = "Network (required unless --config names it): a reference network (cnn-teacher, "
+                    + "cnn-student, mlp-teacher, mlp-student, mlp-tiny, resnet20, resnet8) or a JSON network file.")
     String model;
 
     @Option(names = "--weights", paramLabel = "FILE.safetensors",
@@ -33,8 +36,28 @@ public final class ModelOption {
                     + "(as retort and torch save them).")
     Path weights;
 
+    @Option(names = "--config", paramLabel = "FILE",
+            description = "A run's config.json: --model, --weights (the run's model.safetensors beside FILE) and, "
+                    + "where the command takes them, the data and --device come from it unless given here; the "
+                    + "thread count does not (it is the machine's, and changes no result).")
+    Path config;
+
     /** Input shape of the network last built by {@link #load}; a JSON file is parsed at most once for it. */
     private int[] inputShape;
+
+    /** The metadata of the weights file last loaded. */
+    private Map<String, String> metadata = Map.of();
+
+    /** Fills the command's options that were not given from --config's run, when there is one. */
+    public ModelOption replayConfig() throws IOException {
+        ConfigReplay.applyToModel(mixee, config);
+        return this;
+    }
+
+    /** The metadata of the weights last loaded by {@link #load} (empty before, or when the file has none). */
+    public Map<String, String> metadata() {
+        return metadata;
+    }
 
     /** The --model value as given. */
     public String model() {
@@ -48,7 +71,7 @@ public final class ModelOption {
 
     /** Whether --model names a reference network rather than a JSON file. */
     public boolean isReferenceNetwork() {
-        return Models.NAMES.contains(model);
+        return model != null && Models.NAMES.contains(model);
     }
 
     /**
@@ -66,6 +89,9 @@ public final class ModelOption {
     }
 
     private void checkModel() {
+        if (model == null) {
+            throw error("Missing required option: '--model=NAME|FILE.json' (or --config FILE, a run's config.json)");
+        }
         if (!isReferenceNetwork() && !Files.isRegularFile(Path.of(model))) {
             throw error("--model " + model + ": neither a reference network " + Models.NAMES
                     + " nor an existing JSON network file");
@@ -96,7 +122,7 @@ public final class ModelOption {
         try {
             checkWeightsExist();
             try {
-                Checkpoints.load(net, weights);
+                metadata = Checkpoints.load(net, weights);
             } catch (IllegalArgumentException e) {
                 String detail = e.getCause() != null ? e.getCause().getMessage() : e.getMessage();
                 throw error("--weights " + weights + ": holds the weights of a different model than --model " + model
@@ -127,6 +153,7 @@ public final class ModelOption {
     /** The shape of one input example, [C, H, W] (or [features] for a JSON network that says so). */
     public int[] inputShape() throws IOException {
         if (inputShape == null) {
+            checkModel();
             if (isReferenceNetwork()) {
                 inputShape = Models.inputShape(model);
             } else {

@@ -2,8 +2,7 @@ package dev.retort.cli;
 
 import dev.retort.backend.Device;
 import dev.retort.backend.Shapes;
-import dev.retort.data.Cifar10;
-import dev.retort.data.FashionMnist;
+import dev.retort.data.Normalization;
 import dev.retort.io.Npy;
 import dev.retort.nn.Module;
 import dev.retort.tensor.Scope;
@@ -14,25 +13,34 @@ import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
+import java.util.List;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
-/** {@code retort predict}: a trained classifier's logits or probabilities for images in a .npy file. */
+/** {@code retort predict}: a trained classifier's logits or probabilities for images in a .npy file or image files. */
 @Command(name = "predict", mixinStandardHelpOptions = true, sortOptions = false,
-        description = {"Run a trained classifier on the images of a .npy file and write its logits [N, classes] "
-                + "as float32 .npy, or softmax(logits / T) with --probabilities.",
-                "The input may be float32, float64, uint8 or integer, shaped [N, C, H, W], [N, H, W] or "
-                + "[N, C*H*W]: any shape with the model's number of values per example. Values go to the "
+        description = {"Run a trained classifier on the examples of a .npy file, a PNG or JPEG image, or a folder of "
+                + "them, and write its logits [N, classes] as float32 .npy, or softmax(logits / T) with "
+                + "--probabilities.",
+                "A .npy input may be float32, float64, uint8 or integer, shaped [N, C, H, W], [N, H, W] or "
+                + "[N, C*H*W]: any shape with the model's number of values per example. Its values go to the "
                 + "network as they are, so give them preprocessed as in training (Fashion-MNIST: "
                 + "(pixel / 255 - 0.2860) / 0.3530), or pass raw 0..255 pixels with --normalize.",
+                "Images (one file, or every .png/.jpg/.jpeg file of a folder, a row each in name order) must have "
+                + "the model's size; they are normalised as the weights were trained (their metadata records it), "
+                + "unless --normalize or --mean/--std says otherwise.",
                 "Example: retort predict --model cnn-student --weights s.safetensors --input x.npy --output p.npy "
-                + "--probabilities --temperature 1.3"})
+                + "--probabilities --temperature 1.3",
+                "Example: retort predict --config runs/train-cnn-teacher/config.json --input photos/ --output p.npy "
+                + "--argmax classes.npy"})
 final class PredictCommand extends ReportingCommand {
     @Mixin
     ModelOption model;
 
-    @Option(names = "--input", required = true, paramLabel = "X.npy", description = "Images, one per row of axis 0.")
+    @Option(names = "--input", required = true, paramLabel = "X.npy|IMAGE|DIR",
+            description = "Examples, one per row of axis 0 of a .npy file; or one PNG or JPEG image; or a folder of "
+                    + "them (not its subfolders), one row per file in name order.")
     Path input;
 
     @Option(names = "--output", required = true, paramLabel = "Y.npy",
@@ -52,10 +60,19 @@ final class PredictCommand extends ReportingCommand {
             description = "Also write the predicted class of each example as int32 [N].")
     Path argmax;
 
-    @Option(names = "--normalize", paramLabel = "fashion-mnist|cifar-10",
+    @Option(names = "--normalize", paramLabel = "fashion-mnist|mnist|cifar-10|weights",
             description = "The input holds raw pixels in 0..255 (e.g. uint8 images): scale and normalise them as "
-                    + "that dataset's loader does before the network sees them.")
+                    + "that dataset's loader does, or with the statistics --weights records ('weights'), before the "
+                    + "network sees them. Images get the recorded ones without it.")
     String normalize;
+
+    @Option(names = "--mean", paramLabel = "M[,M,M]",
+            description = "With --std, instead of --normalize: raw pixels become (pixel / 255 - M) / S, one value per "
+                    + "channel or one for all (a run's config.json lists its data's under data.normalization).")
+    String mean;
+
+    @Option(names = "--std", paramLabel = "S[,S,S]", description = "The standard deviations that go with --mean.")
+    String std;
 
     @Option(names = "--batch-size", defaultValue = "512", paramLabel = "N",
             description = "Examples per forward pass (default ${DEFAULT-VALUE}).")
@@ -77,12 +94,20 @@ final class PredictCommand extends ReportingCommand {
                         + "logits are written unscaled)");
             }
         }
-        if (normalize != null && !normalize.equals("fashion-mnist") && !normalize.equals("cifar-10")) {
-            throw optionError("--normalize " + normalize + ": expected fashion-mnist or cifar-10");
+        model.replayConfig();
+        if (normalize != null && !List.of("fashion-mnist", "mnist", "cifar-10", "weights").contains(normalize)) {
+            throw optionError("--normalize " + normalize + ": expected fashion-mnist, mnist, cifar-10 or weights");
+        }
+        if ((mean == null) != (std == null)) {
+            throw optionError((mean == null ? "--std" : "--mean") + ": goes with " + (mean == null ? "--mean" : "--std")
+                    + "; give both, the statistics of each channel");
+        }
+        if (mean != null && normalize != null) {
+            throw optionError("--mean and --std: give them or --normalize " + normalize + ", not both");
         }
         model.requireWeights();
-        if (!Files.isRegularFile(input)) {
-            throw optionError("--input " + input + ": no such file");
+        if (!Files.exists(input)) {
+            throw optionError("--input " + input + ": no such file or folder");
         }
         requireFolderOf("--output", output);
         if (argmax != null) {
@@ -96,12 +121,9 @@ final class PredictCommand extends ReportingCommand {
         Device chosen = device.resolve(out);
         try (Module net = model.load(0)) {
             net.to(chosen);
-            int[] shape;
-            float[] x;
-            try (Tensor read = Npy.read(input)) {
-                shape = read.shape();
-                x = read.toFloatArray();
-            }
+            PredictInput read = PredictInput.read(input, model.inputShape(), model.model());
+            int[] shape = read.shape();
+            float[] x = read.values();
             if (shape.length < 2) {
                 throw optionError("--input " + input + ": shape " + Shapes.format(shape) + " has no example axis; "
                         + "expected [N, ...] with N examples (np.expand_dims(x, 0) for a single one)");
@@ -111,14 +133,31 @@ final class PredictCommand extends ReportingCommand {
                 throw optionError("--input " + input + ": shape " + Shapes.format(shape) + " holds no examples");
             }
             int[] exampleShape = model.inputShapeFor(Arrays.copyOfRange(shape, 1, shape.length), "--input " + input);
-            if (normalize != null) {
-                normalizePixels(x, exampleShape);
+            Normalization recorded = recorded();
+            Normalization chosenStats = explicit(recorded);
+            if (chosenStats == null && read.images()) {
+                if (recorded == null) {
+                    throw optionError("--input " + input + ": images are raw pixels, and --weights " + model.weights()
+                            + " records no input normalisation (an older run's, or trained on .npy data): pass "
+                            + "--normalize fashion-mnist|mnist|cifar-10, or --mean M --std S as its training data "
+                            + "was normalised");
+                }
+                chosenStats = recorded;
+            }
+            if (chosenStats != null) {
+                normalizePixels(chosenStats, x, exampleShape);
             } else if (looksLikeRawPixels(x)) {
                 // Not an error (the input may be meant so), but a network trained on normalised pixels would quietly
                 // predict nonsense on these.
                 err().println("retort predict: --input " + input + " holds whole numbers in 0..255, like raw pixels; "
-                        + "the reference networks expect normalised ones: pass --normalize fashion-mnist|cifar-10");
+                        + "the reference networks expect normalised ones: pass "
+                        + (recorded != null ? "--normalize weights (" + recorded.describe() + ", as --weights records)"
+                        : "--normalize fashion-mnist|mnist|cifar-10 or --mean/--std"));
                 err().flush();
+            }
+            if (read.names().size() > 1) {
+                out.println("rows: " + read.names().size() + " images of " + input + " in name order, "
+                        + read.names().get(0).getFileName() + " first");
             }
             float[] logits = Evaluation.logits(net, x, exampleShape, batchSize);
             int classes = logits.length / count;
@@ -150,23 +189,49 @@ final class PredictCommand extends ReportingCommand {
         return max > 20;
     }
 
-    /** As the dataset loaders do it, so a network sees the same numbers it was trained on. */
-    private void normalizePixels(float[] x, int[] exampleShape) {
-        if (normalize.equals("fashion-mnist")) {
-            for (int i = 0; i < x.length; i++) {
-                x[i] = (x[i] / 255f - FashionMnist.MEAN) / FashionMnist.STD;
+    /** The statistics the weights' metadata records, or null; a malformed record is named with the file. */
+    private Normalization recorded() {
+        try {
+            return Normalization.fromMetadata(model.metadata());
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("--weights " + model.weights() + ": its input normalisation metadata "
+                    + "is malformed (" + e.getMessage() + "); pass --normalize or --mean/--std");
+        }
+    }
+
+    /** What --normalize or --mean/--std ask for, or null when neither is given. */
+    private Normalization explicit(Normalization recorded) {
+        if (mean != null) {
+            try {
+                return Normalization.parse(mean, std);
+            } catch (IllegalArgumentException e) {
+                throw optionError("--mean " + mean + " --std " + std + ": " + e.getMessage());
             }
-            return;
         }
-        if (exampleShape.length != 3 || exampleShape[0] != Cifar10.MEAN.length) {
-            throw optionError("--normalize cifar-10: needs examples of shape [3, H, W], --model " + model.model()
-                    + " takes " + Shapes.format(exampleShape));
+        if (normalize == null) {
+            return null;
         }
-        int plane = exampleShape[1] * exampleShape[2];
-        for (int i = 0; i < x.length; i++) {
-            int c = (i / plane) % 3;
-            x[i] = (x[i] / 255f - Cifar10.MEAN[c]) / Cifar10.STD[c];
+        if (normalize.equals("weights")) {
+            if (recorded == null) {
+                throw optionError("--normalize weights: --weights " + model.weights() + " records no input "
+                        + "normalisation; pass --normalize fashion-mnist|mnist|cifar-10 or --mean/--std");
+            }
+            return recorded;
         }
+        return Normalization.of(normalize);
+    }
+
+    /** As the dataset loaders do it, so a network sees the same numbers it was trained on. */
+    private void normalizePixels(Normalization stats, float[] x, int[] exampleShape) {
+        int channels = exampleShape.length == 3 ? exampleShape[0] : 1;
+        int plane = exampleShape.length == 3 ? exampleShape[1] * exampleShape[2]
+                : Math.max(1, Shapes.size(exampleShape));
+        if (stats.channels() != 1 && stats.channels() != channels) {
+            throw optionError((normalize != null ? "--normalize " + normalize : mean != null ? "--mean/--std"
+                    : "the normalisation --weights records") + ": needs examples of shape [" + stats.channels()
+                    + ", H, W], --model " + model.model() + " takes " + Shapes.format(exampleShape));
+        }
+        stats.applyInPlace(x, channels, plane);
     }
 
     /** Row-wise softmax(z / T) in double, so tiny probabilities keep their float32 precision. */

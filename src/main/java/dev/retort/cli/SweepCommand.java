@@ -38,7 +38,10 @@ import picocli.CommandLine.Unmatched;
                         + "--epochs 5 --labelled 1000",
                 "Finished runs under --out are reused and an interrupted one resumes; the teacher's outputs are "
                         + "computed once. Writes sweep.md (mean ± std per cell, per-seed values), sweep.csv and "
-                        + "sweep.png (accuracy against T per mode) into --out."})
+                        + "sweep.png (accuracy against T per mode) into --out.",
+                "A sweep takes no --config: it is many runs, each with its own config.json, and has no single "
+                        + "configuration to replay; the same options and --out rerun it (reusing finished runs), and "
+                        + "'retort distill --config DIR/<run>/config.json' replays one of its runs."})
 final class SweepCommand extends ReportingCommand {
     /** Whether {@code option} is a mode's option that the cell's mode does not take (the baseline takes none). */
     private static boolean foreign(String option, String mode) {
@@ -162,6 +165,9 @@ final class SweepCommand extends ReportingCommand {
             String name = spec.longestName();
             return name + " is not an option of a sweep's runs (" + (name.equals("--out") ? "the sweep's own --out "
                     + "names its folder" : name.equals("--resume") ? "a sweep resumes interrupted runs by itself"
+                    : name.equals("--config") ? "a sweep has no single config.json to replay, each of its runs has "
+                    + "its own; give the options themselves, as lists where they vary, or replay one run with retort "
+                    + "distill --config DIR/<run>/config.json"
                     : "give the options themselves, as lists where they vary") + ")";
         }
         return arg.startsWith("-") ? "unknown option " + arg + "; a sweep takes the options of 'retort distill'"

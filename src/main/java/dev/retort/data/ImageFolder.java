@@ -31,8 +31,17 @@ public final class ImageFolder {
                 && !classes(dir.resolve(TRAIN)).isEmpty();
     }
 
-    /** Both splits, normalised with the training split's statistics; index 0 is train, 1 is test. */
-    public static Dataset[] load(Path dir) throws IOException {
+    /**
+     * Both splits and the training split's statistics, which normalise both.
+     *
+     * @param train         the training split
+     * @param test          the test split
+     * @param normalization the training split's per-channel mean and standard deviation
+     */
+    public record Splits(Dataset train, Dataset test, Normalization normalization) {}
+
+    /** Both splits, normalised with the training split's statistics. */
+    public static Splits load(Path dir) throws IOException {
         Path trainDir = dir.resolve(TRAIN);
         Path testDir = dir.resolve(TEST);
         List<String> classes = classes(trainDir);
@@ -48,10 +57,10 @@ public final class ImageFolder {
         Raw train = read(trainDir, classes, null);
         Raw test = read(testDir, classes, train);
         int channels = train.grey ? 1 : 3;
-        float[][] stats = statistics(train, channels);
+        Normalization stats = statistics(train, channels);
         String name = dir.getFileName() == null ? dir.toString() : dir.getFileName().toString();
-        return new Dataset[] {train.normalised(name + "/train", channels, classes.size(), stats),
-            test.normalised(name + "/test", channels, classes.size(), stats)};
+        return new Splits(train.normalised(name + "/train", channels, classes.size(), stats),
+                test.normalised(name + "/test", channels, classes.size(), stats), stats);
     }
 
     /** The class folder names of a split, sorted. */
@@ -69,23 +78,55 @@ public final class ImageFolder {
 
     /** The images of one split as RGB pixels 0..255 with their labels, before normalisation. */
     private record Raw(List<int[]> pixels, List<Integer> labels, int height, int width, boolean grey) {
-        Dataset normalised(String name, int channels, int classes, float[][] stats) {
+        Dataset normalised(String name, int channels, int classes, Normalization stats) {
             int per = channels * height * width;
             float[] images = new float[pixels.size() * per];
-            int plane = height * width;
             for (int i = 0; i < pixels.size(); i++) {
-                int[] rgb = pixels.get(i);
-                for (int p = 0; p < plane; p++) {
-                    for (int c = 0; c < channels; c++) {
-                        // Grey images have R = G = B; channel 0 is then the grey value.
-                        int value = (rgb[p] >> (16 - 8 * c)) & 0xff;
-                        images[i * per + c * plane + p] = (value / 255f - stats[0][c]) / stats[1][c];
-                    }
-                }
+                toInput(pixels.get(i), channels, stats, images, i * per);
             }
             int[] y = labels.stream().mapToInt(Integer::intValue).toArray();
             return new Dataset(name, images, y, channels, height, width, classes);
         }
+    }
+
+    /**
+     * One image's RGB pixels as a network input [channels, H, W] at {@code offset}, normalised: the one conversion
+     * of training, evaluation and prediction, so each sees the same numbers. Grey images have R = G = B; one
+     * channel is then the grey value.
+     */
+    private static void toInput(int[] rgb, int channels, Normalization stats, float[] into, int offset) {
+        int plane = rgb.length;
+        for (int p = 0; p < plane; p++) {
+            for (int c = 0; c < channels; c++) {
+                int value = (rgb[p] >> (16 - 8 * c)) & 0xff;
+                into[offset + c * plane + p] = stats.apply(value, c);
+            }
+        }
+    }
+
+    /**
+     * One image file's pixels, packed RGB row-major, with its size.
+     *
+     * @param rgb    pixels as {@code 0xRRGGBB}, row by row
+     * @param width  columns
+     * @param height rows
+     */
+    public record Image(int[] rgb, int width, int height) {
+        /** Whether every pixel has R = G = B. */
+        public boolean grey() {
+            return isGrey(rgb);
+        }
+    }
+
+    /** Reads a PNG or JPEG file; an error names the file when ImageIO cannot read it. */
+    public static Image read(Path file) throws IOException {
+        BufferedImage image = ImageIO.read(file.toFile());
+        if (image == null) {
+            throw new IOException(file + ": not a PNG or JPEG image that ImageIO can read");
+        }
+        int width = image.getWidth();
+        int height = image.getHeight();
+        return new Image(image.getRGB(0, 0, width, height, null, 0, width), width, height);
     }
 
     private static Raw read(Path split, List<String> classes, Raw shapeOf) throws IOException {
@@ -105,20 +146,17 @@ public final class ImageFolder {
                 files = entries.filter(ImageFolder::isImageFile).sorted().toList();
             }
             for (Path file : files) {
-                BufferedImage image = ImageIO.read(file.toFile());
-                if (image == null) {
-                    throw new IOException(file + ": not a PNG or JPEG image that ImageIO can read");
-                }
+                Image image = read(file);
                 if (height < 0) {
-                    height = image.getHeight();
-                    width = image.getWidth();
+                    height = image.height();
+                    width = image.width();
                     sizeSource = file;
-                } else if (image.getHeight() != height || image.getWidth() != width) {
-                    throw new IOException(file + ": " + image.getWidth() + "×" + image.getHeight() + " pixels, but "
+                } else if (image.height() != height || image.width() != width) {
+                    throw new IOException(file + ": " + image.width() + "×" + image.height() + " pixels, but "
                             + (sizeSource != null ? sizeSource + " is " : "the training images are ") + width + "×"
                             + height + "; every image must have one size (resize them first)");
                 }
-                int[] rgb = image.getRGB(0, 0, width, height, null, 0, width);
+                int[] rgb = image.rgb();
                 grey &= isGrey(rgb);
                 pixels.add(rgb);
                 labels.add(label);
@@ -130,7 +168,8 @@ public final class ImageFolder {
         return new Raw(pixels, labels, height, width, grey);
     }
 
-    private static boolean isImageFile(Path p) {
+    /** Whether {@code p} is a file with a PNG or JPEG name. */
+    public static boolean isImageFile(Path p) {
         String n = p.getFileName().toString().toLowerCase(Locale.ROOT);
         return Files.isRegularFile(p) && (n.endsWith(".png") || n.endsWith(".jpg") || n.endsWith(".jpeg"));
     }
@@ -147,8 +186,8 @@ public final class ImageFolder {
         return true;
     }
 
-    /** Per-channel mean and standard deviation of the training pixels in [0, 1]; [0] means, [1] deviations. */
-    private static float[][] statistics(Raw train, int channels) {
+    /** Per-channel mean and standard deviation of the training pixels in [0, 1]. */
+    private static Normalization statistics(Raw train, int channels) {
         double[] sum = new double[channels];
         double[] squares = new double[channels];
         long count = 0;
@@ -162,14 +201,15 @@ public final class ImageFolder {
             }
             count += rgb.length;
         }
-        float[][] stats = new float[2][channels];
+        float[] means = new float[channels];
+        float[] deviations = new float[channels];
         for (int c = 0; c < channels; c++) {
             double mean = sum[c] / count;
             double variance = Math.max(0, squares[c] / count - mean * mean);
-            stats[0][c] = (float) mean;
+            means[c] = (float) mean;
             // A constant channel keeps its scale rather than dividing by zero.
-            stats[1][c] = variance > 1e-12 ? (float) Math.sqrt(variance) : 1f;
+            deviations[c] = variance > 1e-12 ? (float) Math.sqrt(variance) : 1f;
         }
-        return stats;
+        return new Normalization(means, deviations);
     }
 }

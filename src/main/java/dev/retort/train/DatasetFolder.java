@@ -7,6 +7,7 @@ import dev.retort.data.Dataset;
 import dev.retort.data.DatasetSource;
 import dev.retort.data.FashionMnist;
 import dev.retort.data.ImageFolder;
+import dev.retort.data.Normalization;
 import dev.retort.io.Npy;
 import dev.retort.tensor.Tensor;
 import java.io.IOException;
@@ -29,6 +30,7 @@ public final class DatasetFolder {
     private final Path folder;
     private Dataset train;
     private Dataset test;
+    private Normalization normalization;
 
     private DatasetFolder(String kind, Path folder) {
         this.kind = kind;
@@ -116,9 +118,22 @@ public final class DatasetFolder {
 
     /** The test split is normalised with the training split's statistics, so both are read together. */
     private void loadImages() throws IOException {
-        Dataset[] both = ImageFolder.load(folder);
-        train = both[0];
-        test = both[1];
+        ImageFolder.Splits both = ImageFolder.load(folder);
+        train = both.train();
+        test = both.test();
+        normalization = both.normalization();
+    }
+
+    /**
+     * How the loader turned raw pixels into the examples: the published datasets' fixed statistics, an image
+     * folder's training-split ones, or null for {@code .npy} pairs, whose values are used as they are.
+     */
+    public Normalization normalization() throws IOException {
+        if (kind.equals("images")) {
+            train();
+            return normalization;
+        }
+        return Normalization.of(kind);
     }
 
     /**

@@ -6,6 +6,7 @@ import dev.retort.backend.Device;
 import dev.retort.backend.Shapes;
 import dev.retort.backend.cpu.Parallel;
 import dev.retort.data.Dataset;
+import dev.retort.data.Normalization;
 import dev.retort.distill.TeacherOutputs;
 import dev.retort.io.Checkpoints;
 import dev.retort.nn.Models;
@@ -35,9 +36,17 @@ import java.util.Optional;
 public final class Runs {
     /**
      * The data of a run: training examples (already cut to the config's train size), test examples, where they came
-     * from in words, and in fields for config.json ({@code dataset} and {@code folder}, so that a replay finds them).
+     * from in words, and in fields for config.json ({@code dataset} and {@code folder}, so that a replay finds them),
+     * and how raw pixels were normalised into them (null when they were not pixels or it is unknown), which
+     * config.json and the weights' metadata record.
      */
-    public record Data(Dataset train, Dataset test, String source, Map<String, Object> origin) {
+    public record Data(Dataset train, Dataset test, String source, Map<String, Object> origin,
+                       Normalization normalization) {
+        /** Data whose normalisation is not recorded. */
+        public Data(Dataset train, Dataset test, String source, Map<String, Object> origin) {
+            this(train, test, source, origin, null);
+        }
+
         /** Data whose origin is told in words only. */
         public Data(Dataset train, Dataset test, String source) {
             this(train, test, source, Map.of());
@@ -264,6 +273,9 @@ public final class Runs {
         dataSizes.put("train", train.size());
         dataSizes.put("labelled", config.labelled() > 0 ? config.labelled() : train.labelledCount()); // distinct images
         dataSizes.put("test", data.test().size());
+        if (data.normalization() != null) {
+            dataSizes.put("normalization", data.normalization().toMap());
+        }
         resolved.put("data", dataSizes);
         resolved.put("training", config);
         if (distillation != null) {
@@ -278,6 +290,7 @@ public final class Runs {
         try (Trainer trainer = new Trainer(model, objective, config, train)) {
             trainer.log(log, name + ": ");
             trainer.runFolder(folder, null);
+            trainer.inputNormalization(data.normalization());
             if (resume) {
                 trainer.resume();
             } else {

@@ -3,6 +3,7 @@ package dev.retort.train;
 import dev.retort.backend.Device;
 import dev.retort.data.DataLoader;
 import dev.retort.data.Dataset;
+import dev.retort.data.Normalization;
 import dev.retort.io.Checkpoints;
 import dev.retort.io.SafeTensors;
 import dev.retort.nn.Module;
@@ -61,6 +62,7 @@ public final class Trainer implements AutoCloseable {
     private String label = "";
     private StepListener listener;
     private RunFolder.Checkpoint lastCheckpoint;
+    private Normalization input;
     private int epoch;
     private long step;
 
@@ -137,6 +139,15 @@ public final class Trainer implements AutoCloseable {
         if (resolvedConfig != null) {
             folder.writeConfig(resolvedConfig);
         }
+        return this;
+    }
+
+    /**
+     * Records how raw pixels became the training examples in every checkpoint's metadata (null: they were not
+     * pixels, or it is not known), so the exported weights say how to prepare new images for them.
+     */
+    public Trainer inputNormalization(Normalization value) {
+        this.input = value;
         return this;
     }
 
@@ -283,9 +294,13 @@ public final class Trainer implements AutoCloseable {
             if (run != null) {
                 run.writeMetrics(metrics);
                 try (Scope scope = Scope.open()) { // frees the host copies made for the files
-                    lastCheckpoint = run.saveCheckpoint(epoch, model, trainingState(),
-                            Map.of("format", FORMAT, "epoch", Integer.toString(epoch), "step", Long.toString(step),
-                                    Checkpoints.MODEL_METADATA, config.model()));
+                    Map<String, String> metadata = new LinkedHashMap<>(Map.of("format", FORMAT,
+                            "epoch", Integer.toString(epoch), "step", Long.toString(step),
+                            Checkpoints.MODEL_METADATA, config.model()));
+                    if (input != null) {
+                        metadata.putAll(input.toMetadata());
+                    }
+                    lastCheckpoint = run.saveCheckpoint(epoch, model, trainingState(), metadata);
                 }
             }
         }

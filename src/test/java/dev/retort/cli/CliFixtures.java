@@ -7,6 +7,7 @@ import dev.retort.nn.Module;
 import dev.retort.tensor.Autograd;
 import dev.retort.tensor.Scope;
 import dev.retort.tensor.Tensor;
+import java.awt.image.BufferedImage;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.StringWriter;
@@ -15,9 +16,10 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
 import java.util.SplittableRandom;
+import javax.imageio.ImageIO;
 import picocli.CommandLine;
 
-/** In-process runs of {@code retort} and the small files they read: saved weights and a tiny Fashion-MNIST. */
+/** In-process runs of {@code retort} and the small files they read: saved weights, a tiny Fashion-MNIST, PNGs. */
 final class CliFixtures {
     private CliFixtures() {}
 
@@ -36,6 +38,65 @@ final class CliFixtures {
         cli.setErr(new PrintWriter(err, true));
         int code = cli.execute(args);
         return new Run(code, out.toString(), err.toString());
+    }
+
+    /** The side of {@link #pngDataset}'s images. */
+    static final int PNG_SIZE = 12;
+    private static final String[] PNG_CLASSES = {"circle", "stripes", "wedge"};
+
+    /**
+     * Grey PNG_SIZE² images in {@code root} whose class (circle, stripes, wedge) is a pattern, with noise: train/
+     * (perClass a class) and test/ (half as many) folders of class folders.
+     */
+    static Path pngDataset(Path root, int perClass) throws IOException {
+        SplittableRandom rng = new SplittableRandom(3);
+        for (String split : new String[] {"train", "test"}) {
+            for (int c = 0; c < PNG_CLASSES.length; c++) {
+                Path folder = Files.createDirectories(root.resolve(split).resolve(PNG_CLASSES[c]));
+                for (int i = 0; i < (split.equals("train") ? perClass : perClass / 2); i++) {
+                    BufferedImage image = new BufferedImage(PNG_SIZE, PNG_SIZE, BufferedImage.TYPE_BYTE_GRAY);
+                    for (int y = 0; y < PNG_SIZE; y++) {
+                        for (int x = 0; x < PNG_SIZE; x++) {
+                            boolean on = switch (c) {
+                                case 0 -> (x - 6) * (x - 6) + (y - 6) * (y - 6) < 16;
+                                case 1 -> y % 4 < 2;
+                                default -> x > y;
+                            };
+                            int v = Math.max(0, Math.min(255, (on ? 200 : 40) + rng.nextInt(-30, 31)));
+                            image.getRaster().setSample(x, y, 0, v);
+                        }
+                    }
+                    ImageIO.write(image, "png", folder.resolve(i + ".png").toFile());
+                }
+            }
+        }
+        return root;
+    }
+
+    /** A JSON network for {@link #pngDataset}'s images: one conv layer of {@code hidden} channels, three classes. */
+    static Path convNetwork(Path file, int hidden) throws IOException {
+        Files.writeString(file, "{\"input\": [1, " + PNG_SIZE + ", " + PNG_SIZE + "], \"layers\": ["
+                + "{\"type\": \"conv2d\", \"out\": " + hidden + ", \"kernel\": 3, \"padding\": 1}, {\"type\": \"relu\"},"
+                + "{\"type\": \"maxpool2d\", \"kernel\": 2}, {\"type\": \"flatten\"},"
+                + "{\"type\": \"linear\", \"out\": 3}]}");
+        return file;
+    }
+
+    /** A run trained by {@code retort train} on {@link #pngDataset}: the data, the network file, the run folder. */
+    record PngRun(Path data, Path network, Path folder) {}
+
+    /** Trains {@link #convNetwork} for {@code epochs} on an 18-a-class {@link #pngDataset}, all under {@code root}. */
+    static PngRun trainOnPngs(Path root, int epochs) throws IOException {
+        System.setProperty("retort.progress", "off");
+        Path data = pngDataset(root.resolve("pngs"), 18);
+        Path net = convNetwork(root.resolve("net.json"), 4);
+        Path folder = root.resolve("run");
+        Run r = run("train", "--model", net.toString(), "--data", data.toString(), "--epochs",
+                Integer.toString(epochs), "--batch-size", "8", "--device", "cpu", "--out", folder.toString());
+        if (r.exitCode() != 0) {
+            throw new IllegalStateException("training on the PNGs failed: " + r.all());
+        }
+        return new PngRun(data, net, folder);
     }
 
     /** A small Fashion-MNIST-shaped dataset in {@code dir} (256 train, 64 test), labelled by a cnn-student. */

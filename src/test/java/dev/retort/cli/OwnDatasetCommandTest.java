@@ -22,8 +22,7 @@ import org.junit.jupiter.api.io.TempDir;
  * calibrate; a network that takes other inputs than the data holds is refused before any work.
  */
 class OwnDatasetCommandTest {
-    private static final int SIZE = 12;
-    private static final String[] CLASSES = {"circle", "stripes", "wedge"};
+    private static final int SIZE = CliFixtures.PNG_SIZE;
 
     @TempDir
     Path dir;
@@ -33,40 +32,12 @@ class OwnDatasetCommandTest {
         System.setProperty("retort.progress", "off");
     }
 
-    /** Grey SIZE×SIZE images whose class is a pattern, with noise: train/ and test/ folders of class folders. */
     private Path pngDataset(int perClass) throws IOException {
-        Path root = dir.resolve("pngs");
-        SplittableRandom rng = new SplittableRandom(3);
-        for (String split : new String[] {"train", "test"}) {
-            for (int c = 0; c < CLASSES.length; c++) {
-                Path folder = Files.createDirectories(root.resolve(split).resolve(CLASSES[c]));
-                for (int i = 0; i < (split.equals("train") ? perClass : perClass / 2); i++) {
-                    BufferedImage image = new BufferedImage(SIZE, SIZE, BufferedImage.TYPE_BYTE_GRAY);
-                    for (int y = 0; y < SIZE; y++) {
-                        for (int x = 0; x < SIZE; x++) {
-                            boolean on = switch (c) {
-                                case 0 -> (x - 6) * (x - 6) + (y - 6) * (y - 6) < 16;
-                                case 1 -> y % 4 < 2;
-                                default -> x > y;
-                            };
-                            int v = Math.max(0, Math.min(255, (on ? 200 : 40) + rng.nextInt(-30, 31)));
-                            image.getRaster().setSample(x, y, 0, v);
-                        }
-                    }
-                    ImageIO.write(image, "png", folder.resolve(i + ".png").toFile());
-                }
-            }
-        }
-        return root;
+        return CliFixtures.pngDataset(dir.resolve("pngs"), perClass);
     }
 
     private Path network(String name, int hidden) throws IOException {
-        Path file = dir.resolve(name + ".json");
-        Files.writeString(file, "{\"input\": [1, " + SIZE + ", " + SIZE + "], \"layers\": ["
-                + "{\"type\": \"conv2d\", \"out\": " + hidden + ", \"kernel\": 3, \"padding\": 1}, {\"type\": \"relu\"},"
-                + "{\"type\": \"maxpool2d\", \"kernel\": 2}, {\"type\": \"flatten\"},"
-                + "{\"type\": \"linear\", \"out\": 3}]}");
-        return file;
+        return CliFixtures.convNetwork(dir.resolve(name + ".json"), hidden);
     }
 
     @Test
