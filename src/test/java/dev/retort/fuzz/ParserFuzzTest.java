@@ -39,11 +39,14 @@ class ParserFuzzTest {
     @ParameterizedTest(name = "{0}")
     @MethodSource("targets")
     void onlyDocumentedErrorsEscape(String name) throws Exception {
-        Fuzzer.fuzz(name, validSeeds(name), target(name));
+        Fuzzer.fuzz(name, validSeeds(name, dir), target(name, dir));
     }
 
-    /** A parser under test, reading each input from a file where it reads files. */
-    private Fuzzer.Target target(String name) {
+    /**
+     * A parser under test, reading each input from a file in {@code dir} where it reads files (shared with
+     * {@link JazzerParserFuzzTest}).
+     */
+    static Fuzzer.Target target(String name, Path dir) {
         Path file = dir.resolve(name.equals("idx-gzip") ? "input.gz" : "input");
         return switch (name) {
             case "safetensors" -> input -> {
@@ -74,8 +77,8 @@ class ParserFuzzTest {
         };
     }
 
-    /** Valid inputs of each target, written by Retort's own writers (or by hand where it has none). */
-    private List<byte[]> validSeeds(String name) throws IOException {
+    /** Valid inputs of each target, written into {@code dir} by Retort's own writers (or by hand where it has none). */
+    static List<byte[]> validSeeds(String name, Path dir) throws IOException {
         List<byte[]> seeds = new ArrayList<>();
         switch (name) {
             case "safetensors" -> {

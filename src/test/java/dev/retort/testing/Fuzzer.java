@@ -12,7 +12,9 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.zip.GZIPOutputStream;
 
@@ -24,7 +26,8 @@ import java.util.zip.GZIPOutputStream;
  * the test, and the input is kept under {@code target/fuzz-failures/} to replay.
  *
  * <p>{@code -Dretort.fuzz.seconds=N} sets each target's time (default 4); {@code -Dretort.fuzz.seed=S} starts
- * elsewhere (the CI script passes a new one on every run).
+ * elsewhere. Both are for runs by hand ({@code mvn -B surefire:test@default-test -Dtest=ParserFuzzTest,TarFuzzTest
+ * -Dretort.fuzz.seconds=30 -Dretort.fuzz.seed=$(date +%s)}); CI fuzzes longer with Jazzer ({@code .ci/jazzer-fuzz}).
  */
 public final class Fuzzer {
     public static final double SECONDS = Double.parseDouble(System.getProperty("retort.fuzz.seconds", "4"));
@@ -59,14 +62,38 @@ public final class Fuzzer {
 
     private static void check(String name, Target target, byte[] input, String label) throws IOException {
         try {
+            parse(target, input);
+        } catch (UndocumentedError e) {
+            keepAndFail(name, input, label, e.getMessage());
+        } catch (Throwable e) { // everything else is a parser bug, errors of the JVM included
+            keepAndFail(name, input, label, e.toString());
+        }
+    }
+
+    /**
+     * The contract on one input, for this loop and for the Jazzer targets ({@code JazzerParserFuzzTest}):
+     * {@code target} reads {@code input}, or refuses it with an {@link IOException}, {@link UncheckedIOException}
+     * or {@link IllegalArgumentException} whose message is one line, and this returns. Anything else escapes as
+     * it was thrown (a parser bug, errors of the JVM included), or as an {@link UndocumentedError} where a
+     * documented error had no one-line message.
+     */
+    public static void parse(Target target, byte[] input) throws Throwable {
+        try {
             target.parse(input);
         } catch (IOException | IllegalArgumentException | UncheckedIOException e) {
             String message = e.getMessage();
             if (message == null || message.isBlank() || message.contains("\n")) {
-                keepAndFail(name, input, label, "a documented error without a one-line message: " + e);
+                throw new UndocumentedError("a documented error without a one-line message: " + e, e);
             }
-        } catch (Throwable e) { // everything else is a parser bug, errors of the JVM included
-            keepAndFail(name, input, label, e.toString());
+        }
+    }
+
+    /** A documented exception type that broke the one-line-message part of the contract. */
+    public static final class UndocumentedError extends AssertionError {
+        private static final long serialVersionUID = 1L;
+
+        UndocumentedError(String message, Throwable cause) {
+            super(message, cause);
         }
     }
 
@@ -92,7 +119,12 @@ public final class Fuzzer {
 
     /** The committed regression corpus of a target: the files listed in src/test/resources/fuzz/{name}/index.txt. */
     private static List<byte[]> corpus(String name) throws IOException {
-        List<byte[]> inputs = new ArrayList<>();
+        return new ArrayList<>(corpusFiles(name).values());
+    }
+
+    /** {@link #corpus} by file name, in the order of the index. */
+    public static Map<String, byte[]> corpusFiles(String name) throws IOException {
+        Map<String, byte[]> inputs = new LinkedHashMap<>();
         String index = "/fuzz/" + name + "/index.txt";
         try (InputStream list = Fuzzer.class.getResourceAsStream(index)) {
             if (list == null) {
@@ -104,7 +136,7 @@ public final class Fuzzer {
                 }
                 try (InputStream in = Fuzzer.class.getResourceAsStream("/fuzz/" + name + "/" + file.strip())) {
                     assertTrue(in != null, index + " lists a missing file: " + file);
-                    inputs.add(in.readAllBytes());
+                    inputs.put(file.strip(), in.readAllBytes());
                 }
             }
         }
