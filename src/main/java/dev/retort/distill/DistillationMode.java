@@ -85,17 +85,9 @@ public sealed interface DistillationMode permits DistillationMode.Temperature, D
 
         /** The options given, by CLI name without dashes. */
         public Map<String, Object> given() {
-            Map<String, Object> out = new LinkedHashMap<>();
-            out.put("temperature", temperature);
-            out.put("student-temperature", studentTemperature);
-            out.put("teacher-temperature", teacherTemperature);
-            out.put("kappa", kappa);
-            out.put("alpha", alpha);
-            out.put("beta", beta);
-            out.put("gamma", gamma);
-            out.put("teacher-targets", teacherTargets);
-            out.put("pairs", pairs);
-            out.put("prune", prune);
+            Map<String, Object> out = ordered("temperature", temperature, "student-temperature", studentTemperature,
+                    "teacher-temperature", teacherTemperature, "kappa", kappa, "alpha", alpha, "beta", beta, "gamma",
+                    gamma, "teacher-targets", teacherTargets, "pairs", pairs, "prune", prune);
             out.values().removeIf(java.util.Objects::isNull);
             return out;
         }
@@ -182,12 +174,8 @@ public sealed interface DistillationMode permits DistillationMode.Temperature, D
 
         @Override
         public Map<String, Object> options() {
-            Map<String, Object> out = new LinkedHashMap<>();
-            out.put("mode", name());
-            out.put("student-temperature", studentTemperature);
-            out.put("teacher-temperature", teacherTemperature);
-            out.put("kappa", kappa);
-            return out;
+            return ordered("mode", name(), "student-temperature", studentTemperature, "teacher-temperature",
+                    teacherTemperature, "kappa", kappa);
         }
 
         @Override
@@ -199,11 +187,7 @@ public sealed interface DistillationMode permits DistillationMode.Temperature, D
         public Loss loss(Batch b) {
             DistillationResult r = DistillationLoss.temperature(b.student(), b.teacher(), b.labels(),
                     studentTemperature, teacherTemperature, kappa);
-            Map<String, Double> terms = new LinkedHashMap<>();
-            terms.put("loss", r.total());
-            terms.put("kl", r.klDivergence());
-            terms.put("ce", r.crossEntropy());
-            return new Loss(r.loss(), terms);
+            return new Loss(r.loss(), terms("loss", r.total(), "kl", r.klDivergence(), "ce", r.crossEntropy()));
         }
     }
 
@@ -230,12 +214,8 @@ public sealed interface DistillationMode permits DistillationMode.Temperature, D
 
         @Override
         public Map<String, Object> options() {
-            Map<String, Object> out = new LinkedHashMap<>();
-            out.put("mode", name());
-            out.put("temperature", temperature);
-            out.put("alpha", alpha);
-            out.put("teacher-targets", hardTeacherTargets ? "hard" : "soft");
-            return out;
+            return ordered("mode", name(), "temperature", temperature, "alpha", alpha, "teacher-targets",
+                    hardTeacherTargets ? "hard" : "soft");
         }
 
         @Override
@@ -247,15 +227,9 @@ public sealed interface DistillationMode permits DistillationMode.Temperature, D
         public Loss loss(Batch b) {
             DistillationResult r = DistillationLoss.hinton(b.student(), b.teacher(), b.labels(), temperature, alpha,
                     b.labelSmoothing(), hardTeacherTargets);
-            Map<String, Double> terms = new LinkedHashMap<>();
-            terms.put("loss", r.total());
-            terms.put("ce", r.crossEntropy());
-            if (hardTeacherTargets) {
-                terms.put("ce_teacher", r.teacherCrossEntropy());
-            } else {
-                terms.put("kl", r.klDivergence());
-            }
-            return new Loss(r.loss(), terms);
+            return new Loss(r.loss(), hardTeacherTargets
+                    ? terms("loss", r.total(), "ce", r.crossEntropy(), "ce_teacher", r.teacherCrossEntropy())
+                    : terms("loss", r.total(), "ce", r.crossEntropy(), "kl", r.klDivergence()));
         }
     }
 
@@ -283,15 +257,8 @@ public sealed interface DistillationMode permits DistillationMode.Temperature, D
 
         @Override
         public Map<String, Object> options() {
-            Map<String, Object> out = new LinkedHashMap<>();
-            out.put("mode", name());
-            out.put("temperature", temperature);
-            out.put("alpha", alpha);
-            out.put("beta", beta);
-            out.put("gamma", gamma);
-            out.put("pairs", pairs.isEmpty() ? "default" : String.join(",", pairs));
-            out.put("prune", prune);
-            return out;
+            return ordered("mode", name(), "temperature", temperature, "alpha", alpha, "beta", beta, "gamma", gamma,
+                    "pairs", pairs.isEmpty() ? "default" : String.join(",", pairs), "prune", prune);
         }
 
         @Override
@@ -303,13 +270,25 @@ public sealed interface DistillationMode permits DistillationMode.Temperature, D
         public Loss loss(Batch b) {
             HybridLoss.Result r = HybridLoss.compute(b.student(), b.teacher(), b.labels(), b.studentFeatures(),
                     b.teacherFeatures(), b.regressors(), this);
-            Map<String, Double> terms = new LinkedHashMap<>();
-            terms.put("loss", r.total());
-            terms.put("ce", r.crossEntropy());
-            terms.put("kl", r.klDivergence());
-            terms.put("feature", r.feature());
-            return new Loss(r.loss(), terms);
+            return new Loss(r.loss(), terms("loss", r.total(), "ce", r.crossEntropy(), "kl", r.klDivergence(),
+                    "feature", r.feature()));
         }
+    }
+
+    /** A map of the name–value pairs in their order (options and terms are shown in the order given). */
+    private static Map<String, Object> ordered(Object... namesAndValues) {
+        Map<String, Object> out = new LinkedHashMap<>();
+        for (int i = 0; i < namesAndValues.length; i += 2) {
+            out.put((String) namesAndValues[i], namesAndValues[i + 1]);
+        }
+        return out;
+    }
+
+    /** The loss terms by name, in order. */
+    private static Map<String, Double> terms(Object... namesAndValues) {
+        Map<String, Double> out = new LinkedHashMap<>();
+        ordered(namesAndValues).forEach((name, value) -> out.put(name, (Double) value));
+        return out;
     }
 
     private static void positive(String option, double value) {
