@@ -8,6 +8,7 @@ package dev.retort.backend;
  */
 public interface Backend {
 
+    /** The device whose memory this backend's arrays live in; every array passed to it must be on it. */
     Device device();
 
     /** One line for logs: which implementation runs and how. */
@@ -18,19 +19,34 @@ public interface Backend {
     /** A new array of undefined contents. */
     NdArray empty(DType dtype, int... shape);
 
+    /**
+     * A new FLOAT32 array holding a copy of {@code data} (the caller keeps its array), of the given shape;
+     * {@code data.length} must equal the shape's size.
+     */
     NdArray fromHost(float[] data, int... shape);
 
+    /**
+     * A new FLOAT64 array holding a copy of {@code data}, of the given shape; {@code data.length} must equal
+     * the shape's size.
+     */
     NdArray fromHost(double[] data, int... shape);
 
+    /** A new INT32 array (labels, indices) holding a copy of {@code data}, of the given shape. */
     NdArray fromHost(int[] data, int... shape);
 
     /** A host copy of the elements, converted to double (ints included). */
     double[] toDoubles(NdArray x);
 
+    /** A host copy of the elements as float; FLOAT64 values are rounded and INT32 values converted. */
     float[] toFloats(NdArray x);
 
+    /** A host copy of the elements as int; floating-point values are truncated toward zero. */
     int[] toInts(NdArray x);
 
+    /**
+     * Sets every element of {@code out} to {@code value}, rounded to float or truncated to int for those
+     * dtypes.
+     */
     void fill(NdArray out, double value);
 
     /** Copies with conversion between dtypes; sizes must match. */
@@ -38,6 +54,7 @@ public interface Backend {
 
     // ---- elementwise ----------------------------------------------------------------------------
 
+    /** {@code out = op(x)} elementwise; x and out have the same size and dtype. */
     void unary(UnaryOp op, NdArray x, NdArray out);
 
     /** {@code out = op(a, b)} with NumPy broadcasting; out has the broadcast shape. */
@@ -82,8 +99,17 @@ public interface Backend {
 
     // ---- convolution and pooling (NCHW, OIHW) -------------------------------------------------
 
+    /**
+     * Cross-correlation of an [N, C, H, W] input with an [O, C, kH, kW] weight, plus an [O] bias (which may
+     * be null), into an [N, O, outH, outW] output sized by {@link ConvSpec#outHeight} and {@link
+     * ConvSpec#outWidth}.
+     */
     void conv2dForward(NdArray input, NdArray weight, NdArray bias, ConvSpec spec, NdArray output);
 
+    /**
+     * The gradient of {@link #conv2dForward}'s output with respect to its input: gradOutput [N, O, outH,
+     * outW] and weight [O, C, kH, kW] into gradInput [N, C, H, W], overwritten.
+     */
     void conv2dBackwardInput(NdArray gradOutput, NdArray weight, ConvSpec spec, NdArray gradInput);
 
     /** gradBias may be null. */
@@ -99,6 +125,10 @@ public interface Backend {
     /** Padding counts as zero and is included in the divisor (PyTorch's count_include_pad=True). */
     void avgPool2dForward(NdArray input, PoolSpec spec, NdArray output);
 
+    /**
+     * Spreads each output gradient evenly over its window (padding included in the divisor, as in {@link
+     * #avgPool2dForward}), summing where windows overlap; gradInput is overwritten.
+     */
     void avgPool2dBackward(NdArray gradOutput, PoolSpec spec, NdArray gradInput);
 
     // ---- normalisation --------------------------------------------------------------------------

@@ -2,7 +2,11 @@ package dev.retort.backend;
 
 /** Where a tensor's storage lives. */
 public enum Device {
+    /** Host memory, computed on by the pure-Java CPU backend; always available. */
     CPU("cpu"),
+    /**
+     * NVIDIA GPU memory, computed on by the CUDA backend; available only where a driver and device are found.
+     */
     CUDA("cuda");
 
     private final String label;

@@ -12,6 +12,12 @@ public final class NdArray {
     private final int[] shape;
     private final int size;
 
+    /**
+     * A view of {@code shape} starting at element {@code offset} of {@code storage}. It takes over one
+     * reference the caller holds (it does not retain), and the shape is copied.
+     *
+     * @throws IllegalArgumentException if the view does not fit inside the storage
+     */
     public NdArray(Storage storage, int offset, int... shape) {
         this.storage = storage;
         this.offset = offset;
@@ -23,6 +29,7 @@ public final class NdArray {
         }
     }
 
+    /** The memory this view reads and writes; shared with every other view of it. */
     public Storage storage() {
         return storage;
     }
@@ -32,26 +39,32 @@ public final class NdArray {
         return offset;
     }
 
+    /** The dimensions, outermost first; a copy the caller may change. */
     public int[] shape() {
         return shape.clone();
     }
 
+    /** Size of one dimension; a negative axis counts from the last ({@code -1} is the innermost). */
     public int dim(int axis) {
         return shape[axis < 0 ? shape.length + axis : axis];
     }
 
+    /** Number of dimensions; 0 for a scalar. */
     public int rank() {
         return shape.length;
     }
 
+    /** Number of elements: the product of the shape. */
     public int size() {
         return size;
     }
 
+    /** Element type, that of the storage. */
     public DType dtype() {
         return storage.dtype();
     }
 
+    /** Where the elements live, that of the storage. */
     public Device device() {
         return storage.device();
     }

@@ -29,6 +29,10 @@ public final class ParitySweep {
     /** Builds inputs with {@code run}, calls the op, returns its outputs read back to the host. */
     @FunctionalInterface
     public interface Body {
+        /**
+         * Runs the operation on arrays made by {@code run}; returns each output read back with {@link
+         * Run#values} or {@link Run#read}.
+         */
         List<double[]> apply(Run run);
     }
 
@@ -39,6 +43,7 @@ public final class ParitySweep {
      * @param failure why the op could not run (its exception's message), or null
      */
     public record Outcome(double error, String failure, boolean deviceLost) {
+        /** An outcome on a device that is still usable. */
         public Outcome(double error, String failure) {
             this(error, failure, false);
         }
@@ -48,6 +53,9 @@ public final class ParitySweep {
             return new Outcome(Double.NaN, "not run: the device was lost in " + lostIn, true);
         }
 
+        /**
+         * Whether the op ran and its relative error is at most {@code tolerance} (a NaN error never passes).
+         */
         public boolean passed(double tolerance) {
             return failure == null && error <= tolerance;
         }
@@ -129,6 +137,7 @@ public final class ParitySweep {
             this.random = new SplittableRandom(seed);
         }
 
+        /** The backend this run computes on, for the case body to call. */
         public Backend backend() {
             return backend;
         }
@@ -151,6 +160,7 @@ public final class ParitySweep {
             return v;
         }
 
+        /** {@code n} class indices drawn uniformly from {@code [0, classes)}. */
         public int[] labels(int n, int classes) {
             int[] v = new int[n];
             for (int i = 0; i < n; i++) {
@@ -182,6 +192,7 @@ public final class ParitySweep {
             return a;
         }
 
+        /** An INT32 array holding a copy of these values, released when the run closes. */
         public NdArray ints(int[] values, int... shape) {
             NdArray a = backend.fromHost(values.clone(), shape);
             made.add(a);
@@ -193,18 +204,21 @@ public final class ParitySweep {
             return array(normal(Shapes.size(shape)), shape);
         }
 
+        /** An output array of the run's dtype, contents undefined, released when the run closes. */
         public NdArray empty(int... shape) {
             NdArray a = backend.empty(dtype, shape);
             made.add(a);
             return a;
         }
 
+        /** An INT32 output array (for argmax-like ops), released when the run closes. */
         public NdArray emptyInts(int... shape) {
             NdArray a = backend.empty(DType.INT32, shape);
             made.add(a);
             return a;
         }
 
+        /** The array's elements read back to the host as double, whatever its dtype. */
         public double[] values(NdArray a) {
             return backend.toDoubles(a);
         }

@@ -2,6 +2,12 @@ package dev.retort.backend;
 
 /** Window, stride and padding of a 2-D pooling. */
 public record PoolSpec(int kernelH, int kernelW, int strideH, int strideW, int padH, int padW) {
+    /**
+     * Checks the geometry.
+     *
+     * @throws IllegalArgumentException if a kernel size or stride is below 1, a padding negative, or a
+     * padding more than half its kernel (which PyTorch refuses, since a window could then hold only padding)
+     */
     public PoolSpec {
         if (kernelH < 1 || kernelW < 1 || strideH < 1 || strideW < 1 || padH < 0 || padW < 0) {
             throw new IllegalArgumentException("pool2d: kernel and stride must be at least 1 and padding not negative,"
@@ -14,10 +20,15 @@ public record PoolSpec(int kernelH, int kernelW, int strideH, int strideW, int p
         }
     }
 
+    /**
+     * Output height for an input {@code height}: {@code (height + 2 padH - kernelH) / strideH + 1}, rounded
+     * down (PyTorch's ceil_mode=False).
+     */
     public int outHeight(int height) {
         return (height + 2 * padH - kernelH) / strideH + 1;
     }
 
+    /** Output width for an input {@code width}, rounded down like {@link #outHeight}. */
     public int outWidth(int width) {
         return (width + 2 * padW - kernelW) / strideW + 1;
     }

@@ -21,6 +21,7 @@ public final class Shapes {
         return (int) n;
     }
 
+    /** A shape as error messages print it, e.g. {@code [2, 3, 32, 32]}. */
     public static String format(int... shape) {
         return Arrays.toString(shape);
     }
@@ -64,6 +65,12 @@ public final class Shapes {
         return strides;
     }
 
+    /**
+     * Checks that a shape has {@code rank} dimensions.
+     *
+     * @throws IllegalArgumentException naming the operation {@code op}, the argument ({@code what}) and the
+     * shape otherwise
+     */
     public static void requireRank(String op, String what, int[] shape, int rank) {
         if (shape.length != rank) {
             throw new IllegalArgumentException(op + ": " + what + " must have " + rank + " dimensions, got shape "
@@ -71,6 +78,11 @@ public final class Shapes {
         }
     }
 
+    /**
+     * Checks that two shapes are equal, with no broadcasting.
+     *
+     * @throws IllegalArgumentException naming the operation and both shapes otherwise
+     */
     public static void requireSame(String op, int[] a, int[] b) {
         if (!Arrays.equals(a, b)) {
             throw new IllegalArgumentException(op + ": shapes " + format(a) + " and " + format(b) + " must be equal");

@@ -30,6 +30,7 @@ public abstract class Storage {
         LIVE.incrementAndGet();
     }
 
+    /** Element type, fixed at allocation. */
     public DType dtype() {
         return dtype;
     }
@@ -39,8 +40,10 @@ public abstract class Storage {
         return size;
     }
 
+    /** Which device's memory this block is; decides which backend may compute on it. */
     public abstract Device device();
 
+    /** Whether the last owner has closed, so the memory is freed and must not be read. */
     public synchronized boolean isReleased() {
         return references == 0;
     }

@@ -11,6 +11,10 @@ import picocli.CommandLine.Command;
                 CalibrateCommand.class, PredictCommand.class, InspectCommand.class, DoctorCommand.class,
                 CommandLine.HelpCommand.class})
 public final class Main {
+    /**
+     * Entry point of {@code bin/retort}: runs the subcommand named in {@code args} and exits the JVM with its
+     * status (0 on success, picocli's 2 for a usage error, 1 for a failed run).
+     */
     public static void main(String[] args) {
         // The engine is quiet unless asked; a command on a terminal shows its progress.
         Progress.showOn(System.out);

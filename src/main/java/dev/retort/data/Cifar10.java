@@ -11,17 +11,27 @@ import java.util.List;
  * 3072 pixel bytes in CHW order (1024 red, 1024 green, 1024 blue, rows of 32).
  */
 public final class Cifar10 {
+    /** Colour channels of an image: red, green, blue. */
     public static final int CHANNELS = 3;
+    /** Height and width of an image, in pixels. */
     public static final int SIZE = 32;
+    /** Pixel bytes per record: 3072. */
     public static final int PIXELS = CHANNELS * SIZE * SIZE;
+    /** Bytes per record, the label byte included: 3073. */
     public static final int RECORD = 1 + PIXELS;
+    /** The five training files of 10,000 records each, in the order they are concatenated. */
     public static final List<String> TRAIN_FILES = List.of("data_batch_1.bin", "data_batch_2.bin",
             "data_batch_3.bin", "data_batch_4.bin", "data_batch_5.bin");
+    /** The test file: 10,000 records. */
     public static final String TEST_FILE = "test_batch.bin";
     /** The folder the official tarball unpacks into; accepted inside any candidate folder. */
     public static final String ARCHIVE_FOLDER = "cifar-10-batches-bin";
     /** Per-channel mean and standard deviation of the training pixels scaled to [0, 1]. */
     public static final float[] MEAN = {0.4914f, 0.4822f, 0.4465f};
+    /**
+     * Per-channel standard deviation matching {@link #MEAN}; normalised pixels are {@code (p - MEAN[c]) /
+     * STD[c]}.
+     */
     public static final float[] STD = {0.2470f, 0.2435f, 0.2616f};
 
     private Cifar10() {}

@@ -21,6 +21,7 @@ public final class DataLoader {
     /** Per-example transform applied after augmentation, in place; {@code rng} is the example's own generator. */
     @FunctionalInterface
     public interface ExampleTransform {
+        /** Transforms one image of {@code channels × height × width} floats (CHW order) in place. */
         void apply(float[] image, int channels, int height, int width, SplittableRandom rng);
     }
 

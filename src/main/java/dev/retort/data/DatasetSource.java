@@ -31,7 +31,12 @@ import java.util.function.Consumer;
  */
 public final class DatasetSource {
     /** How a folder is recognised as holding the dataset. */
-    public enum Format { IDX, CIFAR_BINARY }
+    public enum Format {
+        /** The four uncompressed IDX files of MNIST and Fashion-MNIST. */
+        IDX,
+        /** CIFAR-10's binary batches: five training files and one test file of 3073-byte records. */
+        CIFAR_BINARY
+    }
 
     /** A file to download and its published SHA-256 (lower-case hex). */
     public record RemoteFile(String name, String sha256) {}

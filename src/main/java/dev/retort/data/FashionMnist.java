@@ -6,12 +6,17 @@ import java.nio.file.Path;
 
 /** Loads Fashion-MNIST (or MNIST: the same four IDX files) from a folder, normalised. */
 public final class FashionMnist {
+    /** The 60,000 training images, 28 × 28 bytes each (IDX, uncompressed). */
     public static final String TRAIN_IMAGES = "train-images-idx3-ubyte";
+    /** The training labels, one byte (0..9) per image. */
     public static final String TRAIN_LABELS = "train-labels-idx1-ubyte";
+    /** The 10,000 test images. */
     public static final String TEST_IMAGES = "t10k-images-idx3-ubyte";
+    /** The test labels. */
     public static final String TEST_LABELS = "t10k-labels-idx1-ubyte";
     /** Mean and standard deviation of the training pixels (scaled to [0, 1]), used to normalise. */
     public static final float MEAN = 0.2860f;
+    /** Standard deviation matching {@link #MEAN}; normalised pixels are {@code (p - MEAN) / STD}. */
     public static final float STD = 0.3530f;
 
     private FashionMnist() {}

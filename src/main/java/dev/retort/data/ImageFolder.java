@@ -19,8 +19,9 @@ import javax.imageio.ImageIO;
  * training split's mean and standard deviation, which the test split reuses.
  */
 public final class ImageFolder {
-    /** The split folders. */
+    /** The split folder of training images, one subfolder per class. */
     public static final String TRAIN = "train";
+    /** The split folder of test images, with the same class subfolders as {@link #TRAIN}. */
     public static final String TEST = "test";
 
     private ImageFolder() {}

@@ -143,9 +143,13 @@ public sealed interface DistillationMode permits DistillationMode.Temperature, D
     final class Defaults {
         /** T of each mode unless given: 2, for students as small as cnn-student (4 suits mlp-student better). */
         public static final Map<String, Double> TEMPERATURE = Map.of("temperature", 2.0, "hinton", 2.0, "hybrid", 2.0);
+        /** α of {@code hinton}: the weight of the label term, the KL term getting 1 − α. */
         public static final double HINTON_ALPHA = 0.1;
+        /** α of {@code hybrid}: the weight of the label term. */
         public static final double HYBRID_ALPHA = 0.1;
+        /** β of {@code hybrid}: the weight of the T²-scaled KL term. */
         public static final double HYBRID_BETA = 0.9;
+        /** γ of {@code hybrid}: the weight of the feature-regression term. */
         public static final double HYBRID_GAMMA = 1.0;
 
         private Defaults() {}
@@ -156,6 +160,10 @@ public sealed interface DistillationMode permits DistillationMode.Temperature, D
      * No labels are used; where given they are only reported ({@code ce}).
      */
     record Temperature(double studentTemperature, double teacherTemperature, double kappa) implements DistillationMode {
+        /**
+         * @throws IllegalArgumentException naming the CLI option if a temperature is not a positive finite
+         * number or κ is negative or infinite
+         */
         public Temperature {
             positive("--student-temperature (T_s)", studentTemperature);
             positive("--teacher-temperature (T_t)", teacherTemperature);
@@ -196,6 +204,10 @@ public sealed interface DistillationMode permits DistillationMode.Temperature, D
      * {@code α·CE(s, y, ε) + (1 − α)·CE(s, argmax t)}.
      */
     record Hinton(double temperature, double alpha, boolean hardTeacherTargets) implements DistillationMode {
+        /**
+         * @throws IllegalArgumentException naming the CLI option if T is not a positive finite number or α is
+         * outside [0, 1]
+         */
         public Hinton {
             positive("--temperature (T)", temperature);
             unit("--alpha (α)", alpha);
@@ -239,6 +251,12 @@ public sealed interface DistillationMode permits DistillationMode.Temperature, D
      */
     record Hybrid(double temperature, double alpha, double beta, double gamma, List<String> pairs, double prune)
             implements DistillationMode {
+        /**
+         * Copies {@code pairs} (null means none).
+         *
+         * @throws IllegalArgumentException naming the CLI option if T is not a positive finite number, α or β
+         * is outside [0, 1], γ is negative or infinite, or the pruning fraction is outside [0, 1)
+         */
         public Hybrid {
             positive("--temperature (T)", temperature);
             unit("--alpha (α)", alpha);

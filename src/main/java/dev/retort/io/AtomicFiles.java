@@ -21,11 +21,22 @@ import java.util.function.UnaryOperator;
 public final class AtomicFiles {
     /** What to write; called once with a channel onto the temporary file. */
     public interface Body {
+        /**
+         * Writes the whole contents to {@code out}; it need not close it.
+         *
+         * @throws IOException to abandon the write, leaving the target as it was
+         */
         void writeTo(WritableByteChannel out) throws IOException;
     }
 
     private AtomicFiles() {}
 
+    /**
+     * Replaces {@code target} atomically with what {@code body} writes, creating it if absent.
+     *
+     * @throws IOException if the body, the sync or the rename fails; the target is then unchanged and no
+     * temporary file remains
+     */
     public static void write(Path target, Body body) throws IOException {
         write(target, body, UnaryOperator.identity());
     }

@@ -19,6 +19,10 @@ public final class Init {
         return out;
     }
 
+    /**
+     * {@code count} copies of {@code value}: BatchNorm's initial scale and running variance (1), and its shift
+     * and running mean (0).
+     */
     public static float[] constant(int count, float value) {
         float[] out = new float[count];
         java.util.Arrays.fill(out, value);

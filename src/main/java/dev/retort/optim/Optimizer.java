@@ -67,6 +67,10 @@ public abstract class Optimizer implements AutoCloseable {
         return out;
     }
 
+    /**
+     * Puts every state tensor into {@code out} under {@code <parameter index>.<buffer>}; the entries are the
+     * live tensors, not copies.
+     */
     protected abstract void collectState(Map<String, Tensor> out);
 
     /**
@@ -98,6 +102,10 @@ public abstract class Optimizer implements AutoCloseable {
         restoreState(values);
     }
 
+    /**
+     * Whether {@code buffer} (the part of a state key after the parameter index) names state this optimizer
+     * keeps, so that state saved by another optimizer is refused.
+     */
     protected abstract boolean acceptsState(String buffer);
 
     /** The buffers every parameter has once the optimizer has stepped (none for SGD without momentum). */
@@ -135,6 +143,12 @@ public abstract class Optimizer implements AutoCloseable {
         return Tensor.wrapPersistent(data);
     }
 
+    /**
+     * Checks a constructor argument; NaN is always refused.
+     *
+     * @throws IllegalArgumentException naming the optimizer and the hyperparameter if {@code value} is
+     * outside [min, max]
+     */
     protected static void checkHyperparameter(String optimizer, String name, double value, double min, double max) {
         if (!(value >= min && value <= max)) {
             throw new IllegalArgumentException(optimizer + ": " + name + " must be in [" + min + ", " + max + "], got "

@@ -96,6 +96,12 @@ public final class Functional {
         return new int[] {x[0], x[1], oh, ow};
     }
 
+    /**
+     * Max pooling of an [N, C, H, W] input into [N, C, outH, outW]; padding counts as minus infinity and the
+     * gradient goes to each window's first maximum.
+     *
+     * @throws IllegalArgumentException if the input is not 4-D or the window is larger than the padded input
+     */
     public static Tensor maxPool2d(Tensor input, PoolSpec spec) {
         Tensor.checkOperands("maxPool2d", input);
         NdArray out = input.empty(poolShape("maxPool2d", input, spec));
@@ -107,6 +113,12 @@ public final class Functional {
         }, input);
     }
 
+    /**
+     * Average pooling of an [N, C, H, W] input into [N, C, outH, outW]; padding counts as zero and in the
+     * divisor (PyTorch's count_include_pad=True).
+     *
+     * @throws IllegalArgumentException if the input is not 4-D or the window is larger than the padded input
+     */
     public static Tensor avgPool2d(Tensor input, PoolSpec spec) {
         Tensor.checkOperands("avgPool2d", input);
         NdArray out = input.empty(poolShape("avgPool2d", input, spec));

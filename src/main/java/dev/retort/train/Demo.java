@@ -30,6 +30,7 @@ public final class Demo {
      * @param modes   each mode with its options, in table order
      */
     public record Setting(String name, TrainingConfig student, List<DistillationMode> modes) {
+        /** Copies {@code modes}. */
         public Setting {
             modes = List.copyOf(modes);
         }
@@ -65,6 +66,11 @@ public final class Demo {
      * @param seeds student seeds 1..seeds (the teacher is trained once)
      */
     public record Schedule(String name, TrainingConfig teacher, List<Setting> settings, int seeds) {
+        /**
+         * Copies {@code settings}.
+         *
+         * @throws IllegalArgumentException if {@code seeds} is not positive (message names {@code --seeds})
+         */
         public Schedule {
             if (seeds <= 0) {
                 throw new IllegalArgumentException("--seeds must be positive, got " + seeds);

@@ -13,6 +13,7 @@ import java.util.Map;
  * @param teacherWeights its safetensors file
  */
 public record DistillationConfig(DistillationMode mode, String teacherModel, String teacherWeights) {
+    /** @throws IllegalArgumentException naming the CLI option if the mode or the teacher model is missing */
     public DistillationConfig {
         if (mode == null) {
             throw new IllegalArgumentException("--mode is required: temperature, hinton or hybrid");

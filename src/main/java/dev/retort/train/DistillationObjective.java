@@ -151,6 +151,10 @@ public final class DistillationObjective implements Objective {
         return cache != null;
     }
 
+    /**
+     * The (student layer, teacher layer) pairs the hybrid mode's feature term compares; empty for the other
+     * modes.
+     */
     public FeaturePairs pairs() {
         return pairs;
     }

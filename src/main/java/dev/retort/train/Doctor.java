@@ -40,6 +40,13 @@ public final class Doctor {
     private final int batch;
     private final long seed;
 
+    /**
+     * @param out     where the report goes, line by line as checks finish
+     * @param cpuOnly check the CPU alone: an unusable CUDA is then reported but not a failure
+     * @param steps   distillation steps of the GPU-against-CPU comparison
+     * @param batch   images per step of that comparison
+     * @param seed    seed of the parity sweep's inputs, the synthetic data and both networks' weights
+     */
     public Doctor(PrintWriter out, boolean cpuOnly, int steps, int batch, long seed) {
         this.out = out;
         this.cpuOnly = cpuOnly;

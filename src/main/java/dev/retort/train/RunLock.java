@@ -20,6 +20,7 @@ import java.time.temporal.ChronoUnit;
  * processes lock two different files of the same name) and names the last holder: pid, command and start time.
  */
 public final class RunLock implements AutoCloseable {
+    /** Name of the lock file inside the run folder; it stays after the lock is released. */
     public static final String FILE = ".lock";
 
     private final FileChannel channel;

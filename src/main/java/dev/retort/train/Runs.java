@@ -147,6 +147,11 @@ public final class Runs {
     /** A run's start, told whether to resume from the folder's newest checkpoint. */
     @FunctionalInterface
     public interface Start {
+        /**
+         * Trains (or resumes when {@code resume}) the run and returns its outcome.
+         *
+         * @throws IOException if the run folder cannot be read or written
+         */
         Outcome run(boolean resume) throws IOException;
     }
 

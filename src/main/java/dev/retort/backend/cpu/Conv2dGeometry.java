@@ -7,10 +7,15 @@ package dev.retort.backend.cpu;
 public record Conv2dGeometry(int batch, int inChannels, int height, int width, int outChannels,
                              int kernelH, int kernelW, int strideH, int strideW, int padH, int padW) {
 
+    /**
+     * Output rows: {@code floor((height + 2 padH - kernelH) / strideH) + 1}; zero or less when the kernel
+     * does not fit, which the caller rules out.
+     */
     public int outHeight() {
         return Math.floorDiv(height + 2 * padH - kernelH, strideH) + 1;
     }
 
+    /** Output columns, computed like {@link #outHeight}. */
     public int outWidth() {
         return Math.floorDiv(width + 2 * padW - kernelW, strideW) + 1;
     }

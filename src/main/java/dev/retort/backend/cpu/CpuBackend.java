@@ -22,6 +22,10 @@ public final class CpuBackend implements Backend {
 
     private CpuBackend() {}
 
+    /**
+     * The one CPU backend; stateless apart from the shared {@link Parallel} thread team, so every caller
+     * shares it.
+     */
     public static CpuBackend get() {
         return INSTANCE;
     }

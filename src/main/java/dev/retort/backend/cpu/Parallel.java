@@ -23,6 +23,10 @@ public final class Parallel {
     /** The work done for one chunk {@code [lo, hi)} of a range. */
     @FunctionalInterface
     public interface RangeBody {
+        /**
+         * Processes indices {@code lo} (inclusive) to {@code hi} (exclusive); called concurrently for
+         * disjoint chunks, so it must write only to its own chunk's outputs.
+         */
         void run(int lo, int hi);
     }
 

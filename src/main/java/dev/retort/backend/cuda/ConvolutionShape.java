@@ -10,6 +10,13 @@ import java.util.Arrays;
 public record ConvolutionShape(int batch, int inChannels, int height, int width, int outChannels, int kernelH,
                                int kernelW, int padH, int padW, int strideH, int strideW) {
 
+    /**
+     * Checks the geometry before any descriptor is made.
+     *
+     * @throws IllegalArgumentException if a size is below 1, a padding negative, a stride below 1, the kernel
+     * larger than the padded input, or the input or output tensor 2^31 elements or more (cuDNN's descriptors
+     * hold int strides)
+     */
     public ConvolutionShape {
         String what = "convolution: input [" + batch + ", " + inChannels + ", " + height + ", " + width + "], "
                 + outChannels + " filters " + kernelH + "x" + kernelW + ", padding " + padH + "x" + padW
@@ -39,10 +46,12 @@ public record ConvolutionShape(int batch, int inChannels, int height, int width,
                 spec.padH(), spec.padW(), spec.strideH(), spec.strideW());
     }
 
+    /** Output rows: {@code (height + 2 padH - kernelH) / strideH + 1}. */
     public int outHeight() {
         return (height + 2 * padH - kernelH) / strideH + 1;
     }
 
+    /** Output columns: {@code (width + 2 padW - kernelW) / strideW + 1}. */
     public int outWidth() {
         return (width + 2 * padW - kernelW) / strideW + 1;
     }

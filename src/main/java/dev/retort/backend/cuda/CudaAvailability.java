@@ -16,8 +16,14 @@ import java.util.function.Supplier;
  * later, and tests, can supply their own.
  */
 public final class CudaAvailability {
+    /**
+     * Name of the check that JCuda loads the driver, the driver is new enough, a device exists and the
+     * runtime starts.
+     */
     public static final String DRIVER = "driver";
+    /** Name of the check that Retort's fatbins are in the jar and load on this device. */
     public static final String KERNELS = "kernels";
+    /** Name of the check that the cuBLAS/cuDNN JNI bridge loads and binds its libraries. */
     public static final String BRIDGE = "bridge";
 
     /** Kept for tests written against the probe; the checks now call KernelImages and NativeBridge directly. */
@@ -37,6 +43,7 @@ public final class CudaAvailability {
 
     /** A check's outcome; {@code reason} is null when it passed. */
     public record Result(String name, String reason) {
+        /** Whether the condition held (no reason was given). */
         public boolean passed() {
             return reason == null;
         }

@@ -52,6 +52,7 @@ public final class CudaBackend implements Backend {
         return b;
     }
 
+    /** The runtime (context, stream, allocator) this backend queues all its work on. */
     public CudaRuntime runtime() {
         return runtime;
     }

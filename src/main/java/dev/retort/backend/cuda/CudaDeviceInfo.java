@@ -15,6 +15,9 @@ public record CudaDeviceInfo(int ordinal, String name, int computeMajor, int com
         return version / 1000 + "." + (version % 1000) / 10;
     }
 
+    /**
+     * The compute capability as NVIDIA writes it, e.g. "9.0"; what kernel images must have been built for.
+     */
     public String computeCapability() {
         return computeMajor + "." + computeMinor;
     }

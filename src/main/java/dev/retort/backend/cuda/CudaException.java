@@ -9,8 +9,16 @@ import jcuda.driver.JCudaDriver;
  * so that the command line reports it in one line like other failures of the environment.
  */
 public class CudaException extends IllegalStateException {
+    /** The CUresult the failing call returned. */
     private final int status;
 
+    /**
+     * A failure with a ready-made message and the driver's status code.
+     *
+     * @param message the whole message users see: the call, its arguments where they help, the status in
+     * words
+     * @param status  the CUresult code the call returned
+     */
     public CudaException(String message, int status) {
         super(message);
         this.status = status;

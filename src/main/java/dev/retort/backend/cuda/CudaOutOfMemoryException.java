@@ -4,6 +4,7 @@ import jcuda.driver.CUresult;
 
 /** The device could not hold a requested allocation even after Retort returned its cached blocks to the driver. */
 public final class CudaOutOfMemoryException extends CudaException {
+    /** Size of the allocation that failed, in bytes. */
     private final long requestedBytes;
 
     CudaOutOfMemoryException(String message, long requestedBytes) {
@@ -11,6 +12,10 @@ public final class CudaOutOfMemoryException extends CudaException {
         this.requestedBytes = requestedBytes;
     }
 
+    /**
+     * Size in bytes of the allocation the device could not satisfy, for messages that suggest a smaller
+     * batch.
+     */
     public long requestedBytes() {
         return requestedBytes;
     }

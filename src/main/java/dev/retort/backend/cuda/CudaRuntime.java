@@ -206,14 +206,19 @@ public final class CudaRuntime {
 
     // ---- what other CUDA code needs ------------------------------------------------------------
 
+    /** The device's name, compute capability and memory, read when the runtime started. */
     public CudaDeviceInfo info() {
         return info;
     }
 
+    /** The JCuda handle of the device this runtime drives. */
     public CUdevice device() {
         return device;
     }
 
+    /**
+     * The device's primary context, which every thread binds with {@link #makeCurrent} before a driver call.
+     */
     public CUcontext context() {
         return context;
     }
@@ -275,6 +280,7 @@ public final class CudaRuntime {
         allocator.releaseCached();
     }
 
+    /** The allocator's counters: bytes in use, bytes and blocks cached for reuse, driver allocations and reuses; touches no CUDA. */
     public CudaMemoryStats memoryStats() {
         return allocator.stats();
     }
@@ -290,16 +296,28 @@ public final class CudaRuntime {
 
     // ---- transfers and fills (all queued on the stream) -------------------------------------------
 
+    /**
+     * Queues a copy of {@code count} floats from {@code source[from...]} to the device block through pinned
+     * staging memory; returns without waiting for the device.
+     */
     public synchronized void upload(float[] source, int from, int count, DevicePointer target) {
         makeCurrent();
         staging.upload(PinnedStaging.of(source), from, count, Float.BYTES, target);
     }
 
+    /**
+     * Queues a copy of {@code count} doubles from {@code source[from...]} to the device block; returns
+     * without waiting for the device.
+     */
     public synchronized void upload(double[] source, int from, int count, DevicePointer target) {
         makeCurrent();
         staging.upload(PinnedStaging.of(source), from, count, Double.BYTES, target);
     }
 
+    /**
+     * Queues a copy of {@code count} ints from {@code source[from...]} to the device block; returns without
+     * waiting for the device.
+     */
     public synchronized void upload(int[] source, int from, int count, DevicePointer target) {
         makeCurrent();
         staging.upload(PinnedStaging.of(source), from, count, Integer.BYTES, target);
@@ -311,16 +329,25 @@ public final class CudaRuntime {
         staging.download(source, count, Float.BYTES, PinnedStaging.of(target), from);
     }
 
+    /**
+     * Waits for all work queued before it, then copies {@code count} doubles into {@code target[from...]}.
+     */
     public synchronized void download(DevicePointer source, int count, double[] target, int from) {
         makeCurrent();
         staging.download(source, count, Double.BYTES, PinnedStaging.of(target), from);
     }
 
+    /** Waits for all work queued before it, then copies {@code count} ints into {@code target[from...]}. */
     public synchronized void download(DevicePointer source, int count, int[] target, int from) {
         makeCurrent();
         staging.download(source, count, Integer.BYTES, PinnedStaging.of(target), from);
     }
 
+    /**
+     * Queues a device-to-device copy of {@code bytes} bytes on the stream; a zero count queues nothing.
+     *
+     * @throws CudaException if the driver refuses the copy
+     */
     public void copy(DevicePointer source, DevicePointer target, long bytes) {
         if (bytes == 0) {
             return;

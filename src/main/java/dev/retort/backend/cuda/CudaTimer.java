@@ -27,11 +27,18 @@ public final class CudaTimer implements AutoCloseable {
         CudaException.check(cuEventCreate(end, CUevent_flags.CU_EVENT_DEFAULT), "cuEventCreate (timer stop)");
     }
 
+    /**
+     * Records the start event on the stream: work queued after this call is timed. Returns this timer, for
+     * chaining.
+     */
     public CudaTimer start() {
         CudaException.check(cuEventRecord(begin, stream), "cuEventRecord (timer start)");
         return this;
     }
 
+    /**
+     * Records the stop event on the stream, after the work to be timed; does not wait. Returns this timer.
+     */
     public CudaTimer stop() {
         CudaException.check(cuEventRecord(end, stream), "cuEventRecord (timer stop)");
         return this;

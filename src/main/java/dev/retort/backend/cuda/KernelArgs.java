@@ -16,10 +16,15 @@ public final class KernelArgs {
     public enum Kind {
         /** A device pointer: an address, 8 bytes. */
         POINTER(8),
+        /** A C {@code int}: sizes and op codes that fit 32 bits. */
         INT(4),
+        /** A C {@code long long}: element counts, which may pass 2^31. */
         LONG_LONG(8),
+        /** A C {@code float}: scalars the kernel computes with in single precision. */
         FLOAT(4),
+        /** A C {@code double}: scalars the CPU reference also keeps in double (temperature, smoothing). */
         DOUBLE(8),
+        /** A by-value struct of ints; its size depends on the struct. */
         STRUCT(-1);
 
         private final int bytes;
@@ -36,14 +41,17 @@ public final class KernelArgs {
 
     /** One parameter: its kind and value (bits for scalars and pointers, ints for a struct). */
     public record Arg(Kind kind, long bits, int[] ints) {
+        /** Bytes the driver copies for this parameter: the kind's size, or 4 per int of a struct. */
         public int byteSize() {
             return kind == Kind.STRUCT ? 4 * ints.length : kind.bytes();
         }
 
+        /** The value of a FLOAT parameter, from the low 32 bits. */
         public float floatValue() {
             return Float.intBitsToFloat((int) bits);
         }
 
+        /** The value of a DOUBLE parameter, from its 64 bits. */
         public double doubleValue() {
             return Double.longBitsToDouble(bits);
         }
@@ -62,26 +70,31 @@ public final class KernelArgs {
 
     private final List<Arg> args = new ArrayList<>();
 
+    /** Appends a device pointer (a raw address, already offset to the view's first element). */
     public KernelArgs pointer(long address) {
         args.add(new Arg(Kind.POINTER, address, null));
         return this;
     }
 
+    /** Appends a C {@code int}. */
     public KernelArgs i32(int value) {
         args.add(new Arg(Kind.INT, value, null));
         return this;
     }
 
+    /** Appends a C {@code long long}. */
     public KernelArgs i64(long value) {
         args.add(new Arg(Kind.LONG_LONG, value, null));
         return this;
     }
 
+    /** Appends a C {@code float}, bit for bit (NaN payloads kept). */
     public KernelArgs f32(float value) {
         args.add(new Arg(Kind.FLOAT, Float.floatToRawIntBits(value) & 0xffffffffL, null));
         return this;
     }
 
+    /** Appends a C {@code double}, bit for bit. */
     public KernelArgs f64(double value) {
         args.add(new Arg(Kind.DOUBLE, Double.doubleToRawLongBits(value), null));
         return this;
@@ -93,14 +106,17 @@ public final class KernelArgs {
         return this;
     }
 
+    /** The parameters in order, read-only; later appends show through. */
     public List<Arg> list() {
         return Collections.unmodifiableList(args);
     }
 
+    /** Number of parameters appended so far. */
     public int size() {
         return args.size();
     }
 
+    /** The {@code i}-th parameter, counting from 0 in the kernel's order. */
     public Arg get(int i) {
         return args.get(i);
     }

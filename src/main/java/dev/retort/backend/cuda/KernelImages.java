@@ -146,6 +146,7 @@ public final class KernelImages {
         return (b[at] & 0xff) | (b[at + 1] & 0xff) << 8 | (b[at + 2] & 0xff) << 16 | (b[at + 3] & 0xff) << 24;
     }
 
+    /** Whether every module's fatbin was found and checked; if not, {@link #unavailableReason} says why. */
     public boolean available() {
         return reason == null;
     }
@@ -164,6 +165,7 @@ public final class KernelImages {
         return bytes;
     }
 
+    /** Names of the modules whose images were read (kernels/&lt;module&gt;.cu); a copy. */
     public List<String> modules() {
         return List.copyOf(images.keySet());
     }

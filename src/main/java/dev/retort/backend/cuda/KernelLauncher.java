@@ -7,5 +7,11 @@ package dev.retort.backend.cuda;
  */
 @FunctionalInterface
 public interface KernelLauncher {
+    /**
+     * Queues the launch and returns without waiting; a failure may surface only at a later synchronising
+     * call.
+     *
+     * @throws IllegalStateException if the kernel was not loaded or the driver rejects the launch
+     */
     void launch(Launch launch);
 }

@@ -10,6 +10,7 @@ import java.util.List;
 public final class KernelLoadException extends RuntimeException {
     private static final long serialVersionUID = 1L;
 
+    /** @param message the whole explanation, usually made by {@link #message} */
     public KernelLoadException(String message) {
         super(message);
     }

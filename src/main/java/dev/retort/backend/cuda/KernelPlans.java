@@ -103,6 +103,12 @@ public final class KernelPlans {
 
     // ---- elementwise ---------------------------------------------------------------------------
 
+    /**
+     * {@code out = op(x)} over {@code n} FLOAT32 elements (one thread each).
+     *
+     * @throws IllegalArgumentException naming the operation and the argument, if a count is negative, too
+     * large or a pointer null
+     */
     public static List<Launch> unary(UnaryOp op, long x, long out, long n) {
         String k = "unary(" + op + ")";
         requireOp(k, op);
@@ -112,6 +118,12 @@ public final class KernelPlans {
         return elementwise("unary_f32", n, new KernelArgs().pointer(x).pointer(out).i64(n).i32(op.ordinal()));
     }
 
+    /**
+     * {@code out = op(a, b)} over {@code n} FLOAT32 elements of same-shaped a and b.
+     *
+     * @throws IllegalArgumentException naming the operation and the argument, if a count is negative, too
+     * large or a pointer null
+     */
     public static List<Launch> binary(BinaryOp op, long a, long b, long out, long n) {
         String k = "binary(" + op + ")";
         requireOp(k, op);
@@ -148,6 +160,13 @@ public final class KernelPlans {
                 new KernelArgs().pointer(a).pointer(b).pointer(out).i64(n).i32(op.ordinal()).struct(index));
     }
 
+    /**
+     * Backend.broadcastTo: copies x [xShape] into out [outShape] by NumPy broadcasting, a pure gather, so
+     * exact.
+     *
+     * @throws IllegalArgumentException if the shapes do not broadcast, exceed the kernels' maximum rank, or a
+     * pointer is null
+     */
     public static List<Launch> broadcastTo(long x, int[] xShape, long out, int[] outShape) {
         String k = "broadcastTo";
         int[] index = broadcastIndex(k, xShape, new int[0], outShape);
@@ -201,6 +220,12 @@ public final class KernelPlans {
         return elementwise("accumulate_f32", n, new KernelArgs().pointer(x).pointer(out).i64(n).f32((float) alpha));
     }
 
+    /**
+     * Sets {@code n} FLOAT32 elements to {@code value}, rounded to float.
+     *
+     * @throws IllegalArgumentException naming the operation and the argument, if a count is negative, too
+     * large or a pointer null
+     */
     public static List<Launch> fill(long out, long n, double value) {
         String k = "fill";
         count(k, "n", n);
@@ -225,6 +250,12 @@ public final class KernelPlans {
         return elementwise("convert_f32_i32", n, new KernelArgs().pointer(x).pointer(out).i64(n));
     }
 
+    /**
+     * INT32 to FLOAT32, rounding to nearest as Java's (float) cast does above 2^24.
+     *
+     * @throws IllegalArgumentException naming the operation and the argument, if a count is negative, too
+     * large or a pointer null
+     */
     public static List<Launch> convertIntToFloat(long x, long out, long n) {
         String k = "copy (int32 → float32)";
         count(k, "n", n);
@@ -249,6 +280,13 @@ public final class KernelPlans {
 
     // ---- rows: softmax, NLL, KD ------------------------------------------------------------------
 
+    /**
+     * Row-wise {@code softmax(x / T)}, or its log when {@code log}, of x [rows, cols] into y; one block per
+     * row.
+     *
+     * @throws IllegalArgumentException if rows or cols is negative, T is not a positive finite number, or a
+     * pointer is null
+     */
     public static List<Launch> softmaxForward(long x, long y, int rows, int cols, double temperature, boolean log) {
         String k = log ? "logSoftmax" : "softmax";
         rowsCols(k, rows, cols);
@@ -265,6 +303,13 @@ public final class KernelPlans {
                 new KernelArgs().pointer(x).pointer(y).i32(rows).i32(cols).f32(inverse).i32(log ? 1 : 0)));
     }
 
+    /**
+     * The gradient of {@link #softmaxForward} with respect to x, from its output and the output's gradient,
+     * for the same T and {@code log}; one block per row.
+     *
+     * @throws IllegalArgumentException if rows or cols is negative, T is not a positive finite number, or a
+     * pointer is null
+     */
     public static List<Launch> softmaxBackward(long gradOutput, long output, long gradInput, int rows, int cols,
                                                double temperature, boolean log) {
         String k = log ? "logSoftmax backward" : "softmax backward";
@@ -281,6 +326,12 @@ public final class KernelPlans {
                 .pointer(output).pointer(gradInput).i32(rows).i32(cols).f64(temperature).i32(log ? 1 : 0)));
     }
 
+    /**
+     * Per-row negative log-likelihood of INT32 {@code labels} [rows] under logProbs [rows, cols], with label
+     * smoothing ε spread over all classes, into lossPerRow [rows].
+     *
+     * @throws IllegalArgumentException if rows or cols is negative, ε is outside [0, 1], or a pointer is null
+     */
     public static List<Launch> nllForward(long logProbs, long labels, long lossPerRow, int rows, int cols,
                                           double smoothing) {
         String k = "nllForward";
@@ -296,6 +347,12 @@ public final class KernelPlans {
                 .pointer(labels).pointer(lossPerRow).i32(rows).i32(cols).f64(smoothing)));
     }
 
+    /**
+     * The gradient of {@link #nllForward} with respect to logProbs [rows, cols], from the per-row loss
+     * gradient, for the same ε; overwrites gradLogProbs.
+     *
+     * @throws IllegalArgumentException if rows or cols is negative, ε is outside [0, 1], or a pointer is null
+     */
     public static List<Launch> nllBackward(long gradLossPerRow, long labels, long gradLogProbs, int rows, int cols,
                                            double smoothing) {
         String k = "nllBackward";

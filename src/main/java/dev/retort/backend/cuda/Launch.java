@@ -5,6 +5,10 @@ package dev.retort.backend.cuda;
  * (blockY is 1 except for the column-sum kernel), and the arguments. Kernels use static shared memory only.
  */
 public record Launch(String kernel, int gridX, int blockX, int blockY, KernelArgs args) {
+    /**
+     * @throws IllegalStateException if the grid or block is empty, the block has more than 1024 threads or is
+     * not a whole number of 32-thread warps: always a planning bug, never a user error
+     */
     public Launch {
         if (gridX < 1 || blockX < 1 || blockY < 1 || blockX * blockY > 1024 || (blockX * blockY) % 32 != 0) {
             throw new IllegalStateException(kernel + ": bad launch shape grid " + gridX + ", block " + blockX + "×"
@@ -12,6 +16,7 @@ public record Launch(String kernel, int gridX, int blockX, int blockY, KernelArg
         }
     }
 
+    /** {@code blockX * blockY}: at most 1024, a multiple of 32. */
     public int threadsPerBlock() {
         return blockX * blockY;
     }

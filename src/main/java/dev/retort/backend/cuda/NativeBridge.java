@@ -140,6 +140,7 @@ public final class NativeBridge {
 
         static final String LOADER_PATH = "the loader path (LD_LIBRARY_PATH, ldconfig)";
 
+        /** Copies {@code searched}, so the record stays immutable. */
         public Binding {
             searched = List.copyOf(searched);
         }

@@ -10,6 +10,12 @@ import java.util.Arrays;
 public record PoolingShape(int batch, int channels, int height, int width, int windowH, int windowW, int padH,
                            int padW, int strideH, int strideW, boolean max) {
 
+    /**
+     * Checks the geometry before any descriptor is made.
+     *
+     * @throws IllegalArgumentException if a size, window or stride is below 1, a padding negative or more
+     * than half its window, the window larger than the padded input, or the input 2^31 elements or more
+     */
     public PoolingShape {
         String what = (max ? "max" : "average") + " pooling: input [" + batch + ", " + channels + ", " + height
                 + ", " + width + "], window " + windowH + "x" + windowW + ", padding " + padH + "x" + padW
@@ -38,10 +44,15 @@ public record PoolingShape(int batch, int channels, int height, int width, int w
                 spec.padW(), spec.strideH(), spec.strideW(), max);
     }
 
+    /**
+     * Output rows: {@code (height + 2 padH - windowH) / strideH + 1}, rounded down as PyTorch does by
+     * default.
+     */
     public int outHeight() {
         return (height + 2 * padH - windowH) / strideH + 1;
     }
 
+    /** Output columns: {@code (width + 2 padW - windowW) / strideW + 1}. */
     public int outWidth() {
         return (width + 2 * padW - windowW) / strideW + 1;
     }
