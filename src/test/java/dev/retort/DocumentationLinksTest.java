@@ -37,7 +37,7 @@ class DocumentationLinksTest {
         assertTrue(missing.isEmpty(), "references to documents the repository lacks: " + missing);
     }
 
-    /** The brief's folder beside the clone, spelt in two parts so that this file does not itself name it. */
+    /** A documents folder outside the clone, spelt in two parts so that this file does not itself match the search. */
     private static final String OUTSIDE_DOCS = "shared" + "/docs";
 
     @Test
