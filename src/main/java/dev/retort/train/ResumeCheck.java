@@ -1,14 +1,18 @@
 package dev.retort.train;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import java.io.IOException;
 import java.nio.file.Path;
 import java.util.Iterator;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.Set;
 
 /**
- * Whether a {@code --resume} asks for the run its folder holds: the resolved configuration of the command is
+ * Whether a {@code --resume} asks for the run its folder holds (and whether a finished run a demo or a sweep would
+ * reuse is the run of its options): the resolved configuration of the command is
  * compared with the folder's {@code config.json}, and the first difference is named by its option. Only what
  * does not change the run's arithmetic may differ: {@code --epochs} (to extend a run), {@code --device} (the
  * results differ by float rounding alone), {@code --eval-batch-size}, the data's location and Retort's version.
@@ -27,21 +31,10 @@ final class ResumeCheck {
             throw new IllegalArgumentException("--resume: " + dir + " holds a " + savedCommand + " run, this is "
                     + command + "; resume it with retort " + savedCommand + " or choose another --out");
         }
-        for (String section : List.of("training", "distillation")) {
-            JsonNode before = saved.path(section);
-            JsonNode after = now.path(section);
-            if (before.isMissingNode() && after.isMissingNode()) {
-                continue;
-            }
-            for (Iterator<String> names = before.fieldNames(); names.hasNext(); ) {
-                String field = names.next();
-                if (section.equals("training") && MAY_DIFFER.contains(field)) {
-                    continue;
-                }
-                if (!before.get(field).equals(after.path(field))) {
-                    throw differs(dir, option(field), before.get(field), after.path(field));
-                }
-            }
+        String difference = firstDifference(saved, now, MAY_DIFFER);
+        if (difference != null) {
+            throw new IllegalArgumentException("--resume: " + dir + " was run with " + difference + "; resume with "
+                    + "the run's options (only --epochs and --device may change) or choose another --out");
         }
         for (String split : List.of("train", "test")) {
             JsonNode before = saved.path("data").path(split);
@@ -60,10 +53,46 @@ final class ResumeCheck {
         }
     }
 
-    private static IllegalArgumentException differs(Path dir, String option, JsonNode before, JsonNode after) {
-        return new IllegalArgumentException("--resume: " + dir + " was run with " + option + " " + show(before)
-                + ", this command asks for " + show(after) + "; resume with the run's options (only --epochs and "
-                + "--device may change) or choose another --out");
+    /**
+     * Whether the finished run in {@code dir} (its {@code config.json} is {@code saved}) is the run of these options,
+     * so that a demo or a sweep may reuse it instead of training it again; only {@code --device} and
+     * {@code --eval-batch-size} may differ. Throws with one line naming the first difference.
+     */
+    static void requireSameFinishedRun(Path dir, JsonNode saved, TrainingConfig training,
+                                       DistillationConfig distillation) throws IOException {
+        Map<String, Object> now = new LinkedHashMap<>();
+        now.put("training", training);
+        if (distillation != null) {
+            now.put("distillation", distillation.toMap());
+        }
+        String difference = firstDifference(saved, RunFolder.toTree(now), Set.of("device", "evalBatchSize"));
+        if (difference != null || saved.path("distillation").isMissingNode() != (distillation == null)) {
+            throw new IllegalArgumentException(dir + " holds a finished run of other options (" + (difference != null
+                    ? difference : distillation == null ? "a distillation, this one is not" : "no distillation")
+                    + "); a finished run is reused only when its options match: give another --out, or remove it");
+        }
+    }
+
+    /** The first field of "training" or "distillation" (other than {@code mayDiffer}'s) that differs, told. */
+    private static String firstDifference(JsonNode saved, JsonNode now, Set<String> mayDiffer) {
+        for (String section : List.of("training", "distillation")) {
+            JsonNode before = saved.path(section);
+            JsonNode after = now.path(section);
+            if (before.isMissingNode() && after.isMissingNode()) {
+                continue;
+            }
+            for (Iterator<String> names = before.fieldNames(); names.hasNext(); ) {
+                String field = names.next();
+                if (section.equals("training") && mayDiffer.contains(field)) {
+                    continue;
+                }
+                if (!before.get(field).equals(after.path(field))) {
+                    return option(field) + " " + show(before.get(field)) + ", this command asks for "
+                            + show(after.path(field));
+                }
+            }
+        }
+        return null;
     }
 
     private static String show(JsonNode value) {

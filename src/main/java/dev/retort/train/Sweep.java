@@ -101,7 +101,7 @@ public final class Sweep {
             index++;
             Path folder = out.resolve(cell.key());
             String name = String.format(Locale.ROOT, "[%d/%d] %s", index, cells.size(), cell.key());
-            Runs.Outcome outcome = Runs.reuseOrRun(name, folder, log,
+            Runs.Outcome outcome = Runs.reuseOrRun(name, folder, cell.training(), cell.distillation(), log,
                     resume -> runCell(name, cell, folder, resume, cells, teacherOutputs, data, log));
             results.add(new Result(cell, outcome));
         }

@@ -78,6 +78,12 @@ class SweepCommandTest {
         assertEquals(0, again.exitCode(), again.all());
         assertEquals(6, again.out().lines().filter(l -> l.contains("finished earlier")).count(), again.out());
         assertFalse(again.out().contains("epoch 1/1"), "nothing trains again");
+
+        // The same folder with another --epochs: the finished runs are not the runs asked for, and are not reused.
+        String[] longer = args.clone();
+        longer[java.util.Arrays.asList(args).indexOf("--epochs") + 1] = "2";
+        assertFailsInOneLine(CliFixtures.run(longer), "holds a finished run of other options", "--epochs 1",
+                "asks for 2");
     }
 
     @Test
