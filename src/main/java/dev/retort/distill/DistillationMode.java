@@ -48,6 +48,15 @@ public sealed interface DistillationMode permits DistillationMode.Temperature, D
     /** Whether the loss has a label term. */
     boolean usesLabels();
 
+    /** T of the mode: the student's temperature (mode temperature's T_s, the one T of the others). */
+    double temperature();
+
+    /**
+     * The same mode with every temperature {@code t}, as {@code --temperature t} would give it (in mode temperature
+     * T_s = T_t = t and κ = t²); its other options stay.
+     */
+    DistillationMode withTemperature(double t);
+
     /** The loss of one batch. */
     Loss loss(Batch batch);
 
@@ -176,6 +185,16 @@ public sealed interface DistillationMode permits DistillationMode.Temperature, D
         }
 
         @Override
+        public double temperature() {
+            return studentTemperature;
+        }
+
+        @Override
+        public Temperature withTemperature(double t) {
+            return new Temperature(t, t, t * t);
+        }
+
+        @Override
         public String name() {
             return "temperature";
         }
@@ -211,6 +230,11 @@ public sealed interface DistillationMode permits DistillationMode.Temperature, D
         public Hinton {
             positive("--temperature (T)", temperature);
             unit("--alpha (α)", alpha);
+        }
+
+        @Override
+        public Hinton withTemperature(double t) {
+            return new Hinton(t, alpha, hardTeacherTargets);
         }
 
         /** The fused kernel's numbers, with label smoothing ε on the label term. */
@@ -266,6 +290,11 @@ public sealed interface DistillationMode permits DistillationMode.Temperature, D
                 throw new IllegalArgumentException("--prune must be in [0, 1), got " + prune);
             }
             pairs = pairs == null ? List.of() : List.copyOf(pairs);
+        }
+
+        @Override
+        public Hybrid withTemperature(double t) {
+            return new Hybrid(t, alpha, beta, gamma, pairs, prune);
         }
 
         @Override

@@ -43,15 +43,7 @@ public final class Demo {
 
         /** The same setting with every mode at temperature {@code t}. */
         public Setting withTemperature(double t) {
-            List<DistillationMode> out = new ArrayList<>();
-            for (DistillationMode m : modes) {
-                Map<String, Object> o = m.options();
-                out.add(DistillationMode.parse(m.name(), new DistillationMode.Options(t, null, null, null,
-                        (Double) o.get("alpha"), (Double) o.get("beta"), (Double) o.get("gamma"),
-                        (String) o.get("teacher-targets"), m.pairs().isEmpty() ? null : m.pairs(),
-                        (Double) o.get("prune"))));
-            }
-            return new Setting(name, student, out);
+            return new Setting(name, student, modes.stream().map(m -> m.withTemperature(t)).toList());
         }
 
         /** The same setting with another student schedule. */

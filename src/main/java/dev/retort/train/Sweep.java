@@ -73,12 +73,7 @@ public final class Sweep {
 
         /** T of the cell's mode (its student temperature), or NaN for the baseline. */
         double temperature() {
-            if (distillation == null) {
-                return Double.NaN;
-            }
-            Object t = distillation.mode().options().getOrDefault("temperature",
-                    distillation.mode().options().get("student-temperature"));
-            return ((Number) t).doubleValue();
+            return distillation == null ? Double.NaN : distillation.mode().temperature();
         }
     }
 
