@@ -469,6 +469,12 @@ public final class CpuBackend implements Backend {
     @Override
     public void batchNormEvalForward(NdArray input, NdArray gamma, NdArray beta, NdArray mean, NdArray variance,
                                      double eps, NdArray output) {
+        if (allFloat32(input, gamma, beta, mean, variance, output)) {
+            FloatKernels.batchNormEvalForward(floats(input), input.offset(), input.dim(0), input.dim(1),
+                    spatial(input), floats(gamma), gamma.offset(), floats(beta), beta.offset(), floats(mean),
+                    mean.offset(), floats(variance), variance.offset(), (float) eps, floats(output), output.offset());
+            return;
+        }
         DoubleView x = DoubleView.read(input);
         DoubleView y = DoubleView.target(output);
         ReferenceKernels.batchNormApply(x.data(), x.offset(), input.dim(0), input.dim(1), spatial(input), DoubleView.whole(gamma),

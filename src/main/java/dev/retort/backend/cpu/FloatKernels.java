@@ -363,6 +363,32 @@ final class FloatKernels {
         });
     }
 
+    /**
+     * Eval-mode batch norm with the running statistics: y = x·scale + shift per channel, scale = γ / √(var + ε) and
+     * shift = β − mean·scale, each folded once in double. It runs a plane at a time, in parallel over all N·C planes,
+     * where the double-precision reference took a fifth of cnn-teacher's eval forward pass.
+     */
+    static void batchNormEvalForward(float[] x, int xo, int n, int c, int spatial, float[] gamma, int go,
+                                     float[] beta, int bo, float[] mean, int mo, float[] variance, int vo, float eps,
+                                     float[] y, int yo) {
+        float[] scale = new float[c];
+        float[] shift = new float[c];
+        for (int ch = 0; ch < c; ch++) {
+            double s = gamma[go + ch] / Math.sqrt(variance[vo + ch] + (double) eps);
+            scale[ch] = (float) s;
+            shift[ch] = (float) (beta[bo + ch] - mean[mo + ch] * s);
+        }
+        FloatMath math = FloatMath.get();
+        int grain = Math.max(1, (1 << 14) / Math.max(1, spatial));
+        Parallel.forRange(0, n * c, grain, (lo, hi) -> {
+            for (int plane = lo; plane < hi; plane++) {
+                int ch = plane % c;
+                int base = plane * spatial;
+                math.scaleShift(x, xo + base, scale[ch], shift[ch], y, yo + base, spatial);
+            }
+        });
+    }
+
     static void batchNormBackward(float[] gy, int gyo, float[] x, int xo, int n, int c, int spatial, float[] gamma,
                                   int go, float[] mean, int mo, float[] variance, int vo, float eps,
                                   boolean training, float[] gx, int gxo, float[] gGamma, int ggo, float[] gBeta,

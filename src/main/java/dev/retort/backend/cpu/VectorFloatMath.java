@@ -11,7 +11,7 @@ import jdk.incubator.vector.VectorSpecies;
  *
  * <p>The layout follows Goto and van de Geijn's GEMM: B is packed once into strips {@value #STRIP_VECTORS}
  * vectors wide covering all of k; A is packed per block of rows and depth into panels PANEL_ROWS rows tall
- * (8 with 512-bit vectors, 6 with 256-bit); the micro-kernel multiplies one A panel by one B strip over a
+ * (8 with 512-bit vectors, 4 with narrower ones); the micro-kernel multiplies one A panel by one B strip over a
  * depth block, keeping the whole PANEL_ROWS × {@value #STRIP_VECTORS}-vector tile of C in registers. Padding rows and columns are
  * packed as zeros so the kernel never branches on edges; partial tiles go through a small buffer on the way
  * out to C.
@@ -21,20 +21,24 @@ public final class VectorFloatMath implements FloatMath, ArrayAdder {
     private static final VectorSpecies<Float> SPECIES = FloatVector.SPECIES_PREFERRED;
     private static final int LANES = SPECIES.length();
 
-    // 8 rows × 2 vectors is 16 accumulators: with AVX-512's 32 registers that leaves room for the B vectors and
-    // the broadcast, and measured fastest among 6×2, 8×2, 12×2, 4×3, 7×3, 8×3, 4×4 and 6×4 here (the others were
-    // within noise on 1024³ but 8 rows also fits the 32- and 64-channel convolutions exactly). AVX2 has only 16
-    // registers, so narrower vectors get 6 × 2 (12 accumulators) instead.
-    static final int PANEL_ROWS = LANES >= 16 ? 8 : 6;
+    // The tile of C the kernel keeps in registers is PANEL_ROWS × 2 vectors. With 512-bit vectors (AVX-512, 32
+    // registers) 8 × 2 is 16 accumulators and room for the B vectors and the broadcast; it measured fastest among
+    // 6×2, 8×2, 12×2, 4×3, 7×3, 8×3, 4×4 and 6×4 on Zen 4, and 8 rows fits the 32- and 64-channel convolutions
+    // exactly. Narrower vectors get 4 × 2: with AVX2's 16 registers C2 spilled the accumulators of 6 × 2 (the
+    // OpenBLAS shape) inside the loop, and 4 × 2 ran 1.3× faster single-threaded under -XX:UseAVX=2 on Zen 4 and as
+    // fast as 6 × 2 with 32 registers at -XX:MaxVectorSize=32 (docs/design.md, "The GEMM at each vector width").
+    static final int PANEL_ROWS = LANES >= 16 ? 8 : 4;
     static final int STRIP_VECTORS = 2;
     private static final int STRIP_COLUMNS = STRIP_VECTORS * LANES;
 
     // One depth block of a B strip (at most MAX_DEPTH_BLOCK × STRIP_COLUMNS floats, 40 KiB with 512-bit vectors)
-    // stays in L1 while the kernel reads it once per A panel.
+    // is read once per A panel, from L1 or close to it; 320 measured best on Zen 4 between 128 and 512.
     private static final int MAX_DEPTH_BLOCK = 320;
-    // The packed A block (ROW_BLOCK_PANELS × PANEL_ROWS × depth block floats) stays in L2 while B strips stream
-    // through L1.
-    private static final int ROW_BLOCK_PANELS = 24;
+    // The packed A block (ROW_BLOCK_PANELS panels of PANEL_ROWS × MAX_DEPTH_BLOCK floats) stays in L2 while B strips
+    // stream through L1: a quarter of this core's L2, 25 panels on Zen 4 (1 MiB; 24 measured best among 8 to 48)
+    // and 12 where L2 is 512 KiB (Zen 3).
+    private static final int ROW_BLOCK_PANELS = (int) Math.max(4,
+            CpuCaches.L2_BYTES / 4 / ((long) PANEL_ROWS * MAX_DEPTH_BLOCK * Float.BYTES));
 
     // Products below about 4M multiply-adds (~60 µs on one core) run on the calling thread, and every parallel chunk
     // gets at least about 1M. These were set when waking a fork-join pool cost 15-80 µs; Parallel's team starts a
@@ -366,25 +370,36 @@ public final class VectorFloatMath implements FloatMath, ArrayAdder {
     }
 
     /**
-     * One full PANEL_ROWS × STRIP_COLUMNS tile of C, row stride {@code ldc}: the packed A panel times the packed B
-     * strip over {@code depth}, added to C or written over it.
+     * One full PANEL_ROWS × STRIP_COLUMNS tile of C, row stride {@code ldc}: the packed A panel times a B strip over
+     * {@code depth}, added to C or written over it. B is a packed strip (rows {@link #STRIP_COLUMNS} apart from
+     * {@code column}) when {@code rowStarts} is {@link #PACKED_ROW_STARTS}, else rows that start where
+     * {@code rowStarts} says.
      */
     private static void kernel(int depth, float[] packedA, int aIndex, float[] b, int[] rowStarts, int rowIndex,
                                int column, float[] c, int cIndex, int ldc, boolean accumulate) {
-        // PANEL_ROWS is a constant, so C2 keeps only one branch.
-        if (PANEL_ROWS == 8) {
-            kernel8x2(depth, packedA, aIndex, b, rowStarts, rowIndex, column, c, cIndex, ldc, accumulate);
+        // A packed strip gets its own kernels: B's index is then a plain function of the loop counter, so C2 hoists
+        // its bounds checks out of the loop, where a row looked up in rowStarts is checked on every step (at 256 bits
+        // those checks cost a fifth of the GEMM's speed). PANEL_ROWS is a constant, so C2 keeps only one branch.
+        if (rowStarts == PACKED_ROW_STARTS) {
+            if (PANEL_ROWS == 8) {
+                kernel8x2Packed(depth, packedA, aIndex, b, column, c, cIndex, ldc, accumulate);
+            } else {
+                kernel4x2Packed(depth, packedA, aIndex, b, column, c, cIndex, ldc, accumulate);
+            }
+        } else if (PANEL_ROWS == 8) {
+            kernel8x2Rows(depth, packedA, aIndex, b, rowStarts, rowIndex, column, c, cIndex, ldc, accumulate);
         } else {
-            kernel6x2(depth, packedA, aIndex, b, rowStarts, rowIndex, column, c, cIndex, ldc, accumulate);
+            kernel4x2Rows(depth, packedA, aIndex, b, rowStarts, rowIndex, column, c, cIndex, ldc, accumulate);
         }
     }
 
-    // The two kernels below are written out by hand, one line per accumulator, because C2 keeps vectors in
-    // registers only for straight-line code it can see whole; loops over arrays of vectors would spill. They
-    // are kept free of alpha, beta and edge handling, which once made them too big to compile well.
+    // The kernels below are written out by hand, one line per accumulator, because C2 keeps vectors in registers
+    // only for straight-line code it can see whole; loops over arrays of vectors would spill. They are kept free
+    // of alpha, beta and edge handling, which once made them too big to compile well, and they are not unrolled
+    // along k: with 16 vector registers (AVX2) C2 then loads ahead and spills accumulators, which halved the speed.
 
-    /** The 8 × 2-vector tile kernel, for 512-bit vectors. */
-    private static void kernel8x2(int depth, float[] packedA, int aIndex, float[] b, int[] rowStarts,
+    /** The 8 × 2-vector tile over B rows read where they are, for 512-bit vectors. */
+    private static void kernel8x2Rows(int depth, float[] packedA, int aIndex, float[] b, int[] rowStarts,
                                    int rowIndex, int column,
                                    float[] c, int cIndex, int ldc, boolean accumulate) {
         FloatVector c00 = FloatVector.zero(SPECIES);
@@ -470,10 +485,9 @@ public final class VectorFloatMath implements FloatMath, ArrayAdder {
         }
     }
 
-    /** The 6 × 2-vector tile kernel, for 256-bit vectors (16 registers). */
-    private static void kernel6x2(int depth, float[] packedA, int aIndex, float[] b, int[] rowStarts,
-                                   int rowIndex, int column,
-                                   float[] c, int cIndex, int ldc, boolean accumulate) {
+    /** The 8 × 2-vector tile over a packed B strip, for 512-bit vectors. */
+    private static void kernel8x2Packed(int depth, float[] packedA, int aIndex, float[] b, int bIndex, float[] c,
+                                  int cIndex, int ldc, boolean accumulate) {
         FloatVector c00 = FloatVector.zero(SPECIES);
         FloatVector c01 = FloatVector.zero(SPECIES);
         FloatVector c10 = FloatVector.zero(SPECIES);
@@ -486,29 +500,39 @@ public final class VectorFloatMath implements FloatMath, ArrayAdder {
         FloatVector c41 = FloatVector.zero(SPECIES);
         FloatVector c50 = FloatVector.zero(SPECIES);
         FloatVector c51 = FloatVector.zero(SPECIES);
+        FloatVector c60 = FloatVector.zero(SPECIES);
+        FloatVector c61 = FloatVector.zero(SPECIES);
+        FloatVector c70 = FloatVector.zero(SPECIES);
+        FloatVector c71 = FloatVector.zero(SPECIES);
         for (int p = 0; p < depth; p++) {
-            int from = rowStarts[rowIndex + p] + column;
+            int from = bIndex + p * STRIP_COLUMNS;
             FloatVector b0 = FloatVector.fromArray(SPECIES, b, from);
             FloatVector b1 = FloatVector.fromArray(SPECIES, b, from + LANES);
-            FloatVector a0 = FloatVector.broadcast(SPECIES, packedA[aIndex]);
+            int a = aIndex + p * 8;
+            FloatVector a0 = FloatVector.broadcast(SPECIES, packedA[a]);
             c00 = a0.fma(b0, c00);
             c01 = a0.fma(b1, c01);
-            FloatVector a1 = FloatVector.broadcast(SPECIES, packedA[aIndex + 1]);
+            FloatVector a1 = FloatVector.broadcast(SPECIES, packedA[a + 1]);
             c10 = a1.fma(b0, c10);
             c11 = a1.fma(b1, c11);
-            FloatVector a2 = FloatVector.broadcast(SPECIES, packedA[aIndex + 2]);
+            FloatVector a2 = FloatVector.broadcast(SPECIES, packedA[a + 2]);
             c20 = a2.fma(b0, c20);
             c21 = a2.fma(b1, c21);
-            FloatVector a3 = FloatVector.broadcast(SPECIES, packedA[aIndex + 3]);
+            FloatVector a3 = FloatVector.broadcast(SPECIES, packedA[a + 3]);
             c30 = a3.fma(b0, c30);
             c31 = a3.fma(b1, c31);
-            FloatVector a4 = FloatVector.broadcast(SPECIES, packedA[aIndex + 4]);
+            FloatVector a4 = FloatVector.broadcast(SPECIES, packedA[a + 4]);
             c40 = a4.fma(b0, c40);
             c41 = a4.fma(b1, c41);
-            FloatVector a5 = FloatVector.broadcast(SPECIES, packedA[aIndex + 5]);
+            FloatVector a5 = FloatVector.broadcast(SPECIES, packedA[a + 5]);
             c50 = a5.fma(b0, c50);
             c51 = a5.fma(b1, c51);
-            aIndex += 6;
+            FloatVector a6 = FloatVector.broadcast(SPECIES, packedA[a + 6]);
+            c60 = a6.fma(b0, c60);
+            c61 = a6.fma(b1, c61);
+            FloatVector a7 = FloatVector.broadcast(SPECIES, packedA[a + 7]);
+            c70 = a7.fma(b0, c70);
+            c71 = a7.fma(b1, c71);
         }
         if (accumulate) {
             c00.add(FloatVector.fromArray(SPECIES, c, cIndex)).intoArray(c, cIndex);
@@ -523,6 +547,10 @@ public final class VectorFloatMath implements FloatMath, ArrayAdder {
             c41.add(FloatVector.fromArray(SPECIES, c, cIndex + 4 * ldc + LANES)).intoArray(c, cIndex + 4 * ldc + LANES);
             c50.add(FloatVector.fromArray(SPECIES, c, cIndex + 5 * ldc)).intoArray(c, cIndex + 5 * ldc);
             c51.add(FloatVector.fromArray(SPECIES, c, cIndex + 5 * ldc + LANES)).intoArray(c, cIndex + 5 * ldc + LANES);
+            c60.add(FloatVector.fromArray(SPECIES, c, cIndex + 6 * ldc)).intoArray(c, cIndex + 6 * ldc);
+            c61.add(FloatVector.fromArray(SPECIES, c, cIndex + 6 * ldc + LANES)).intoArray(c, cIndex + 6 * ldc + LANES);
+            c70.add(FloatVector.fromArray(SPECIES, c, cIndex + 7 * ldc)).intoArray(c, cIndex + 7 * ldc);
+            c71.add(FloatVector.fromArray(SPECIES, c, cIndex + 7 * ldc + LANES)).intoArray(c, cIndex + 7 * ldc + LANES);
         } else {
             c00.intoArray(c, cIndex);
             c01.intoArray(c, cIndex + LANES);
@@ -536,6 +564,110 @@ public final class VectorFloatMath implements FloatMath, ArrayAdder {
             c41.intoArray(c, cIndex + 4 * ldc + LANES);
             c50.intoArray(c, cIndex + 5 * ldc);
             c51.intoArray(c, cIndex + 5 * ldc + LANES);
+            c60.intoArray(c, cIndex + 6 * ldc);
+            c61.intoArray(c, cIndex + 6 * ldc + LANES);
+            c70.intoArray(c, cIndex + 7 * ldc);
+            c71.intoArray(c, cIndex + 7 * ldc + LANES);
+        }
+    }
+
+    /** The 4 × 2-vector tile over a packed B strip, for narrower vectors. */
+    private static void kernel4x2Packed(int depth, float[] packedA, int aIndex, float[] b, int bIndex, float[] c,
+                                  int cIndex, int ldc, boolean accumulate) {
+        FloatVector c00 = FloatVector.zero(SPECIES);
+        FloatVector c01 = FloatVector.zero(SPECIES);
+        FloatVector c10 = FloatVector.zero(SPECIES);
+        FloatVector c11 = FloatVector.zero(SPECIES);
+        FloatVector c20 = FloatVector.zero(SPECIES);
+        FloatVector c21 = FloatVector.zero(SPECIES);
+        FloatVector c30 = FloatVector.zero(SPECIES);
+        FloatVector c31 = FloatVector.zero(SPECIES);
+        for (int p = 0; p < depth; p++) {
+            int from = bIndex + p * STRIP_COLUMNS;
+            FloatVector b0 = FloatVector.fromArray(SPECIES, b, from);
+            FloatVector b1 = FloatVector.fromArray(SPECIES, b, from + LANES);
+            int a = aIndex + p * 4;
+            FloatVector a0 = FloatVector.broadcast(SPECIES, packedA[a]);
+            c00 = a0.fma(b0, c00);
+            c01 = a0.fma(b1, c01);
+            FloatVector a1 = FloatVector.broadcast(SPECIES, packedA[a + 1]);
+            c10 = a1.fma(b0, c10);
+            c11 = a1.fma(b1, c11);
+            FloatVector a2 = FloatVector.broadcast(SPECIES, packedA[a + 2]);
+            c20 = a2.fma(b0, c20);
+            c21 = a2.fma(b1, c21);
+            FloatVector a3 = FloatVector.broadcast(SPECIES, packedA[a + 3]);
+            c30 = a3.fma(b0, c30);
+            c31 = a3.fma(b1, c31);
+        }
+        if (accumulate) {
+            c00.add(FloatVector.fromArray(SPECIES, c, cIndex)).intoArray(c, cIndex);
+            c01.add(FloatVector.fromArray(SPECIES, c, cIndex + LANES)).intoArray(c, cIndex + LANES);
+            c10.add(FloatVector.fromArray(SPECIES, c, cIndex + ldc)).intoArray(c, cIndex + ldc);
+            c11.add(FloatVector.fromArray(SPECIES, c, cIndex + ldc + LANES)).intoArray(c, cIndex + ldc + LANES);
+            c20.add(FloatVector.fromArray(SPECIES, c, cIndex + 2 * ldc)).intoArray(c, cIndex + 2 * ldc);
+            c21.add(FloatVector.fromArray(SPECIES, c, cIndex + 2 * ldc + LANES)).intoArray(c, cIndex + 2 * ldc + LANES);
+            c30.add(FloatVector.fromArray(SPECIES, c, cIndex + 3 * ldc)).intoArray(c, cIndex + 3 * ldc);
+            c31.add(FloatVector.fromArray(SPECIES, c, cIndex + 3 * ldc + LANES)).intoArray(c, cIndex + 3 * ldc + LANES);
+        } else {
+            c00.intoArray(c, cIndex);
+            c01.intoArray(c, cIndex + LANES);
+            c10.intoArray(c, cIndex + ldc);
+            c11.intoArray(c, cIndex + ldc + LANES);
+            c20.intoArray(c, cIndex + 2 * ldc);
+            c21.intoArray(c, cIndex + 2 * ldc + LANES);
+            c30.intoArray(c, cIndex + 3 * ldc);
+            c31.intoArray(c, cIndex + 3 * ldc + LANES);
+        }
+    }
+
+    /** The 4 × 2-vector tile over B rows read where they are, for narrower vectors. */
+    private static void kernel4x2Rows(int depth, float[] packedA, int aIndex, float[] b, int[] rowStarts, int rowIndex,
+                                  int column, float[] c, int cIndex, int ldc, boolean accumulate) {
+        FloatVector c00 = FloatVector.zero(SPECIES);
+        FloatVector c01 = FloatVector.zero(SPECIES);
+        FloatVector c10 = FloatVector.zero(SPECIES);
+        FloatVector c11 = FloatVector.zero(SPECIES);
+        FloatVector c20 = FloatVector.zero(SPECIES);
+        FloatVector c21 = FloatVector.zero(SPECIES);
+        FloatVector c30 = FloatVector.zero(SPECIES);
+        FloatVector c31 = FloatVector.zero(SPECIES);
+        for (int p = 0; p < depth; p++) {
+            int from = rowStarts[rowIndex + p] + column;
+            FloatVector b0 = FloatVector.fromArray(SPECIES, b, from);
+            FloatVector b1 = FloatVector.fromArray(SPECIES, b, from + LANES);
+            int a = aIndex + p * 4;
+            FloatVector a0 = FloatVector.broadcast(SPECIES, packedA[a]);
+            c00 = a0.fma(b0, c00);
+            c01 = a0.fma(b1, c01);
+            FloatVector a1 = FloatVector.broadcast(SPECIES, packedA[a + 1]);
+            c10 = a1.fma(b0, c10);
+            c11 = a1.fma(b1, c11);
+            FloatVector a2 = FloatVector.broadcast(SPECIES, packedA[a + 2]);
+            c20 = a2.fma(b0, c20);
+            c21 = a2.fma(b1, c21);
+            FloatVector a3 = FloatVector.broadcast(SPECIES, packedA[a + 3]);
+            c30 = a3.fma(b0, c30);
+            c31 = a3.fma(b1, c31);
+        }
+        if (accumulate) {
+            c00.add(FloatVector.fromArray(SPECIES, c, cIndex)).intoArray(c, cIndex);
+            c01.add(FloatVector.fromArray(SPECIES, c, cIndex + LANES)).intoArray(c, cIndex + LANES);
+            c10.add(FloatVector.fromArray(SPECIES, c, cIndex + ldc)).intoArray(c, cIndex + ldc);
+            c11.add(FloatVector.fromArray(SPECIES, c, cIndex + ldc + LANES)).intoArray(c, cIndex + ldc + LANES);
+            c20.add(FloatVector.fromArray(SPECIES, c, cIndex + 2 * ldc)).intoArray(c, cIndex + 2 * ldc);
+            c21.add(FloatVector.fromArray(SPECIES, c, cIndex + 2 * ldc + LANES)).intoArray(c, cIndex + 2 * ldc + LANES);
+            c30.add(FloatVector.fromArray(SPECIES, c, cIndex + 3 * ldc)).intoArray(c, cIndex + 3 * ldc);
+            c31.add(FloatVector.fromArray(SPECIES, c, cIndex + 3 * ldc + LANES)).intoArray(c, cIndex + 3 * ldc + LANES);
+        } else {
+            c00.intoArray(c, cIndex);
+            c01.intoArray(c, cIndex + LANES);
+            c10.intoArray(c, cIndex + ldc);
+            c11.intoArray(c, cIndex + ldc + LANES);
+            c20.intoArray(c, cIndex + 2 * ldc);
+            c21.intoArray(c, cIndex + 2 * ldc + LANES);
+            c30.intoArray(c, cIndex + 3 * ldc);
+            c31.intoArray(c, cIndex + 3 * ldc + LANES);
         }
     }
 
