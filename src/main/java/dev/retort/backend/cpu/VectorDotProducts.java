@@ -6,7 +6,8 @@ import jdk.incubator.vector.VectorSpecies;
 
 /**
  * {@link VectorFloatMath}'s inner products of rows, {@code C = A · Bᵀ + beta * C} with B's rows anywhere in an
- * array: 4 × 4 tiles of vector accumulators over the whole depth, each reduced across lanes once.
+ * array: tiles of 4 rows of A by {@value #DOT_COLUMNS_WIDE} (512-bit vectors) or 2 rows of B of vector accumulators
+ * over the whole depth, each reduced across lanes once.
  *
  * <p>Like {@link VectorFloatMath}, this class may only be loaded when {@code jdk.incubator.vector} is in the boot
  * layer: only VectorFloatMath refers to it.
@@ -16,8 +17,13 @@ final class VectorDotProducts {
     private static final VectorSpecies<Float> SPECIES = FloatVector.SPECIES_PREFERRED;
     private static final int LANES = SPECIES.length();
 
-    // A tile is DOT_TILE rows of A by DOT_TILE rows of B.
-    private static final int DOT_TILE = 4;
+    // A tile is DOT_ROWS rows of A by DOT_COLUMNS rows of B. 4 × 4 is 16 accumulators plus 5 operand vectors,
+    // which AVX-512's 32 registers hold; with AVX2's 16, C2 spilled them in the loop and a cnn-teacher step's
+    // weight gradients took 40 % of it under -XX:UseAVX=2, so narrower vectors get 4 × 2 (8 accumulators, enough
+    // for two FMA pipes of four cycles' latency).
+    private static final int DOT_ROWS = 4;
+    static final int DOT_COLUMNS_WIDE = 4;
+    private static final int DOT_COLUMNS = LANES >= 16 ? DOT_COLUMNS_WIDE : 2;
 
     private VectorDotProducts() {}
 
@@ -31,37 +37,45 @@ final class VectorDotProducts {
             GemmSupport.scaleRows(0, m, n, beta, c, cOff, ldc);
         }
         boolean overwrite = beta == 0f;
-        int blocks = GemmSupport.ceilDiv(n, DOT_TILE);
+        int blocks = GemmSupport.ceilDiv(n, DOT_COLUMNS);
         long work = (long) m * n * k;
         if (work < VectorFloatMath.PARALLEL_WORK || Parallel.threads() == 1 || Parallel.isPoolThread()) {
             dotColumnBlocks(0, blocks, m, n, k, a, aOff, lda, b, bRows, overwrite, c, cOff, ldc);
         } else {
-            int grain = (int) Math.max(1, VectorFloatMath.CHUNK_WORK / ((long) DOT_TILE * m * Math.max(1, k)));
+            int grain = (int) Math.max(1, VectorFloatMath.CHUNK_WORK / ((long) DOT_COLUMNS * m * Math.max(1, k)));
             Parallel.forRange(0, blocks, grain, (lo, hi) ->
                     dotColumnBlocks(lo, hi, m, n, k, a, aOff, lda, b, bRows, overwrite, c, cOff, ldc));
         }
     }
 
     /**
-     * Columns {@code [blockLo·DOT_TILE, blockHi·DOT_TILE)} of C for {@link #multiply}: each block's DOT_TILE rows
-     * of B stay in L1 while all of A streams past them from L2.
+     * Columns {@code [blockLo·DOT_COLUMNS, blockHi·DOT_COLUMNS)} of C for {@link #multiply}: each block's
+     * DOT_COLUMNS rows of B stay in L1 while all of A streams past them from L2.
      */
     private static void dotColumnBlocks(int blockLo, int blockHi, int m, int n, int k, float[] a, int aOff, int lda,
                                         float[] b, int[] bRows, boolean overwrite, float[] c, int cOff, int ldc) {
         int vectorDepth = SPECIES.loopBound(k);
-        int fullRows = m - m % DOT_TILE;
+        int fullRows = m - m % DOT_ROWS;
         for (int block = blockLo; block < blockHi; block++) {
-            int column = block * DOT_TILE;
-            if (column + DOT_TILE <= n) {
-                for (int row = 0; row < fullRows; row += DOT_TILE) {
-                    dotTile(k, vectorDepth, a, aOff + row * lda, lda, b, bRows[column], bRows[column + 1],
-                            bRows[column + 2], bRows[column + 3], c, cOff + row * ldc + column, ldc, overwrite);
+            int column = block * DOT_COLUMNS;
+            boolean wholeBlock = column + DOT_COLUMNS <= n;
+            if (wholeBlock) {
+                for (int row = 0; row < fullRows; row += DOT_ROWS) {
+                    int cIndex = cOff + row * ldc + column;
+                    // DOT_COLUMNS is a constant, so C2 keeps only one branch.
+                    if (DOT_COLUMNS == 4) {
+                        dotTile4x4(k, vectorDepth, a, aOff + row * lda, lda, b, bRows[column], bRows[column + 1],
+                                bRows[column + 2], bRows[column + 3], c, cIndex, ldc, overwrite);
+                    } else {
+                        dotTile4x2(k, vectorDepth, a, aOff + row * lda, lda, b, bRows[column], bRows[column + 1],
+                                c, cIndex, ldc, overwrite);
+                    }
                 }
             }
-            int tileColumns = column + DOT_TILE <= n ? DOT_TILE : n - column;
+            int tileColumns = wholeBlock ? DOT_COLUMNS : n - column;
             for (int j = column; j < column + tileColumns; j++) {
                 // Edge rows always, and every row for the last, partial block of columns.
-                int firstRow = tileColumns == DOT_TILE ? fullRows : 0;
+                int firstRow = wholeBlock ? fullRows : 0;
                 for (int i = firstRow; i < m; i++) {
                     float sum = dot(a, aOff + i * lda, b, bRows[j], vectorDepth, k);
                     store(c, cOff + i * ldc + j, sum, overwrite);
@@ -74,7 +88,7 @@ final class VectorDotProducts {
      * One 4 × 4 tile of inner products: 4 rows of A against 4 rows of B, 16 vector accumulators (8 loads per 16
      * multiply-adds), each reduced across lanes once at the end.
      */
-    private static void dotTile(int k, int vectorDepth, float[] a, int a0, int lda, float[] b,
+    private static void dotTile4x4(int k, int vectorDepth, float[] a, int a0, int lda, float[] b,
                                 int b0, int b1, int b2, int b3, float[] c, int cIndex, int ldc, boolean overwrite) {
         int a1 = a0 + lda;
         int a2 = a1 + lda;
@@ -137,6 +151,51 @@ final class VectorDotProducts {
         store(c, cIndex + 3 * ldc + 1, s31.reduceLanes(VectorOperators.ADD) + tail(a, a3, b, b1, vectorDepth, k), overwrite);
         store(c, cIndex + 3 * ldc + 2, s32.reduceLanes(VectorOperators.ADD) + tail(a, a3, b, b2, vectorDepth, k), overwrite);
         store(c, cIndex + 3 * ldc + 3, s33.reduceLanes(VectorOperators.ADD) + tail(a, a3, b, b3, vectorDepth, k), overwrite);
+    }
+
+    /**
+     * One 4 × 2 tile of inner products, for vectors narrower than 512 bits: 4 rows of A against 2 rows of B, 8 vector
+     * accumulators (6 loads per 8 multiply-adds), each reduced across lanes once at the end.
+     */
+    private static void dotTile4x2(int k, int vectorDepth, float[] a, int a0, int lda, float[] b, int b0, int b1,
+                                   float[] c, int cIndex, int ldc, boolean overwrite) {
+        int a1 = a0 + lda;
+        int a2 = a1 + lda;
+        int a3 = a2 + lda;
+        FloatVector s00 = FloatVector.zero(SPECIES);
+        FloatVector s01 = FloatVector.zero(SPECIES);
+        FloatVector s10 = FloatVector.zero(SPECIES);
+        FloatVector s11 = FloatVector.zero(SPECIES);
+        FloatVector s20 = FloatVector.zero(SPECIES);
+        FloatVector s21 = FloatVector.zero(SPECIES);
+        FloatVector s30 = FloatVector.zero(SPECIES);
+        FloatVector s31 = FloatVector.zero(SPECIES);
+        for (int p = 0; p < vectorDepth; p += LANES) {
+            FloatVector y0 = FloatVector.fromArray(SPECIES, b, b0 + p);
+            FloatVector y1 = FloatVector.fromArray(SPECIES, b, b1 + p);
+            FloatVector x0 = FloatVector.fromArray(SPECIES, a, a0 + p);
+            s00 = x0.fma(y0, s00);
+            s01 = x0.fma(y1, s01);
+            FloatVector x1 = FloatVector.fromArray(SPECIES, a, a1 + p);
+            s10 = x1.fma(y0, s10);
+            s11 = x1.fma(y1, s11);
+            FloatVector x2 = FloatVector.fromArray(SPECIES, a, a2 + p);
+            s20 = x2.fma(y0, s20);
+            s21 = x2.fma(y1, s21);
+            FloatVector x3 = FloatVector.fromArray(SPECIES, a, a3 + p);
+            s30 = x3.fma(y0, s30);
+            s31 = x3.fma(y1, s31);
+        }
+        store(c, cIndex, s00.reduceLanes(VectorOperators.ADD) + tail(a, a0, b, b0, vectorDepth, k), overwrite);
+        store(c, cIndex + 1, s01.reduceLanes(VectorOperators.ADD) + tail(a, a0, b, b1, vectorDepth, k), overwrite);
+        store(c, cIndex + ldc, s10.reduceLanes(VectorOperators.ADD) + tail(a, a1, b, b0, vectorDepth, k), overwrite);
+        store(c, cIndex + ldc + 1, s11.reduceLanes(VectorOperators.ADD) + tail(a, a1, b, b1, vectorDepth, k), overwrite);
+        store(c, cIndex + 2 * ldc, s20.reduceLanes(VectorOperators.ADD) + tail(a, a2, b, b0, vectorDepth, k), overwrite);
+        store(c, cIndex + 2 * ldc + 1, s21.reduceLanes(VectorOperators.ADD) + tail(a, a2, b, b1, vectorDepth, k),
+                overwrite);
+        store(c, cIndex + 3 * ldc, s30.reduceLanes(VectorOperators.ADD) + tail(a, a3, b, b0, vectorDepth, k), overwrite);
+        store(c, cIndex + 3 * ldc + 1, s31.reduceLanes(VectorOperators.ADD) + tail(a, a3, b, b1, vectorDepth, k),
+                overwrite);
     }
 
     /** {@code sum_p a[aStart + p]·b[bStart + p]} over all of k, vector part then the tail. */
