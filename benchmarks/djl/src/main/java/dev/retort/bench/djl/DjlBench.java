@@ -16,6 +16,7 @@ import ai.djl.nn.core.Linear;
 import ai.djl.nn.norm.BatchNorm;
 import ai.djl.nn.norm.Dropout;
 import ai.djl.nn.pooling.Pool;
+import ai.djl.pytorch.jni.JniUtils;
 import ai.djl.training.DefaultTrainingConfig;
 import ai.djl.training.GradientCollector;
 import ai.djl.training.Trainer;
@@ -88,8 +89,9 @@ public final class DjlBench {
             names.addAll(NAMES);
         }
         Engine engine = Engine.getEngine("PyTorch");
-        System.err.println("djl-bench: DJL " + Engine.getDjlVersion() + ", " + engine.getEngineName() + " "
-                + engine.getVersion());
+        System.err.println("djl-bench: DJL " + Engine.getDjlVersion() + ", libtorch " + engine.getVersion() + "; "
+                + JniUtils.getNumThreads() + " intra-op threads, " + JniUtils.getNumInteropThreads()
+                + " inter-op threads");
         for (String name : names) {
             int b = name.endsWith("-eval") ? evalBatch : batch;
             Measurement m = switch (name) {
