@@ -195,6 +195,9 @@ public final class DjlBench {
                 .optDevices(new Device[] {Device.cpu()});
         Trainer trainer = model.newTrainer(config);
         trainer.initialize(new Shape(batch).addAll(IMAGE));
+        long parameters = model.getBlock().getParameters().values().stream()
+                .filter(Parameter::requiresGradient).mapToLong(p -> p.getArray().size()).sum();
+        System.err.println("djl-bench: " + name + ", " + parameters + " trainable parameters");
         return new Trained(model, trainer);
     }
 
