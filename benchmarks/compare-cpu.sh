@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# One sitting, one table: Retort beside its peers on this machine's CPU, with the targets of issue 17.
+# One sitting, one table: Retort beside its peers on this machine's CPU, each row with Retort's ratio to the best
+# peer and its target: GEMM ≥ 1.0× numpy; each training step ≤ 0.9× the best of DJL and PyTorch, the cnn-student
+# hinton step ≤ 0.5×; eval forward ≥ 1.0× the best peer and ≥ 3× Retort's own training throughput.
 #   - GEMM 1024³ (GFLOP/s): Retort's GemmBenchmark.gemm1024 and numpy's OpenBLAS (pytorch/numpy_gemm.py);
 #   - training steps, batch 128 (ms): mlp-teacher, cnn-teacher, cnn-student (cross-entropy) and the cnn-student
 #     hinton step with cached teacher logits, in Retort (JMH: TrainingStepBenchmark, StudentStepBenchmark), DJL with
@@ -65,9 +67,10 @@ $py benchmarks/pytorch/numpy_gemm.py --seconds 0.1 > /dev/null 2> "$work/numpy-c
 }
 
 # Peer configurations, "name|command prefix". OPENBLAS_CORETYPE/OPENBLAS_L2_SIZE are set on these machines for old
-# OpenBLAS builds and pin OpenBLAS to its AVX2 kernels; unsetting them lets it pick its own (AVX-512 where the CPU
-# has it; train_step.py's PyTorch checks its GEMM against numpy's). OpenMP and OpenBLAS threads oversubscribe a
-# 2-core machine unless one side is held to one thread. libtorch in DJL brings its own BLAS and OpenMP.
+# OpenBLAS builds and pin OpenBLAS to its AVX2 kernels; unsetting them ("autocore") lets it pick its own (AVX-512
+# where the CPU has it). OpenMP and OpenBLAS threads oversubscribe a 2-core machine unless one side is held to one
+# thread. libtorch in DJL brings its own BLAS, oneDNN and OpenMP; its thread count is set explicitly, since its
+# default follows the same core count the JVM misreads.
 numpy_configs=(
   "as-installed|"
   "autocore|env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE"
@@ -85,6 +88,7 @@ djl_configs=(
 
 # run_peers ROUND: numpy, DJL and PyTorch under each of their configurations, one line per measure into
 # $work/peers.txt as "ROUND CONFIG SYSTEM NAME BATCH MS STEPS".
+# shellcheck disable=SC2086  # $prefix is a word list, split on purpose
 run_peers() {
   local round=$1 entry name prefix
   echo "compare-cpu: peers, $round Retort" >&2
