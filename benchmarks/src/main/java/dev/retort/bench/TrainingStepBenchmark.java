@@ -23,7 +23,8 @@ import org.openjdk.jmh.annotations.Warmup;
 /**
  * One whole training step — forward, cross-entropy, backward, SGD with momentum — of a reference
  * network on a fixed batch of 1×28×28 images: the figure benchmarks/compare-cpu.sh sets beside
- * PyTorch's (benchmarks/pytorch/train_step.py does the same step).
+ * DJL's (benchmarks/djl) and PyTorch's (benchmarks/pytorch/train_step.py), which do the same step.
+ * {@link StudentStepBenchmark} steps {@code cnn-student}.
  */
 @State(org.openjdk.jmh.annotations.Scope.Benchmark)
 @BenchmarkMode(Mode.AverageTime)
