@@ -2,6 +2,7 @@ package dev.retort.backend.cuda;
 
 import dev.retort.backend.Backend;
 import dev.retort.backend.BinaryOp;
+import dev.retort.backend.ConvGeometry;
 import dev.retort.backend.ConvSpec;
 import dev.retort.backend.DType;
 import dev.retort.backend.Device;
@@ -475,7 +476,7 @@ public final class CudaBackend implements Backend {
         if (output.size() == 0) {
             return;
         }
-        ConvolutionShape s = ConvolutionShape.of(input.shape(), weight.shape(), spec);
+        ConvGeometry s = ConvGeometry.conv(input.shape(), weight.shape(), spec);
         handles().convolutionForward(s, addr(input), addr(weight), addr(output));
         if (bias != null) {
             handles().addBias(s.batch(), s.outChannels(), s.outHeight(), s.outWidth(), addr(bias), addr(output));
@@ -488,7 +489,7 @@ public final class CudaBackend implements Backend {
         if (gradInput.size() == 0) {
             return;
         }
-        ConvolutionShape s = ConvolutionShape.of(gradInput.shape(), weight.shape(), spec);
+        ConvGeometry s = ConvGeometry.conv(gradInput.shape(), weight.shape(), spec);
         handles().convolutionBackwardData(s, addr(weight), addr(gradOutput), addr(gradInput));
     }
 
@@ -499,7 +500,7 @@ public final class CudaBackend implements Backend {
         if (gradWeight.size() == 0) {
             return;
         }
-        ConvolutionShape s = ConvolutionShape.of(input.shape(), gradWeight.shape(), spec);
+        ConvGeometry s = ConvGeometry.conv(input.shape(), gradWeight.shape(), spec);
         handles().convolutionBackwardFilter(s, addr(input), addr(gradOutput), addr(gradWeight));
         if (gradBias != null) {
             kernels().biasGrad(addr(gradOutput), addr(gradBias), s.batch(), s.outChannels(),
@@ -513,7 +514,7 @@ public final class CudaBackend implements Backend {
         if (output.size() == 0) {
             return;
         }
-        handles().poolingForward(PoolingShape.of(input.shape(), spec, true), addr(input), addr(output));
+        handles().poolingForward(ConvGeometry.pool("pool2d", input.shape(), spec), true, addr(input), addr(output));
     }
 
     /** cuDNN's max-pooling backward needs the forward output: recomputed here into the workspace. */
@@ -523,10 +524,10 @@ public final class CudaBackend implements Backend {
         if (gradInput.size() == 0) {
             return;
         }
-        PoolingShape s = PoolingShape.of(input.shape(), spec, true);
+        ConvGeometry s = ConvGeometry.pool("pool2d", input.shape(), spec);
         long y = workspace(4L * gradOutput.size());
-        handles().poolingForward(s, addr(input), y);
-        handles().poolingBackward(s, y, addr(gradOutput), addr(input), addr(gradInput));
+        handles().poolingForward(s, true, addr(input), y);
+        handles().poolingBackward(s, true, y, addr(gradOutput), addr(input), addr(gradInput));
     }
 
     @Override
@@ -535,7 +536,7 @@ public final class CudaBackend implements Backend {
         if (output.size() == 0) {
             return;
         }
-        handles().poolingForward(PoolingShape.of(input.shape(), spec, false), addr(input), addr(output));
+        handles().poolingForward(ConvGeometry.pool("pool2d", input.shape(), spec), false, addr(input), addr(output));
     }
 
     @Override
@@ -544,7 +545,7 @@ public final class CudaBackend implements Backend {
         if (gradInput.size() == 0) {
             return;
         }
-        handles().poolingBackward(PoolingShape.of(gradInput.shape(), spec, false), 0, addr(gradOutput), 0,
+        handles().poolingBackward(ConvGeometry.pool("pool2d", gradInput.shape(), spec), false, 0, addr(gradOutput), 0,
                 addr(gradInput));
     }
 
