@@ -281,8 +281,8 @@ public final class CudaBackend implements Backend {
             return 0;
         }
         float32("countNonFinite", x);
-        DevicePointer ws = memory.workspace(KernelPlans.reduceWorkspaceBytes() + 8);
-        DevicePointer result = ws.plus(KernelPlans.reduceWorkspaceBytes());
+        DevicePointer ws = memory.workspace(ReducePlans.reduceWorkspaceBytes() + 8);
+        DevicePointer result = ws.plus(ReducePlans.reduceWorkspaceBytes());
         kernels().countNonFinite(addr(x), x.size(), ws.address(), result.address());
         // The count is a 64-bit integer; reading it waits for the stream.
         return memory.downloadLong(result);
@@ -294,7 +294,7 @@ public final class CudaBackend implements Backend {
         if (out.size() == 0) {
             return;
         }
-        long ws = workspace(KernelPlans.reduceWorkspaceBytes());
+        long ws = workspace(ReducePlans.reduceWorkspaceBytes());
         kernels().sumTo(addr(x), x.shape(), addr(out), out.shape(), ws);
     }
 
@@ -575,7 +575,7 @@ public final class CudaBackend implements Backend {
         float32("distillationLoss", student, teacher, terms, gradStudent);
         int32("distillationLoss", "labels", labels);
         int rows = rowsOf(student);
-        long ws = workspace(Math.max(8, KernelPlans.distillationWorkspaceBytes(rows)));
+        long ws = workspace(Math.max(8, KdLossPlans.distillationWorkspaceBytes(rows)));
         kernels().distillationLoss(addr(student), addr(teacher), labels == null ? 0 : addr(labels), rows,
                 colsOf(student), spec, ws, addr(terms), addr(gradStudent));
     }
