@@ -384,30 +384,29 @@ public final class CpuBackend implements Backend {
 
     @Override
     public void maxPool2dForward(NdArray input, PoolSpec spec, NdArray output) {
+        ConvGeometry g = ConvGeometry.pool("pool2d", input.shape(), spec);
         if (allFloat32(input, output)) {
-            FloatKernels.maxPool2d(ConvGeometry.pool("pool2d", input.shape(), spec), floats(input), input.offset(), floats(output),
-                    output.offset(), null, 0, null, 0);
+            FloatKernels.maxPool2d(g, floats(input), input.offset(), floats(output), output.offset(), null, 0, null, 0);
             return;
         }
         DoubleView x = DoubleView.read(input);
         DoubleView y = DoubleView.target(output);
-        ReferenceKernels.maxPool(ConvGeometry.pool("pool2d", input.shape(), spec), x.data(), x.offset(), y.data(),
-                y.offset(), null, 0, null, 0);
+        ReferenceKernels.maxPool(g, x.data(), x.offset(), y.data(), y.offset(), null, 0, null, 0);
         y.commit(output);
     }
 
     @Override
     public void maxPool2dBackward(NdArray gradOutput, NdArray input, PoolSpec spec, NdArray gradInput) {
+        ConvGeometry g = ConvGeometry.pool("pool2d", input.shape(), spec);
         if (allFloat32(gradOutput, input, gradInput)) {
-            FloatKernels.maxPool2d(ConvGeometry.pool("pool2d", input.shape(), spec), floats(input), input.offset(), null, 0, floats(gradOutput),
-                    gradOutput.offset(), floats(gradInput), gradInput.offset());
+            FloatKernels.maxPool2d(g, floats(input), input.offset(), null, 0, floats(gradOutput), gradOutput.offset(),
+                    floats(gradInput), gradInput.offset());
             return;
         }
         DoubleView x = DoubleView.read(input);
         DoubleView gy = DoubleView.read(gradOutput);
         DoubleView gx = DoubleView.target(gradInput);
-        ReferenceKernels.maxPool(ConvGeometry.pool("pool2d", input.shape(), spec), x.data(), x.offset(), null, 0,
-                gy.data(), gy.offset(), gx.data(), gx.offset());
+        ReferenceKernels.maxPool(g, x.data(), x.offset(), null, 0, gy.data(), gy.offset(), gx.data(), gx.offset());
         gx.commit(gradInput);
     }
 

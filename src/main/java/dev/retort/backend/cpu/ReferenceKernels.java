@@ -154,8 +154,9 @@ final class ReferenceKernels {
                                 for (int v = 0; v < g.kernelW(); v++) {
                                     int col = j * g.strideW() - g.padW() + v;
                                     if (col >= 0 && col < g.width()) {
-                                        sum += x[xo + ((b * g.inChannels() + c) * g.height() + row) * g.width() + col]
-                                                * w[wo + ((o * g.inChannels() + c) * g.kernelH() + u) * g.kernelW() + v];
+                                        int xi = ((b * g.inChannels() + c) * g.height() + row) * g.width() + col;
+                                        int wi = ((o * g.inChannels() + c) * g.kernelH() + u) * g.kernelW() + v;
+                                        sum += x[xo + xi] * w[wo + wi];
                                     }
                                 }
                             }
