@@ -101,8 +101,8 @@ public interface Backend {
 
     /**
      * Cross-correlation of an [N, C, H, W] input with an [O, C, kH, kW] weight, plus an [O] bias (which may
-     * be null), into an [N, O, outH, outW] output sized by {@link ConvSpec#outHeight} and {@link
-     * ConvSpec#outWidth}.
+     * be null), into an [N, O, outH, outW] output sized by {@link ConvGeometry#outHeight} and {@link
+     * ConvGeometry#outWidth}.
      */
     void conv2dForward(NdArray input, NdArray weight, NdArray bias, ConvSpec spec, NdArray output);
 

@@ -348,8 +348,9 @@ public final class ParitySweep {
 
     private static void addConvolutionCases(List<Case> c, double tol) {
         for (ConvSpec spec : List.of(new ConvSpec(1, 1, 1, 1), new ConvSpec(2, 2, 0, 0))) {
-            int oh = spec.outHeight(9, 3);
-            int ow = spec.outWidth(11, 3);
+            ConvGeometry g = ConvGeometry.conv(new int[] {2, 3, 9, 11}, new int[] {4, 3, 3, 3}, spec);
+            int oh = g.outHeight();
+            int ow = g.outWidth();
             String detail = "x [2, 3, 9, 11], w [4, 3, 3, 3], stride " + spec.strideH() + ", pad " + spec.padH();
             c.add(new Case("conv2dForward", detail, tol, false, r -> {
                 NdArray x = r.random(2, 3, 9, 11);
@@ -379,8 +380,9 @@ public final class ParitySweep {
 
     private static void addPoolingCases(List<Case> c, double tol) {
         for (PoolSpec spec : List.of(new PoolSpec(2, 2, 2, 2, 0, 0), new PoolSpec(3, 3, 2, 2, 1, 1))) {
-            int oh = spec.outHeight(9);
-            int ow = spec.outWidth(11);
+            ConvGeometry g = ConvGeometry.pool("pool2d", new int[] {2, 3, 9, 11}, spec);
+            int oh = g.outHeight();
+            int ow = g.outWidth();
             String detail = "[2, 3, 9, 11], kernel " + spec.kernelH() + ", stride " + spec.strideH() + ", pad "
                     + spec.padH();
             c.add(new Case("maxPool2dForward", detail, tol, false, r -> {

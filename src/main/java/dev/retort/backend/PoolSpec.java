@@ -1,6 +1,9 @@
 package dev.retort.backend;
 
-/** Window, stride and padding of a 2-D pooling. */
+/**
+ * Window, stride and padding of a 2-D pooling: the option a layer holds and the backend takes; {@link
+ * ConvGeometry#pool} joins it to an input shape.
+ */
 public record PoolSpec(int kernelH, int kernelW, int strideH, int strideW, int padH, int padW) {
     /**
      * Checks the geometry.
@@ -18,18 +21,5 @@ public record PoolSpec(int kernelH, int kernelW, int strideH, int strideW, int p
             throw new IllegalArgumentException("pool2d: padding (" + padH + ", " + padW
                     + ") must be at most half the kernel (" + kernelH + ", " + kernelW + "), as in PyTorch");
         }
-    }
-
-    /**
-     * Output height for an input {@code height}: {@code (height + 2 padH - kernelH) / strideH + 1}, rounded
-     * down (PyTorch's ceil_mode=False).
-     */
-    public int outHeight(int height) {
-        return (height + 2 * padH - kernelH) / strideH + 1;
-    }
-
-    /** Output width for an input {@code width}, rounded down like {@link #outHeight}. */
-    public int outWidth(int width) {
-        return (width + 2 * padW - kernelW) / strideW + 1;
     }
 }

@@ -1,5 +1,6 @@
 package dev.retort.tensor;
 
+import dev.retort.backend.ConvGeometry;
 import dev.retort.backend.ConvSpec;
 import dev.retort.backend.NdArray;
 import dev.retort.backend.PoolSpec;
@@ -46,23 +47,12 @@ public final class Functional {
     /** 2-D convolution, NCHW input, OIHW weight, optional bias [out]. */
     public static Tensor conv2d(Tensor input, Tensor weight, Tensor bias, ConvSpec spec) {
         Tensor.checkOperands("conv2d", input, weight, bias);
-        int[] x = input.shape();
-        int[] w = weight.shape();
-        if (x.length != 4 || w.length != 4 || x[1] != w[1] || w[0] == 0 || w[2] == 0 || w[3] == 0) {
-            throw new IllegalArgumentException("conv2d: input " + Shapes.format(x) + " and weight " + Shapes.format(w)
-                    + " do not match (expected [N, C, H, W] and [K, C, kh, kw] with the same C and K, kh, kw ≥ 1)");
-        }
-        if (bias != null && (bias.rank() != 1 || bias.dim(0) != w[0])) {
+        ConvGeometry geometry = ConvGeometry.conv(input.shape(), weight.shape(), spec);
+        if (bias != null && (bias.rank() != 1 || bias.dim(0) != geometry.outChannels())) {
             throw new IllegalArgumentException("conv2d: bias " + Shapes.format(bias.shape()) + " does not match "
-                    + w[0] + " output channels");
+                    + geometry.outChannels() + " output channels");
         }
-        int oh = spec.outHeight(x[2], w[2]);
-        int ow = spec.outWidth(x[3], w[3]);
-        if (x[2] + 2 * spec.padH() < w[2] || x[3] + 2 * spec.padW() < w[3] || oh <= 0 || ow <= 0) {
-            throw new IllegalArgumentException("conv2d: kernel " + w[2] + "×" + w[3] + " is larger than the padded input "
-                    + (x[2] + 2 * spec.padH()) + "×" + (x[3] + 2 * spec.padW()) + " of " + Shapes.format(x));
-        }
-        NdArray out = input.empty(x[0], w[0], oh, ow);
+        NdArray out = input.empty(geometry.outputShape());
         input.backend().conv2dForward(input.data(), weight.data(), bias == null ? null : bias.data(), spec, out);
         return Tensor.record("conv2d", out, g -> {
             Tensor gx = null;
@@ -85,15 +75,8 @@ public final class Functional {
     }
 
     private static int[] poolShape(String op, Tensor input, PoolSpec spec) {
-        int[] x = input.shape();
-        Shapes.requireRank(op, "input", x, 4);
-        int oh = spec.outHeight(x[2]);
-        int ow = spec.outWidth(x[3]);
-        if (x[2] + 2 * spec.padH() < spec.kernelH() || x[3] + 2 * spec.padW() < spec.kernelW()) {
-            throw new IllegalArgumentException(op + ": window " + spec.kernelH() + "×" + spec.kernelW()
-                    + " is larger than the padded input of " + Shapes.format(x));
-        }
-        return new int[] {x[0], x[1], oh, ow};
+        Shapes.requireRank(op, "input", input.shape(), 4);
+        return ConvGeometry.pool(op, input.shape(), spec).outputShape();
     }
 
     /**

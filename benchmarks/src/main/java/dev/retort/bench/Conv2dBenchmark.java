@@ -1,6 +1,6 @@
 package dev.retort.bench;
 
-import dev.retort.backend.cpu.Conv2dGeometry;
+import dev.retort.backend.ConvGeometry;
 import dev.retort.backend.cpu.Conv2dKernels;
 import dev.retort.backend.cpu.FloatMath;
 import java.util.Random;
@@ -39,7 +39,7 @@ public class Conv2dBenchmark {
     @Param({"conv2"})
     public String layer;
 
-    private Conv2dGeometry geometry;
+    private ConvGeometry geometry;
 
     private FloatMath math;
     private float[] input;
@@ -55,13 +55,13 @@ public class Conv2dBenchmark {
     public void setUp() {
         math = Implementations.byName(impl);
         geometry = switch (layer) {
-            case "conv1" -> new Conv2dGeometry(128, 1, 28, 28, 32, 3, 3, 1, 1, 1, 1);
-            case "conv2" -> new Conv2dGeometry(128, 32, 28, 28, 32, 3, 3, 1, 1, 1, 1);
-            case "conv3" -> new Conv2dGeometry(128, 32, 14, 14, 64, 3, 3, 1, 1, 1, 1);
-            case "conv4" -> new Conv2dGeometry(128, 64, 14, 14, 64, 3, 3, 1, 1, 1, 1);
+            case "conv1" -> new ConvGeometry(128, 1, 28, 28, 32, 3, 3, 1, 1, 1, 1);
+            case "conv2" -> new ConvGeometry(128, 32, 28, 28, 32, 3, 3, 1, 1, 1, 1);
+            case "conv3" -> new ConvGeometry(128, 32, 14, 14, 64, 3, 3, 1, 1, 1, 1);
+            case "conv4" -> new ConvGeometry(128, 64, 14, 14, 64, 3, 3, 1, 1, 1, 1);
             default -> throw new IllegalArgumentException("layer must be conv1, conv2, conv3 or conv4, got '" + layer + "'");
         };
-        Conv2dGeometry g = geometry;
+        ConvGeometry g = geometry;
         Random random = new Random(1);
         input = randomArray(random, g.batch() * g.inChannels() * g.height() * g.width());
         weight = randomArray(random, g.outChannels() * g.inChannels() * g.kernelH() * g.kernelW());

@@ -1,5 +1,6 @@
 package dev.retort.backend.cpu;
 
+import dev.retort.backend.ConvGeometry;
 import java.util.Arrays;
 
 /**
@@ -37,7 +38,7 @@ public final class Conv2dKernels {
     private Conv2dKernels() {}
 
     /** {@code output = conv(input, weight) + bias}; output is overwritten, bias may be null. */
-    public static void forward(FloatMath math, Conv2dGeometry g, float[] input, float[] weight, float[] bias,
+    public static void forward(FloatMath math, ConvGeometry g, float[] input, float[] weight, float[] bias,
                                float[] output) {
         int patch = patchSize(g);
         int pixels = g.outHeight() * g.outWidth();
@@ -100,7 +101,7 @@ public final class Conv2dKernels {
     }
 
     /** {@code gradInput = d(loss)/d(input)} from {@code gradOutput}; gradInput is overwritten. */
-    public static void backwardInput(FloatMath math, Conv2dGeometry g, float[] gradOutput, float[] weight,
+    public static void backwardInput(FloatMath math, ConvGeometry g, float[] gradOutput, float[] weight,
                                      float[] gradInput) {
         if (!isPointwise(g) && isStrideOne(g) && g.padH() < g.kernelH() && g.padW() < g.kernelW()) {
             // A stride-1 input gradient is itself a stride-1 convolution: of the output gradient, padded by
@@ -150,13 +151,13 @@ public final class Conv2dKernels {
      * {@code gradWeight} and {@code gradBias} (which may be null) = d(loss)/d(weight, bias) summed over the batch;
      * both are overwritten.
      */
-    public static void backwardWeight(FloatMath math, Conv2dGeometry g, float[] gradOutput, float[] input,
+    public static void backwardWeight(FloatMath math, ConvGeometry g, float[] gradOutput, float[] input,
                                       float[] gradWeight, float[] gradBias) {
         backwardWeight(math, g, gradOutput, input, gradWeight, gradBias, WideStack.STACK_BYTES);
     }
 
     /** {@link #backwardWeight} with stride-1 images stacked up to {@code stackBytes} (tests vary it). */
-    static void backwardWeight(FloatMath math, Conv2dGeometry g, float[] gradOutput, float[] input,
+    static void backwardWeight(FloatMath math, ConvGeometry g, float[] gradOutput, float[] input,
                                float[] gradWeight, float[] gradBias, int stackBytes) {
         int patch = patchSize(g);
         int pixels = g.outHeight() * g.outWidth();
@@ -255,13 +256,13 @@ public final class Conv2dKernels {
      * The stride-1 convolution whose output is {@code g}'s input gradient: input {@code [N, K, OH, OW]}, output
      * {@code [N, C, H, W]}, padding {@code kernel - 1 - pad} (so that its output size is H × W again).
      */
-    static Conv2dGeometry transposed(Conv2dGeometry g) {
-        return new Conv2dGeometry(g.batch(), g.outChannels(), g.outHeight(), g.outWidth(), g.inChannels(),
+    static ConvGeometry transposed(ConvGeometry g) {
+        return new ConvGeometry(g.batch(), g.outChannels(), g.outHeight(), g.outWidth(), g.inChannels(),
                 g.kernelH(), g.kernelW(), 1, 1, g.kernelH() - 1 - g.padH(), g.kernelW() - 1 - g.padW());
     }
 
     /** {@code W'[c][k][i][j] = W[k][c][kh-1-i][kw-1-j]}: the weights of {@link #transposed}'s convolution. */
-    static float[] flippedTransposedWeight(Conv2dGeometry g, float[] weight) {
+    static float[] flippedTransposedWeight(ConvGeometry g, float[] weight) {
         int kh = g.kernelH();
         int kw = g.kernelW();
         int inChannels = g.inChannels();
@@ -281,12 +282,12 @@ public final class Conv2dKernels {
         return flipped;
     }
 
-    static boolean isPointwise(Conv2dGeometry g) {
+    static boolean isPointwise(ConvGeometry g) {
         return g.kernelH() == 1 && g.kernelW() == 1 && g.strideH() == 1 && g.strideW() == 1
                 && g.padH() == 0 && g.padW() == 0;
     }
 
-    private static boolean isStrideOne(Conv2dGeometry g) {
+    private static boolean isStrideOne(ConvGeometry g) {
         return g.strideH() == 1 && g.strideW() == 1;
     }
 
@@ -311,7 +312,7 @@ public final class Conv2dKernels {
         // channels at 14 × 14) 64-76, 95-100, 96-114, 110-122 and 121-126 GFLOP/s; one image per product gave 53-82.
         static final int STACK_BYTES = 1 << 20;
 
-        private final Conv2dGeometry g;
+        private final ConvGeometry g;
         private final int rowStride;
         private final int imageStride;
         private final int lead;
@@ -325,7 +326,7 @@ public final class Conv2dKernels {
          * @param groupImages the most images one sum covers, which its stacks split as evenly as they can
          * @param stackBytes  what one stack may take
          */
-        WideStack(Conv2dGeometry g, int groupImages, int stackBytes) {
+        WideStack(ConvGeometry g, int groupImages, int stackBytes) {
             this.g = g;
             // A gap holds the padding on either side (reads reach padW past each edge) and the output's extra columns
             // when the padding is wider than the kernel's reach (a 1 × 1 kernel with padding 1: W + 2 outputs).
@@ -415,32 +416,32 @@ public final class Conv2dKernels {
         }
     }
 
-    private static int paddedWidth(Conv2dGeometry g) {
+    private static int paddedWidth(ConvGeometry g) {
         return g.width() + 2 * g.padW();
     }
 
-    private static int paddedPlane(Conv2dGeometry g) {
+    private static int paddedPlane(ConvGeometry g) {
         return (g.height() + 2 * g.padH()) * paddedWidth(g);
     }
 
-    private static int paddedSize(Conv2dGeometry g) {
+    private static int paddedSize(ConvGeometry g) {
         return g.inChannels() * paddedPlane(g);
     }
 
     /** Row length of a wide column matrix: output rows {@code Wp} apart, the last one cut after its real pixels. */
-    private static int wideLength(Conv2dGeometry g) {
+    private static int wideLength(ConvGeometry g) {
         return (g.outHeight() - 1) * paddedWidth(g) + g.outWidth();
     }
 
     /** Copies one image into zero-padded planes of {@code (H + 2·padH) × (W + 2·padW)}. */
-    private static void padImage(Conv2dGeometry g, float[] input, int inputOffset, float[] padded) {
+    private static void padImage(ConvGeometry g, float[] input, int inputOffset, float[] padded) {
         for (int channel = 0; channel < g.inChannels(); channel++) {
             padPlane(g, input, inputOffset + channel * g.height() * g.width(), padded, channel * paddedPlane(g));
         }
     }
 
     /** Copies one {@code H × W} plane into the zero-padded plane at {@code base}. */
-    private static void padPlane(Conv2dGeometry g, float[] input, int source, float[] padded, int base) {
+    private static void padPlane(ConvGeometry g, float[] input, int source, float[] padded, int base) {
         int width = g.width();
         int paddedWidth = paddedWidth(g);
         int padW = g.padW();
@@ -459,7 +460,7 @@ public final class Conv2dKernels {
     }
 
     /** The inverse of {@link #padImage}: writes the interior of the padded planes over one image. */
-    private static void unpadImage(Conv2dGeometry g, float[] padded, float[] image, int imageOffset) {
+    private static void unpadImage(ConvGeometry g, float[] padded, float[] image, int imageOffset) {
         int width = g.width();
         int paddedWidth = paddedWidth(g);
         int plane = paddedPlane(g);
@@ -477,7 +478,7 @@ public final class Conv2dKernels {
      * from offset {@code i·Wp + j}, so its start in the padded planes is all the GEMMs need. Channel c's plane (or
      * stack of planes) starts at {@code c · channelStride}, and its rows are {@code rowStride} apart.
      */
-    private static int[] widePatchRows(Conv2dGeometry g, int channelStride, int rowStride) {
+    private static int[] widePatchRows(ConvGeometry g, int channelStride, int rowStride) {
         int[] rows = new int[patchSize(g)];
         int row = 0;
         for (int channel = 0; channel < g.inChannels(); channel++) {
@@ -491,7 +492,7 @@ public final class Conv2dKernels {
     }
 
     /** Wide col2im: adds each row of {@code columns} onto the padded planes it was read from, which it zeroes first. */
-    private static void foldWideColumns(FloatMath math, Conv2dGeometry g, float[] columns, float[] padded) {
+    private static void foldWideColumns(FloatMath math, ConvGeometry g, float[] columns, float[] padded) {
         int length = wideLength(g);
         int paddedWidth = paddedWidth(g);
         int plane = paddedPlane(g);
@@ -511,7 +512,7 @@ public final class Conv2dKernels {
      * Spreads one image's {@code [K, OH, OW]} gradient over rows {@code Wp} apart, zeros in the junk columns; each
      * channel's wide row is {@code rowStride} floats, zeros after its {@code wideLength} real ones.
      */
-    private static void widen(Conv2dGeometry g, float[] gradOutput, int gradOffset, float[] wide, int rowStride) {
+    private static void widen(ConvGeometry g, float[] gradOutput, int gradOffset, float[] wide, int rowStride) {
         int length = wideLength(g);
         int outHeight = g.outHeight();
         int outWidth = g.outWidth();
@@ -531,7 +532,7 @@ public final class Conv2dKernels {
     }
 
     /** Gathers the real pixels of a wide {@code [K, length]} output into {@code output}, adding the bias if any. */
-    private static void narrow(Conv2dGeometry g, float[] wide, float[] output, int outOffset) {
+    private static void narrow(ConvGeometry g, float[] wide, float[] output, int outOffset) {
         int length = wideLength(g);
         int outHeight = g.outHeight();
         int outWidth = g.outWidth();
@@ -558,7 +559,7 @@ public final class Conv2dKernels {
         return joined;
     }
 
-    private static int patchSize(Conv2dGeometry g) {
+    private static int patchSize(ConvGeometry g) {
         return g.inChannels() * g.kernelH() * g.kernelW();
     }
 
@@ -595,7 +596,7 @@ public final class Conv2dKernels {
     }
 
     /** Unfolds one image into {@code columns[(c, i, j), (oh, ow)]}, zeros where the kernel overhangs the padding. */
-    static void imageToColumns(Conv2dGeometry g, float[] input, int inputOffset, float[] columns) {
+    static void imageToColumns(ConvGeometry g, float[] input, int inputOffset, float[] columns) {
         int height = g.height();
         int width = g.width();
         int outHeight = g.outHeight();
@@ -634,7 +635,7 @@ public final class Conv2dKernels {
     }
 
     /** Folds {@code columns} back onto one image, adding overlapping contributions; the image is overwritten. */
-    static void columnsToImage(Conv2dGeometry g, float[] columns, float[] image, int imageOffset) {
+    static void columnsToImage(ConvGeometry g, float[] columns, float[] image, int imageOffset) {
         int height = g.height();
         int width = g.width();
         int outHeight = g.outHeight();

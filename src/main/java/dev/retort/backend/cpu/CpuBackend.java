@@ -2,6 +2,7 @@ package dev.retort.backend.cpu;
 
 import dev.retort.backend.Backend;
 import dev.retort.backend.BinaryOp;
+import dev.retort.backend.ConvGeometry;
 import dev.retort.backend.ConvSpec;
 import dev.retort.backend.DType;
 import dev.retort.backend.Device;
@@ -295,11 +296,6 @@ public final class CpuBackend implements Backend {
 
     // ---- convolution and pooling --------------------------------------------------------------
 
-    private static Conv2dGeometry geometry(int[] in, int[] weight, ConvSpec s) {
-        return new Conv2dGeometry(in[0], in[1], in[2], in[3], weight[0], weight[2], weight[3], s.strideH(),
-                s.strideW(), s.padH(), s.padW());
-    }
-
     /** Contiguous float data starting at index 0, as the convolution kernels take it. */
     private static float[] dense(NdArray x) {
         if (x == null) {
@@ -328,12 +324,12 @@ public final class CpuBackend implements Backend {
     public void conv2dForward(NdArray input, NdArray weight, NdArray bias, ConvSpec spec, NdArray output) {
         if (allFloat32(input, weight, bias, output)) {
             float[] y = denseTarget(output);
-            Conv2dKernels.forward(FloatMath.get(), geometry(input.shape(), weight.shape(), spec), dense(input),
+            Conv2dKernels.forward(FloatMath.get(), ConvGeometry.conv(input.shape(), weight.shape(), spec), dense(input),
                     dense(weight), dense(bias), y);
             publish(y, output);
             return;
         }
-        var g = ReferenceKernels.Geometry.conv(input.shape(), weight.shape(), spec);
+        var g = ConvGeometry.conv(input.shape(), weight.shape(), spec);
         DoubleView x = DoubleView.read(input);
         DoubleView w = DoubleView.read(weight);
         DoubleView b = bias == null ? null : DoubleView.read(bias);
@@ -347,12 +343,12 @@ public final class CpuBackend implements Backend {
     public void conv2dBackwardInput(NdArray gradOutput, NdArray weight, ConvSpec spec, NdArray gradInput) {
         if (allFloat32(gradOutput, weight, gradInput)) {
             float[] gx = denseTarget(gradInput);
-            Conv2dKernels.backwardInput(FloatMath.get(), geometry(gradInput.shape(), weight.shape(), spec),
+            Conv2dKernels.backwardInput(FloatMath.get(), ConvGeometry.conv(gradInput.shape(), weight.shape(), spec),
                     dense(gradOutput), dense(weight), gx);
             publish(gx, gradInput);
             return;
         }
-        var g = ReferenceKernels.Geometry.conv(gradInput.shape(), weight.shape(), spec);
+        var g = ConvGeometry.conv(gradInput.shape(), weight.shape(), spec);
         DoubleView gy = DoubleView.read(gradOutput);
         DoubleView w = DoubleView.read(weight);
         DoubleView gx = DoubleView.target(gradInput);
@@ -367,13 +363,13 @@ public final class CpuBackend implements Backend {
         if (allFloat32(gradOutput, input, gradWeight, gradBias)) {
             float[] gw = denseTarget(gradWeight);
             float[] gb = denseTarget(gradBias);
-            Conv2dKernels.backwardWeight(FloatMath.get(), geometry(input.shape(), gradWeight.shape(), spec),
+            Conv2dKernels.backwardWeight(FloatMath.get(), ConvGeometry.conv(input.shape(), gradWeight.shape(), spec),
                     dense(gradOutput), dense(input), gw, gb);
             publish(gw, gradWeight);
             publish(gb, gradBias);
             return;
         }
-        var g = ReferenceKernels.Geometry.conv(input.shape(), gradWeight.shape(), spec);
+        var g = ConvGeometry.conv(input.shape(), gradWeight.shape(), spec);
         DoubleView gy = DoubleView.read(gradOutput);
         DoubleView x = DoubleView.read(input);
         DoubleView gw = DoubleView.target(gradWeight);
@@ -388,30 +384,29 @@ public final class CpuBackend implements Backend {
 
     @Override
     public void maxPool2dForward(NdArray input, PoolSpec spec, NdArray output) {
+        ConvGeometry g = ConvGeometry.pool("pool2d", input.shape(), spec);
         if (allFloat32(input, output)) {
-            FloatKernels.maxPool2d(input.shape(), spec, floats(input), input.offset(), floats(output),
-                    output.offset(), null, 0, null, 0);
+            FloatKernels.maxPool2d(g, floats(input), input.offset(), floats(output), output.offset(), null, 0, null, 0);
             return;
         }
         DoubleView x = DoubleView.read(input);
         DoubleView y = DoubleView.target(output);
-        ReferenceKernels.maxPool(ReferenceKernels.Geometry.pool(input.shape(), spec), x.data(), x.offset(), y.data(),
-                y.offset(), null, 0, null, 0);
+        ReferenceKernels.maxPool(g, x.data(), x.offset(), y.data(), y.offset(), null, 0, null, 0);
         y.commit(output);
     }
 
     @Override
     public void maxPool2dBackward(NdArray gradOutput, NdArray input, PoolSpec spec, NdArray gradInput) {
+        ConvGeometry g = ConvGeometry.pool("pool2d", input.shape(), spec);
         if (allFloat32(gradOutput, input, gradInput)) {
-            FloatKernels.maxPool2d(input.shape(), spec, floats(input), input.offset(), null, 0, floats(gradOutput),
-                    gradOutput.offset(), floats(gradInput), gradInput.offset());
+            FloatKernels.maxPool2d(g, floats(input), input.offset(), null, 0, floats(gradOutput), gradOutput.offset(),
+                    floats(gradInput), gradInput.offset());
             return;
         }
         DoubleView x = DoubleView.read(input);
         DoubleView gy = DoubleView.read(gradOutput);
         DoubleView gx = DoubleView.target(gradInput);
-        ReferenceKernels.maxPool(ReferenceKernels.Geometry.pool(input.shape(), spec), x.data(), x.offset(), null, 0,
-                gy.data(), gy.offset(), gx.data(), gx.offset());
+        ReferenceKernels.maxPool(g, x.data(), x.offset(), null, 0, gy.data(), gy.offset(), gx.data(), gx.offset());
         gx.commit(gradInput);
     }
 
@@ -419,7 +414,7 @@ public final class CpuBackend implements Backend {
     public void avgPool2dForward(NdArray input, PoolSpec spec, NdArray output) {
         DoubleView x = DoubleView.read(input);
         DoubleView y = DoubleView.target(output);
-        ReferenceKernels.avgPool(ReferenceKernels.Geometry.pool(input.shape(), spec), x.data(), x.offset(), y.data(),
+        ReferenceKernels.avgPool(ConvGeometry.pool("pool2d", input.shape(), spec), x.data(), x.offset(), y.data(),
                 y.offset(), null, 0, null, 0);
         y.commit(output);
     }
@@ -428,7 +423,7 @@ public final class CpuBackend implements Backend {
     public void avgPool2dBackward(NdArray gradOutput, PoolSpec spec, NdArray gradInput) {
         DoubleView gy = DoubleView.read(gradOutput);
         DoubleView gx = DoubleView.target(gradInput);
-        ReferenceKernels.avgPool(ReferenceKernels.Geometry.pool(gradInput.shape(), spec), null, 0, null, 0,
+        ReferenceKernels.avgPool(ConvGeometry.pool("pool2d", gradInput.shape(), spec), null, 0, null, 0,
                 gy.data(), gy.offset(), gx.data(), gx.offset());
         gx.commit(gradInput);
     }

@@ -1,8 +1,8 @@
 package dev.retort.backend.cpu;
 
 import dev.retort.backend.BinaryOp;
+import dev.retort.backend.ConvGeometry;
 import dev.retort.backend.CounterRng;
-import dev.retort.backend.PoolSpec;
 import dev.retort.backend.Shapes;
 import dev.retort.backend.UnaryOp;
 
@@ -234,18 +234,19 @@ final class FloatKernels {
     }
 
     /** Max pooling forward (gy == null) or backward, one plane per task; the first maximum wins. */
-    static void maxPool2d(int[] in, PoolSpec s, float[] x, int xo, float[] y, int yo, float[] gy, int gyo,
+    static void maxPool2d(ConvGeometry s, float[] x, int xo, float[] y, int yo, float[] gy, int gyo,
                           float[] gx, int gxo) {
-        int h = in[2];
-        int w = in[3];
-        int oh = s.outHeight(h);
-        int ow = s.outWidth(w);
+        int planes = s.batch() * s.inChannels();
+        int h = s.height();
+        int w = s.width();
+        int oh = s.outHeight();
+        int ow = s.outWidth();
         if (s.kernelH() == 2 && s.kernelW() == 2 && s.strideH() == 2 && s.strideW() == 2 && s.padH() == 0
                 && s.padW() == 0) {
-            maxPool2x2(in[0] * in[1], h, w, x, xo, y, yo, gy, gyo, gx, gxo);
+            maxPool2x2(planes, h, w, x, xo, y, yo, gy, gyo, gx, gxo);
             return;
         }
-        Parallel.forRange(0, in[0] * in[1], Math.max(1, GRAIN / Math.max(1, h * w)), (lo, hi) -> {
+        Parallel.forRange(0, planes, Math.max(1, GRAIN / Math.max(1, h * w)), (lo, hi) -> {
             for (int plane = lo; plane < hi; plane++) {
                 int xBase = xo + plane * h * w;
                 if (gx != null) {

@@ -1,10 +1,9 @@
 package dev.retort.backend.cpu;
 
 import dev.retort.backend.BinaryOp;
-import dev.retort.backend.ConvSpec;
+import dev.retort.backend.ConvGeometry;
 import dev.retort.backend.CounterRng;
 import dev.retort.backend.DistillationSpec;
-import dev.retort.backend.PoolSpec;
 import dev.retort.backend.Shapes;
 import dev.retort.backend.UnaryOp;
 
@@ -139,44 +138,30 @@ final class ReferenceKernels {
         }
     }
 
-    /** Geometry of NCHW convolution and pooling loops. */
-    record Geometry(int n, int c, int h, int w, int k, int kh, int kw, int oh, int ow, int sh, int sw, int ph,
-                    int pw) {
-        static Geometry conv(int[] in, int[] weight, ConvSpec s) {
-            return new Geometry(in[0], in[1], in[2], in[3], weight[0], weight[2], weight[3],
-                    s.outHeight(in[2], weight[2]), s.outWidth(in[3], weight[3]), s.strideH(), s.strideW(),
-                    s.padH(), s.padW());
-        }
-
-        static Geometry pool(int[] in, PoolSpec s) {
-            return new Geometry(in[0], in[1], in[2], in[3], in[1], s.kernelH(), s.kernelW(), s.outHeight(in[2]),
-                    s.outWidth(in[3]), s.strideH(), s.strideW(), s.padH(), s.padW());
-        }
-    }
-
-    static void conv2dForward(Geometry g, double[] x, int xo, double[] w, int wo, double[] bias, int bo,
+    static void conv2dForward(ConvGeometry g, double[] x, int xo, double[] w, int wo, double[] bias, int bo,
                               double[] y, int yo) {
-        for (int b = 0; b < g.n; b++) {
-            for (int o = 0; o < g.k; o++) {
-                for (int i = 0; i < g.oh; i++) {
-                    for (int j = 0; j < g.ow; j++) {
+        for (int b = 0; b < g.batch(); b++) {
+            for (int o = 0; o < g.outChannels(); o++) {
+                for (int i = 0; i < g.outHeight(); i++) {
+                    for (int j = 0; j < g.outWidth(); j++) {
                         double sum = bias == null ? 0 : bias[bo + o];
-                        for (int c = 0; c < g.c; c++) {
-                            for (int u = 0; u < g.kh; u++) {
-                                int row = i * g.sh - g.ph + u;
-                                if (row < 0 || row >= g.h) {
+                        for (int c = 0; c < g.inChannels(); c++) {
+                            for (int u = 0; u < g.kernelH(); u++) {
+                                int row = i * g.strideH() - g.padH() + u;
+                                if (row < 0 || row >= g.height()) {
                                     continue;
                                 }
-                                for (int v = 0; v < g.kw; v++) {
-                                    int col = j * g.sw - g.pw + v;
-                                    if (col >= 0 && col < g.w) {
-                                        sum += x[xo + ((b * g.c + c) * g.h + row) * g.w + col]
-                                                * w[wo + ((o * g.c + c) * g.kh + u) * g.kw + v];
+                                for (int v = 0; v < g.kernelW(); v++) {
+                                    int col = j * g.strideW() - g.padW() + v;
+                                    if (col >= 0 && col < g.width()) {
+                                        int xi = ((b * g.inChannels() + c) * g.height() + row) * g.width() + col;
+                                        int wi = ((o * g.inChannels() + c) * g.kernelH() + u) * g.kernelW() + v;
+                                        sum += x[xo + xi] * w[wo + wi];
                                     }
                                 }
                             }
                         }
-                        y[yo + ((b * g.k + o) * g.oh + i) * g.ow + j] = sum;
+                        y[yo + ((b * g.outChannels() + o) * g.outHeight() + i) * g.outWidth() + j] = sum;
                     }
                 }
             }
@@ -184,38 +169,38 @@ final class ReferenceKernels {
     }
 
     /** Both convolution gradients in one walk; either output may be null (gb too). */
-    static void conv2dBackward(Geometry g, double[] gy, int gyo, double[] x, int xo, double[] w, int wo,
+    static void conv2dBackward(ConvGeometry g, double[] gy, int gyo, double[] x, int xo, double[] w, int wo,
                                double[] gx, int gxo, double[] gw, int gwo, double[] gb, int gbo) {
         if (gx != null) {
-            java.util.Arrays.fill(gx, gxo, gxo + g.n * g.c * g.h * g.w, 0);
+            java.util.Arrays.fill(gx, gxo, gxo + g.batch() * g.inChannels() * g.height() * g.width(), 0);
         }
         if (gw != null) {
-            java.util.Arrays.fill(gw, gwo, gwo + g.k * g.c * g.kh * g.kw, 0);
+            java.util.Arrays.fill(gw, gwo, gwo + g.outChannels() * g.inChannels() * g.kernelH() * g.kernelW(), 0);
         }
         if (gb != null) {
-            java.util.Arrays.fill(gb, gbo, gbo + g.k, 0);
+            java.util.Arrays.fill(gb, gbo, gbo + g.outChannels(), 0);
         }
-        for (int b = 0; b < g.n; b++) {
-            for (int o = 0; o < g.k; o++) {
-                for (int i = 0; i < g.oh; i++) {
-                    for (int j = 0; j < g.ow; j++) {
-                        double d = gy[gyo + ((b * g.k + o) * g.oh + i) * g.ow + j];
+        for (int b = 0; b < g.batch(); b++) {
+            for (int o = 0; o < g.outChannels(); o++) {
+                for (int i = 0; i < g.outHeight(); i++) {
+                    for (int j = 0; j < g.outWidth(); j++) {
+                        double d = gy[gyo + ((b * g.outChannels() + o) * g.outHeight() + i) * g.outWidth() + j];
                         if (gb != null) {
                             gb[gbo + o] += d;
                         }
-                        for (int c = 0; c < g.c; c++) {
-                            for (int u = 0; u < g.kh; u++) {
-                                int row = i * g.sh - g.ph + u;
-                                if (row < 0 || row >= g.h) {
+                        for (int c = 0; c < g.inChannels(); c++) {
+                            for (int u = 0; u < g.kernelH(); u++) {
+                                int row = i * g.strideH() - g.padH() + u;
+                                if (row < 0 || row >= g.height()) {
                                     continue;
                                 }
-                                for (int v = 0; v < g.kw; v++) {
-                                    int col = j * g.sw - g.pw + v;
-                                    if (col < 0 || col >= g.w) {
+                                for (int v = 0; v < g.kernelW(); v++) {
+                                    int col = j * g.strideW() - g.padW() + v;
+                                    if (col < 0 || col >= g.width()) {
                                         continue;
                                     }
-                                    int xi = ((b * g.c + c) * g.h + row) * g.w + col;
-                                    int wi = ((o * g.c + c) * g.kh + u) * g.kw + v;
+                                    int xi = ((b * g.inChannels() + c) * g.height() + row) * g.width() + col;
+                                    int wi = ((o * g.inChannels() + c) * g.kernelH() + u) * g.kernelW() + v;
                                     if (gx != null) {
                                         gx[gxo + xi] += d * w[wo + wi];
                                     }
@@ -235,24 +220,24 @@ final class ReferenceKernels {
      * Max pooling forward (gy == null) or backward; the window's first maximum wins, padding never
      * does.
      */
-    static void maxPool(Geometry g, double[] x, int xo, double[] y, int yo, double[] gy, int gyo, double[] gx,
+    static void maxPool(ConvGeometry g, double[] x, int xo, double[] y, int yo, double[] gy, int gyo, double[] gx,
                         int gxo) {
         if (gx != null) {
-            java.util.Arrays.fill(gx, gxo, gxo + g.n * g.c * g.h * g.w, 0);
+            java.util.Arrays.fill(gx, gxo, gxo + g.batch() * g.inChannels() * g.height() * g.width(), 0);
         }
-        for (int plane = 0; plane < g.n * g.c; plane++) {
-            for (int i = 0; i < g.oh; i++) {
-                for (int j = 0; j < g.ow; j++) {
+        for (int plane = 0; plane < g.batch() * g.inChannels(); plane++) {
+            for (int i = 0; i < g.outHeight(); i++) {
+                for (int j = 0; j < g.outWidth(); j++) {
                     int best = -1;
                     double max = Double.NEGATIVE_INFINITY;
-                    for (int u = 0; u < g.kh; u++) {
-                        int row = i * g.sh - g.ph + u;
-                        for (int v = 0; v < g.kw; v++) {
-                            int col = j * g.sw - g.pw + v;
-                            if (row < 0 || row >= g.h || col < 0 || col >= g.w) {
+                    for (int u = 0; u < g.kernelH(); u++) {
+                        int row = i * g.strideH() - g.padH() + u;
+                        for (int v = 0; v < g.kernelW(); v++) {
+                            int col = j * g.strideW() - g.padW() + v;
+                            if (row < 0 || row >= g.height() || col < 0 || col >= g.width()) {
                                 continue;
                             }
-                            int xi = (plane * g.h + row) * g.w + col;
+                            int xi = (plane * g.height() + row) * g.width() + col;
                             double value = x[xo + xi];
                             if (best < 0 || value > max || Double.isNaN(value) && !Double.isNaN(max)) {
                                 best = xi;
@@ -260,7 +245,7 @@ final class ReferenceKernels {
                             }
                         }
                     }
-                    int yi = (plane * g.oh + i) * g.ow + j;
+                    int yi = (plane * g.outHeight() + i) * g.outWidth() + j;
                     if (gy == null) {
                         y[yo + yi] = max;
                     } else {
@@ -272,25 +257,25 @@ final class ReferenceKernels {
     }
 
     /** Average pooling forward (gy == null, reads x) or backward (reads gy, writes gx). */
-    static void avgPool(Geometry g, double[] x, int xo, double[] y, int yo, double[] gy, int gyo, double[] gx,
+    static void avgPool(ConvGeometry g, double[] x, int xo, double[] y, int yo, double[] gy, int gyo, double[] gx,
                         int gxo) {
         if (gx != null) {
-            java.util.Arrays.fill(gx, gxo, gxo + g.n * g.c * g.h * g.w, 0);
+            java.util.Arrays.fill(gx, gxo, gxo + g.batch() * g.inChannels() * g.height() * g.width(), 0);
         }
-        double divisor = g.kh * g.kw;
-        for (int plane = 0; plane < g.n * g.c; plane++) {
-            for (int i = 0; i < g.oh; i++) {
-                for (int j = 0; j < g.ow; j++) {
-                    int yi = (plane * g.oh + i) * g.ow + j;
+        double divisor = g.kernelH() * g.kernelW();
+        for (int plane = 0; plane < g.batch() * g.inChannels(); plane++) {
+            for (int i = 0; i < g.outHeight(); i++) {
+                for (int j = 0; j < g.outWidth(); j++) {
+                    int yi = (plane * g.outHeight() + i) * g.outWidth() + j;
                     double sum = 0;
-                    for (int u = 0; u < g.kh; u++) {
-                        int row = i * g.sh - g.ph + u;
-                        for (int v = 0; v < g.kw; v++) {
-                            int col = j * g.sw - g.pw + v;
-                            if (row < 0 || row >= g.h || col < 0 || col >= g.w) {
+                    for (int u = 0; u < g.kernelH(); u++) {
+                        int row = i * g.strideH() - g.padH() + u;
+                        for (int v = 0; v < g.kernelW(); v++) {
+                            int col = j * g.strideW() - g.padW() + v;
+                            if (row < 0 || row >= g.height() || col < 0 || col >= g.width()) {
                                 continue;
                             }
-                            int xi = (plane * g.h + row) * g.w + col;
+                            int xi = (plane * g.height() + row) * g.width() + col;
                             if (gy == null) {
                                 sum += x[xo + xi];
                             } else {

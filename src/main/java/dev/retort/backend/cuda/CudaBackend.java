@@ -2,34 +2,36 @@ package dev.retort.backend.cuda;
 
 import dev.retort.backend.Backend;
 import dev.retort.backend.BinaryOp;
+import dev.retort.backend.ConvGeometry;
 import dev.retort.backend.ConvSpec;
 import dev.retort.backend.DType;
 import dev.retort.backend.Device;
 import dev.retort.backend.DistillationSpec;
 import dev.retort.backend.NdArray;
 import dev.retort.backend.PoolSpec;
-import dev.retort.backend.Shapes;
 import dev.retort.backend.UnaryOp;
-import dev.retort.backend.cpu.CpuBackend;
 
 /**
  * The CUDA backend: arrays live in device memory ({@link CudaStorage}) and every op is queued on the
  * runtime's one stream; the host waits only when it reads values back.
  *
- * <p>Memory operations are implemented here on {@link CudaRuntime}. The compute operations run our kernels
+ * <p>Memory operations (allocation, transfers, fills, copies, the shared scratch workspace) are delegated to
+ * its {@link CudaMemory}; this class dispatches the ops. The compute operations run our kernels
  * ({@link CudaKernels}: elementwise, softmax, losses, reductions, dropout, optimizers, argmax, bias gradient)
  * and cuBLAS/cuDNN through the JNI bridge ({@link CudaHandles}: matmul, convolution, pooling, batch
  * normalisation), both created on first use on the runtime's stream. Compute is float32 only: a FLOAT64 or
  * misplaced INT32 argument throws {@link IllegalArgumentException} naming the op and the dtype (float64 is for
- * the CPU's gradient checks). Scratch memory comes from one growable device workspace, not per call.
+ * the CPU's gradient checks). Scratch memory comes from the memory's one growable device workspace, not per call.
  */
 public final class CudaBackend implements Backend {
     private static volatile CudaBackend instance;
 
     private final CudaRuntime runtime;
+    private final CudaMemory memory;
 
     private CudaBackend(CudaRuntime runtime) {
         this.runtime = runtime;
+        this.memory = new CudaMemory(runtime);
     }
 
     /**
@@ -67,126 +69,46 @@ public final class CudaBackend implements Backend {
         return "cuda: " + runtime.info().describe() + "; memory: " + runtime.allocationSource();
     }
 
-    // ---- memory -------------------------------------------------------------------------------
+    // ---- memory: CudaMemory -----------------------------------------------------------------------
 
     @Override
     public NdArray empty(DType dtype, int... shape) {
-        return new NdArray(CudaStorage.allocate(runtime, dtype, Shapes.size(shape)), 0, shape);
+        return memory.empty(dtype, shape);
     }
 
     @Override
     public NdArray fromHost(float[] data, int... shape) {
-        CudaStorage s = CudaStorage.allocate(runtime, DType.FLOAT32, data.length);
-        if (data.length > 0) {
-            runtime.upload(data, 0, data.length, s.pointer());
-        }
-        return new NdArray(s, 0, shape);
+        return memory.fromHost(data, shape);
     }
 
     @Override
     public NdArray fromHost(double[] data, int... shape) {
-        CudaStorage s = CudaStorage.allocate(runtime, DType.FLOAT64, data.length);
-        if (data.length > 0) {
-            runtime.upload(data, 0, data.length, s.pointer());
-        }
-        return new NdArray(s, 0, shape);
+        return memory.fromHost(data, shape);
     }
 
     @Override
     public NdArray fromHost(int[] data, int... shape) {
-        CudaStorage s = CudaStorage.allocate(runtime, DType.INT32, data.length);
-        if (data.length > 0) {
-            runtime.upload(data, 0, data.length, s.pointer());
-        }
-        return new NdArray(s, 0, shape);
-    }
-
-    /** The elements in their own dtype: one of float[], double[], int[]. */
-    private Object download(NdArray x) {
-        int n = x.size();
-        return switch (x.dtype()) {
-            case FLOAT32 -> {
-                float[] out = new float[n];
-                if (n > 0) {
-                    runtime.download(CudaStorage.pointer(x), n, out, 0);
-                }
-                yield out;
-            }
-            case FLOAT64 -> {
-                double[] out = new double[n];
-                if (n > 0) {
-                    runtime.download(CudaStorage.pointer(x), n, out, 0);
-                }
-                yield out;
-            }
-            case INT32 -> {
-                int[] out = new int[n];
-                if (n > 0) {
-                    runtime.download(CudaStorage.pointer(x), n, out, 0);
-                }
-                yield out;
-            }
-        };
+        return memory.fromHost(data, shape);
     }
 
     @Override
     public double[] toDoubles(NdArray x) {
-        Object data = download(x);
-        if (data instanceof double[] d) {
-            return d;
-        }
-        double[] out = new double[x.size()];
-        if (data instanceof float[] f) {
-            for (int i = 0; i < out.length; i++) {
-                out[i] = f[i];
-            }
-        } else {
-            int[] v = (int[]) data;
-            for (int i = 0; i < out.length; i++) {
-                out[i] = v[i];
-            }
-        }
-        return out;
+        return memory.toDoubles(x);
     }
 
     @Override
     public float[] toFloats(NdArray x) {
-        if (x.dtype() == DType.FLOAT32) {
-            return (float[]) download(x);
-        }
-        // As the CPU backend converts: through double, then a narrowing cast.
-        double[] d = toDoubles(x);
-        float[] out = new float[d.length];
-        for (int i = 0; i < d.length; i++) {
-            out[i] = (float) d[i];
-        }
-        return out;
+        return memory.toFloats(x);
     }
 
     @Override
     public int[] toInts(NdArray x) {
-        if (x.dtype() == DType.INT32) {
-            return (int[]) download(x);
-        }
-        double[] d = toDoubles(x);
-        int[] out = new int[d.length];
-        for (int i = 0; i < d.length; i++) {
-            out[i] = (int) d[i];
-        }
-        return out;
+        return memory.toInts(x);
     }
 
     @Override
     public void fill(NdArray out, double value) {
-        if (out.size() == 0) {
-            return;
-        }
-        DevicePointer p = CudaStorage.pointer(out);
-        switch (out.dtype()) {
-            case FLOAT32 -> runtime.fill32(p, Float.floatToRawIntBits((float) value), out.size());
-            case INT32 -> runtime.fill32(p, (int) value, out.size());
-            case FLOAT64 -> runtime.fill64(p, Double.doubleToRawLongBits(value), out.size());
-        }
+        memory.fill(out, value);
     }
 
     /**
@@ -204,39 +126,13 @@ public final class CudaBackend implements Backend {
         if (src.size() == 0) {
             return;
         }
-        boolean fromDevice = src.device() == Device.CUDA;
-        boolean toDevice = dst.device() == Device.CUDA;
-        if (fromDevice && toDevice && src.dtype() == dst.dtype()) {
-            runtime.copy(CudaStorage.pointer(src), CudaStorage.pointer(dst), (long) src.size() * src.dtype().bytes());
-        } else if (fromDevice && toDevice && src.dtype() == DType.FLOAT32 && dst.dtype() == DType.INT32) {
+        boolean onDevice = src.device() == Device.CUDA && dst.device() == Device.CUDA;
+        if (onDevice && src.dtype() == DType.FLOAT32 && dst.dtype() == DType.INT32) {
             kernels().convertFloatToInt(addr(src), addr(dst), src.size());
-        } else if (fromDevice && toDevice && src.dtype() == DType.INT32 && dst.dtype() == DType.FLOAT32) {
+        } else if (onDevice && src.dtype() == DType.INT32 && dst.dtype() == DType.FLOAT32) {
             kernels().convertIntToFloat(addr(src), addr(dst), src.size());
-        } else if (toDevice) {
-            uploadInto(dst, fromDevice ? this : CpuBackend.get(), src);
         } else {
-            // Device to host: bring the values over, then let the CPU backend convert and store them.
-            CpuBackend cpu = CpuBackend.get();
-            NdArray host = switch (src.dtype()) {
-                case FLOAT32 -> cpu.fromHost(toFloats(src), src.shape());
-                case FLOAT64 -> cpu.fromHost(toDoubles(src), src.shape());
-                case INT32 -> cpu.fromHost(toInts(src), src.shape());
-            };
-            try {
-                cpu.copy(host, dst);
-            } finally {
-                host.storage().release();
-            }
-        }
-    }
-
-    /** Reads src through its backend, converted to dst's dtype, and uploads it into dst. */
-    private void uploadInto(NdArray dst, Backend srcBackend, NdArray src) {
-        DevicePointer p = CudaStorage.pointer(dst);
-        switch (dst.dtype()) {
-            case FLOAT32 -> runtime.upload(srcBackend.toFloats(src), 0, src.size(), p);
-            case FLOAT64 -> runtime.upload(srcBackend.toDoubles(src), 0, src.size(), p);
-            case INT32 -> runtime.upload(srcBackend.toInts(src), 0, src.size(), p);
+            memory.copy(src, dst);
         }
     }
 
@@ -282,25 +178,9 @@ public final class CudaBackend implements Backend {
     private volatile CudaKernels kernels;
     private volatile CudaHandles handles;
 
-    /**
-     * One growable block of device scratch memory shared by every op (the reductions' partials, the KD loss's
-     * per-row terms, batch-norm statistics). Ops run one at a time in stream order, so one block is enough: an op
-     * queued later reuses it only after the earlier one's kernels ran. Growing frees the old block into the
-     * runtime's stream-ordered cache, which is safe for the same reason.
-     */
-    private DevicePointer workspace;
-    private long workspaceBytes;
-
-    private synchronized long workspace(long bytes) {
-        if (bytes > workspaceBytes) {
-            if (workspace != null) {
-                runtime.free(workspace, workspaceBytes);
-            }
-            long grown = Math.max(bytes, Math.max(workspaceBytes * 2, 1L << 16));
-            workspace = runtime.allocate(grown);
-            workspaceBytes = grown;
-        }
-        return workspace.address();
+    /** The shared scratch block's address, grown to at least {@code bytes}; see {@link CudaMemory#workspace}. */
+    private long workspace(long bytes) {
+        return memory.workspace(bytes).address();
     }
 
     static long align(long bytes) {
@@ -401,13 +281,11 @@ public final class CudaBackend implements Backend {
             return 0;
         }
         float32("countNonFinite", x);
-        long ws = workspace(KernelPlans.reduceWorkspaceBytes() + 8);
-        long result = ws + KernelPlans.reduceWorkspaceBytes();
-        kernels().countNonFinite(addr(x), x.size(), ws, result);
-        // The count is a 64-bit integer: read as two ints (little-endian), which waits for the stream.
-        int[] words = new int[2];
-        runtime.download(workspace.plus(KernelPlans.reduceWorkspaceBytes()), 2, words, 0);
-        return (words[0] & 0xFFFFFFFFL) | ((long) words[1] << 32);
+        DevicePointer ws = memory.workspace(ReducePlans.reduceWorkspaceBytes() + 8);
+        DevicePointer result = ws.plus(ReducePlans.reduceWorkspaceBytes());
+        kernels().countNonFinite(addr(x), x.size(), ws.address(), result.address());
+        // The count is a 64-bit integer; reading it waits for the stream.
+        return memory.downloadLong(result);
     }
 
     @Override
@@ -416,7 +294,7 @@ public final class CudaBackend implements Backend {
         if (out.size() == 0) {
             return;
         }
-        long ws = workspace(KernelPlans.reduceWorkspaceBytes());
+        long ws = workspace(ReducePlans.reduceWorkspaceBytes());
         kernels().sumTo(addr(x), x.shape(), addr(out), out.shape(), ws);
     }
 
@@ -475,7 +353,7 @@ public final class CudaBackend implements Backend {
         if (output.size() == 0) {
             return;
         }
-        ConvolutionShape s = ConvolutionShape.of(input.shape(), weight.shape(), spec);
+        ConvGeometry s = ConvGeometry.conv(input.shape(), weight.shape(), spec);
         handles().convolutionForward(s, addr(input), addr(weight), addr(output));
         if (bias != null) {
             handles().addBias(s.batch(), s.outChannels(), s.outHeight(), s.outWidth(), addr(bias), addr(output));
@@ -488,7 +366,7 @@ public final class CudaBackend implements Backend {
         if (gradInput.size() == 0) {
             return;
         }
-        ConvolutionShape s = ConvolutionShape.of(gradInput.shape(), weight.shape(), spec);
+        ConvGeometry s = ConvGeometry.conv(gradInput.shape(), weight.shape(), spec);
         handles().convolutionBackwardData(s, addr(weight), addr(gradOutput), addr(gradInput));
     }
 
@@ -499,7 +377,7 @@ public final class CudaBackend implements Backend {
         if (gradWeight.size() == 0) {
             return;
         }
-        ConvolutionShape s = ConvolutionShape.of(input.shape(), gradWeight.shape(), spec);
+        ConvGeometry s = ConvGeometry.conv(input.shape(), gradWeight.shape(), spec);
         handles().convolutionBackwardFilter(s, addr(input), addr(gradOutput), addr(gradWeight));
         if (gradBias != null) {
             kernels().biasGrad(addr(gradOutput), addr(gradBias), s.batch(), s.outChannels(),
@@ -513,7 +391,7 @@ public final class CudaBackend implements Backend {
         if (output.size() == 0) {
             return;
         }
-        handles().poolingForward(PoolingShape.of(input.shape(), spec, true), addr(input), addr(output));
+        handles().poolingForward(ConvGeometry.pool("pool2d", input.shape(), spec), true, addr(input), addr(output));
     }
 
     /** cuDNN's max-pooling backward needs the forward output: recomputed here into the workspace. */
@@ -523,10 +401,10 @@ public final class CudaBackend implements Backend {
         if (gradInput.size() == 0) {
             return;
         }
-        PoolingShape s = PoolingShape.of(input.shape(), spec, true);
+        ConvGeometry s = ConvGeometry.pool("pool2d", input.shape(), spec);
         long y = workspace(4L * gradOutput.size());
-        handles().poolingForward(s, addr(input), y);
-        handles().poolingBackward(s, y, addr(gradOutput), addr(input), addr(gradInput));
+        handles().poolingForward(s, true, addr(input), y);
+        handles().poolingBackward(s, true, y, addr(gradOutput), addr(input), addr(gradInput));
     }
 
     @Override
@@ -535,7 +413,7 @@ public final class CudaBackend implements Backend {
         if (output.size() == 0) {
             return;
         }
-        handles().poolingForward(PoolingShape.of(input.shape(), spec, false), addr(input), addr(output));
+        handles().poolingForward(ConvGeometry.pool("pool2d", input.shape(), spec), false, addr(input), addr(output));
     }
 
     @Override
@@ -544,7 +422,7 @@ public final class CudaBackend implements Backend {
         if (gradInput.size() == 0) {
             return;
         }
-        handles().poolingBackward(PoolingShape.of(gradInput.shape(), spec, false), 0, addr(gradOutput), 0,
+        handles().poolingBackward(ConvGeometry.pool("pool2d", gradInput.shape(), spec), false, 0, addr(gradOutput), 0,
                 addr(gradInput));
     }
 
@@ -697,7 +575,7 @@ public final class CudaBackend implements Backend {
         float32("distillationLoss", student, teacher, terms, gradStudent);
         int32("distillationLoss", "labels", labels);
         int rows = rowsOf(student);
-        long ws = workspace(Math.max(8, KernelPlans.distillationWorkspaceBytes(rows)));
+        long ws = workspace(Math.max(8, KdLossPlans.distillationWorkspaceBytes(rows)));
         kernels().distillationLoss(addr(student), addr(teacher), labels == null ? 0 : addr(labels), rows,
                 colsOf(student), spec, ws, addr(terms), addr(gradStudent));
     }

@@ -1,5 +1,7 @@
 package dev.retort.backend.cuda;
 
+import dev.retort.backend.ConvGeometry;
+
 /**
  * One cuBLAS and one cuDNN handle bound to one CUDA stream, with the bridge's per-shape cache of cuDNN descriptors
  * and chosen convolution algorithms and its workspace, which grows as needed and is reused.
@@ -153,9 +155,9 @@ public final class CudaHandles implements AutoCloseable {
     // ---- cuDNN convolution ----------------------------------------------------------------------
 
     /** {@code y = conv(x, weight)} (cross-correlation, as PyTorch), y [N, K, outH, outW] overwritten. */
-    public synchronized void convolutionForward(ConvolutionShape s, long x, long weight, long y) {
+    public synchronized void convolutionForward(ConvGeometry s, long x, long weight, long y) {
         String call = "convolutionForward";
-        checkShape(call, s);
+        checkConvolution(call, s);
         pointer(call, "x", x);
         pointer(call, "weight", weight);
         pointer(call, "y", y);
@@ -164,9 +166,9 @@ public final class CudaHandles implements AutoCloseable {
     }
 
     /** The gradient with respect to the input, dx [N, C, H, W] overwritten. */
-    public synchronized void convolutionBackwardData(ConvolutionShape s, long weight, long dy, long dx) {
+    public synchronized void convolutionBackwardData(ConvGeometry s, long weight, long dy, long dx) {
         String call = "convolutionBackwardData";
-        checkShape(call, s);
+        checkConvolution(call, s);
         pointer(call, "weight", weight);
         pointer(call, "dy", dy);
         pointer(call, "dx", dx);
@@ -175,9 +177,9 @@ public final class CudaHandles implements AutoCloseable {
     }
 
     /** The gradient with respect to the weight, dw [K, C, kH, kW] overwritten (not accumulated). */
-    public synchronized void convolutionBackwardFilter(ConvolutionShape s, long x, long dy, long dw) {
+    public synchronized void convolutionBackwardFilter(ConvGeometry s, long x, long dy, long dw) {
         String call = "convolutionBackwardFilter";
-        checkShape(call, s);
+        checkConvolution(call, s);
         pointer(call, "x", x);
         pointer(call, "dy", dy);
         pointer(call, "dw", dw);
@@ -196,34 +198,37 @@ public final class CudaHandles implements AutoCloseable {
 
     // ---- cuDNN pooling ----------------------------------------------------------------------------
 
-    /** y [N, C, outH, outW] overwritten; max pooling never picks padding, average pooling counts it as 0. */
-    public synchronized void poolingForward(PoolingShape s, long x, long y) {
+    /**
+     * y [N, C, outH, outW] overwritten; max pooling never picks padding, average pooling counts it as 0 and in the
+     * divisor. {@code s} is a pooling geometry ({@link ConvGeometry#pool}).
+     */
+    public synchronized void poolingForward(ConvGeometry s, boolean max, long x, long y) {
         String call = "poolingForward";
-        checkShape(call, s);
+        checkPooling(call, s, max);
         pointer(call, "x", x);
         pointer(call, "y", y);
-        NativeBridge.nPoolingForward(live(call), s.batch(), s.channels(), s.height(), s.width(), s.windowH(),
-                s.windowW(), s.padH(), s.padW(), s.strideH(), s.strideW(), s.max(), x, y);
+        NativeBridge.nPoolingForward(live(call), s.batch(), s.inChannels(), s.height(), s.width(), s.kernelH(),
+                s.kernelW(), s.padH(), s.padW(), s.strideH(), s.strideW(), max, x, y);
     }
 
     /**
      * dx [N, C, H, W] overwritten from dy. Max pooling needs the forward's x and y to find each window's maximum;
      * average pooling reads neither, and they may be 0.
      */
-    public synchronized void poolingBackward(PoolingShape s, long y, long dy, long x, long dx) {
+    public synchronized void poolingBackward(ConvGeometry s, boolean max, long y, long dy, long x, long dx) {
         String call = "poolingBackward";
-        checkShape(call, s);
+        checkPooling(call, s, max);
         pointer(call, "dy", dy);
         pointer(call, "dx", dx);
-        if (s.max()) {
+        if (max) {
             pointer(call, "y", y);
             pointer(call, "x", x);
         } else {
             optionalPointer(call, "y", y);
             optionalPointer(call, "x", x);
         }
-        NativeBridge.nPoolingBackward(live(call), s.batch(), s.channels(), s.height(), s.width(), s.windowH(),
-                s.windowW(), s.padH(), s.padW(), s.strideH(), s.strideW(), s.max(), y, dy, x, dx);
+        NativeBridge.nPoolingBackward(live(call), s.batch(), s.inChannels(), s.height(), s.width(), s.kernelH(),
+                s.kernelW(), s.padH(), s.padW(), s.strideH(), s.strideW(), max, y, dy, x, dx);
     }
 
     // ---- cuDNN batch normalisation (per channel over N, H, W; [N, C] inputs are [N, C, 1, 1]) -------
@@ -318,6 +323,32 @@ public final class CudaHandles implements AutoCloseable {
     private static void checkShape(String call, Object shape) {
         if (shape == null) {
             throw new IllegalArgumentException(call + ": shape must not be null");
+        }
+    }
+
+    /**
+     * What cuDNN needs beyond a valid {@link ConvGeometry}: no empty dimension, and each tensor under 2^31
+     * elements, since its 4-D descriptors hold int sizes and strides.
+     */
+    private static void checkConvolution(String call, ConvGeometry s) {
+        checkShape(call, s);
+        String what = call + ": " + s.describe();
+        if (s.batch() < 1 || s.inChannels() < 1 || s.height() < 1 || s.width() < 1) {
+            throw new IllegalArgumentException(what + ": every size must be at least 1");
+        }
+        requireIntElements(what, "input", s.inputSize());
+        requireIntElements(what, "output", s.outputSize());
+    }
+
+    private static void checkPooling(String call, ConvGeometry s, boolean max) {
+        checkConvolution(call, s);
+        String what = call + " (" + (max ? "max" : "average") + "): " + s.describe();
+        if (s.outChannels() != s.inChannels()) {
+            throw new IllegalArgumentException(what + ": a pooling has as many output channels as input channels");
+        }
+        // PyTorch's rule; it also keeps every window over at least one real cell, which cuDNN's max needs.
+        if (2 * s.padH() > s.kernelH() || 2 * s.padW() > s.kernelW()) {
+            throw new IllegalArgumentException(what + ": padding must be at most half the window");
         }
     }
 

@@ -51,7 +51,7 @@ final class JCudaKernelLauncher implements KernelLauncher, AutoCloseable {
         }
         bound.set(Boolean.TRUE);
         try {
-            for (Map.Entry<String, List<String>> e : KernelPlans.MODULE_KERNELS.entrySet()) {
+            for (Map.Entry<String, List<String>> e : KernelModules.MODULE_KERNELS.entrySet()) {
                 CUmodule module = new CUmodule();
                 String error = status(() -> cuModuleLoadData(module, images.image(e.getKey())));
                 if (error != null) {

@@ -75,7 +75,7 @@ public final class KernelImages {
         String nvcc = built.getProperty("nvcc", "?");
         Map<String, byte[]> images = new LinkedHashMap<>();
         List<String> missing = new ArrayList<>();
-        for (String module : KernelPlans.MODULE_KERNELS.keySet()) {
+        for (String module : KernelModules.MODULE_KERNELS.keySet()) {
             String file = module + ".fatbin";
             byte[] bytes;
             try (InputStream in = open.apply(file)) {

@@ -12,7 +12,7 @@ public record Launch(String kernel, int gridX, int blockX, int blockY, KernelArg
     public Launch {
         if (gridX < 1 || blockX < 1 || blockY < 1 || blockX * blockY > 1024 || (blockX * blockY) % 32 != 0) {
             throw new IllegalStateException(kernel + ": bad launch shape grid " + gridX + ", block " + blockX + "×"
-                    + blockY + " (a bug in KernelPlans)");
+                    + blockY + " (a bug in a plan class)");
         }
     }
 

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
+import dev.retort.backend.ConvGeometry;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -20,34 +21,34 @@ class Conv2dKernelsTest {
     private static final double TOLERANCE = 1e-5;
 
     static Stream<Arguments> cases() {
-        List<Conv2dGeometry> geometries = List.of(
+        List<ConvGeometry> geometries = List.of(
                 // batch, in, h, w, out, kh, kw, sh, sw, ph, pw
-                new Conv2dGeometry(1, 1, 5, 5, 1, 3, 3, 1, 1, 0, 0),
-                new Conv2dGeometry(3, 2, 7, 9, 5, 3, 3, 1, 1, 1, 1),
-                new Conv2dGeometry(3, 3, 11, 8, 4, 3, 3, 2, 2, 1, 1),
-                new Conv2dGeometry(2, 4, 9, 9, 3, 5, 5, 2, 2, 2, 2),
-                new Conv2dGeometry(3, 5, 6, 7, 6, 1, 1, 1, 1, 0, 0),
-                new Conv2dGeometry(1, 8, 4, 4, 16, 1, 1, 1, 1, 0, 0),
-                new Conv2dGeometry(3, 4, 8, 7, 3, 1, 1, 2, 2, 0, 0),
-                new Conv2dGeometry(2, 3, 9, 6, 4, 3, 1, 1, 1, 1, 0),
-                new Conv2dGeometry(3, 2, 7, 10, 3, 1, 3, 1, 2, 0, 1),
-                new Conv2dGeometry(1, 3, 13, 13, 7, 4, 2, 3, 2, 2, 1),
-                new Conv2dGeometry(3, 1, 28, 28, 8, 3, 3, 1, 1, 1, 1),
+                new ConvGeometry(1, 1, 5, 5, 1, 3, 3, 1, 1, 0, 0),
+                new ConvGeometry(3, 2, 7, 9, 5, 3, 3, 1, 1, 1, 1),
+                new ConvGeometry(3, 3, 11, 8, 4, 3, 3, 2, 2, 1, 1),
+                new ConvGeometry(2, 4, 9, 9, 3, 5, 5, 2, 2, 2, 2),
+                new ConvGeometry(3, 5, 6, 7, 6, 1, 1, 1, 1, 0, 0),
+                new ConvGeometry(1, 8, 4, 4, 16, 1, 1, 1, 1, 0, 0),
+                new ConvGeometry(3, 4, 8, 7, 3, 1, 1, 2, 2, 0, 0),
+                new ConvGeometry(2, 3, 9, 6, 4, 3, 1, 1, 1, 1, 0),
+                new ConvGeometry(3, 2, 7, 10, 3, 1, 3, 1, 2, 0, 1),
+                new ConvGeometry(1, 3, 13, 13, 7, 4, 2, 3, 2, 2, 1),
+                new ConvGeometry(3, 1, 28, 28, 8, 3, 3, 1, 1, 1, 1),
                 // Stride 1: the input gradient as a convolution padded by kernel - 1 - pad (2, 0, mixed), and the
                 // padding at least the kernel (1×1 and 1×3 with pad 1), which keeps the fold.
-                new Conv2dGeometry(2, 3, 6, 5, 4, 3, 3, 1, 1, 0, 0),
-                new Conv2dGeometry(2, 2, 5, 6, 3, 3, 3, 1, 1, 2, 2),
-                new Conv2dGeometry(2, 3, 7, 4, 2, 2, 5, 1, 1, 0, 3),
-                new Conv2dGeometry(2, 2, 1, 1, 3, 3, 3, 1, 1, 1, 1),
-                new Conv2dGeometry(2, 3, 4, 5, 2, 1, 1, 1, 1, 1, 1),
-                new Conv2dGeometry(2, 3, 4, 5, 2, 1, 3, 1, 1, 1, 1),
-                new Conv2dGeometry(2, 16, 14, 14, 33, 3, 3, 1, 1, 1, 1),
+                new ConvGeometry(2, 3, 6, 5, 4, 3, 3, 1, 1, 0, 0),
+                new ConvGeometry(2, 2, 5, 6, 3, 3, 3, 1, 1, 2, 2),
+                new ConvGeometry(2, 3, 7, 4, 2, 2, 5, 1, 1, 0, 3),
+                new ConvGeometry(2, 2, 1, 1, 3, 3, 3, 1, 1, 1, 1),
+                new ConvGeometry(2, 3, 4, 5, 2, 1, 1, 1, 1, 1, 1),
+                new ConvGeometry(2, 3, 4, 5, 2, 1, 3, 1, 1, 1, 1),
+                new ConvGeometry(2, 16, 14, 14, 33, 3, 3, 1, 1, 1, 1),
                 // Large enough per image for the GEMMs to take their multi-threaded path when batch is 1.
-                new Conv2dGeometry(1, 32, 28, 28, 32, 3, 3, 1, 1, 1, 1),
-                new Conv2dGeometry(9, 32, 14, 14, 64, 3, 3, 1, 1, 1, 1));
+                new ConvGeometry(1, 32, 28, 28, 32, 3, 3, 1, 1, 1, 1),
+                new ConvGeometry(9, 32, 14, 14, 64, 3, 3, 1, 1, 1, 1));
         List<Arguments> cases = new ArrayList<>();
         for (FloatMath math : List.of(FloatMathProvider.scalar(), FloatMathProvider.vector())) {
-            for (Conv2dGeometry geometry : geometries) {
+            for (ConvGeometry geometry : geometries) {
                 cases.add(Arguments.of(math, geometry));
             }
         }
@@ -56,7 +57,7 @@ class Conv2dKernelsTest {
 
     @ParameterizedTest(name = "{0} {1}")
     @MethodSource("cases")
-    void forwardMatchesDirectConvolution(FloatMath math, Conv2dGeometry g) {
+    void forwardMatchesDirectConvolution(FloatMath math, ConvGeometry g) {
         Random random = new Random(g.hashCode());
         float[] input = randomArray(random, g.batch() * g.inChannels() * g.height() * g.width());
         float[] weight = randomArray(random, weightSize(g));
@@ -72,7 +73,7 @@ class Conv2dKernelsTest {
 
     @ParameterizedTest(name = "{0} {1}")
     @MethodSource("cases")
-    void backwardInputMatchesDirectConvolution(FloatMath math, Conv2dGeometry g) {
+    void backwardInputMatchesDirectConvolution(FloatMath math, ConvGeometry g) {
         Random random = new Random(g.hashCode() + 1);
         float[] gradOutput = randomArray(random, outputSize(g));
         float[] weight = randomArray(random, weightSize(g));
@@ -83,7 +84,7 @@ class Conv2dKernelsTest {
 
     @ParameterizedTest(name = "{0} {1}")
     @MethodSource("cases")
-    void backwardWeightMatchesDirectConvolution(FloatMath math, Conv2dGeometry g) {
+    void backwardWeightMatchesDirectConvolution(FloatMath math, ConvGeometry g) {
         Random random = new Random(g.hashCode() + 2);
         float[] gradOutput = randomArray(random, outputSize(g));
         float[] input = randomArray(random, g.batch() * g.inChannels() * g.height() * g.width());
@@ -106,14 +107,14 @@ class Conv2dKernelsTest {
     @ParameterizedTest(name = "{0}")
     @MethodSource("dev.retort.backend.cpu.FloatMathTest#implementations")
     void stackedWeightGradientsMatchDirectConvolution(FloatMath math) {
-        Conv2dGeometry[] geometries = {
-                new Conv2dGeometry(37, 3, 11, 9, 5, 3, 3, 1, 1, 1, 1),
-                new Conv2dGeometry(29, 2, 5, 6, 3, 3, 3, 1, 1, 2, 2),
-                new Conv2dGeometry(21, 3, 7, 4, 2, 2, 5, 1, 1, 0, 3),
-                new Conv2dGeometry(19, 4, 6, 5, 6, 3, 3, 1, 1, 0, 0),
-                new Conv2dGeometry(13, 2, 5, 4, 3, 1, 1, 1, 1, 1, 1),
-                new Conv2dGeometry(11, 2, 6, 5, 3, 1, 3, 1, 1, 1, 0)};
-        for (Conv2dGeometry g : geometries) {
+        ConvGeometry[] geometries = {
+                new ConvGeometry(37, 3, 11, 9, 5, 3, 3, 1, 1, 1, 1),
+                new ConvGeometry(29, 2, 5, 6, 3, 3, 3, 1, 1, 2, 2),
+                new ConvGeometry(21, 3, 7, 4, 2, 2, 5, 1, 1, 0, 3),
+                new ConvGeometry(19, 4, 6, 5, 6, 3, 3, 1, 1, 0, 0),
+                new ConvGeometry(13, 2, 5, 4, 3, 1, 1, 1, 1, 1, 1),
+                new ConvGeometry(11, 2, 6, 5, 3, 1, 3, 1, 1, 1, 0)};
+        for (ConvGeometry g : geometries) {
             Random random = new Random(g.hashCode());
             float[] gradOutput = randomArray(random, outputSize(g));
             float[] input = randomArray(random, g.batch() * g.inChannels() * g.height() * g.width());
@@ -132,7 +133,7 @@ class Conv2dKernelsTest {
 
     @Test
     void weightGradientIsTheSameEveryRun() {
-        Conv2dGeometry g = new Conv2dGeometry(37, 3, 9, 9, 4, 3, 3, 1, 1, 1, 1);
+        ConvGeometry g = new ConvGeometry(37, 3, 9, 9, 4, 3, 3, 1, 1, 1, 1);
         Random random = new Random(3);
         float[] gradOutput = randomArray(random, outputSize(g));
         float[] input = randomArray(random, g.batch() * g.inChannels() * g.height() * g.width());
@@ -150,12 +151,12 @@ class Conv2dKernelsTest {
 
     @Test
     void outputSizeFollowsPyTorch() {
-        Conv2dGeometry g = new Conv2dGeometry(1, 1, 28, 27, 1, 3, 2, 2, 3, 1, 0);
+        ConvGeometry g = new ConvGeometry(1, 1, 28, 27, 1, 3, 2, 2, 3, 1, 0);
         assertEquals(14, g.outHeight()); // floor((28 + 2 - 3) / 2) + 1
         assertEquals(9, g.outWidth()); // floor((27 - 2) / 3) + 1
     }
 
-    static double[] directForward(Conv2dGeometry g, float[] input, float[] weight, float[] bias) {
+    static double[] directForward(ConvGeometry g, float[] input, float[] weight, float[] bias) {
         int outHeight = g.outHeight();
         int outWidth = g.outWidth();
         double[] output = new double[outputSize(g)];
@@ -184,14 +185,14 @@ class Conv2dKernelsTest {
         return output;
     }
 
-    static double[] directBackwardInput(Conv2dGeometry g, float[] gradOutput, float[] weight) {
+    static double[] directBackwardInput(ConvGeometry g, float[] gradOutput, float[] weight) {
         double[] gradInput = new double[g.batch() * g.inChannels() * g.height() * g.width()];
         forEachTap(g, (n, k, oh, ow, c, i, j, ih, iw) -> gradInput[inputIndex(g, n, c, ih, iw)] +=
                 (double) gradOutput[outputIndex(g, n, k, oh, ow)] * weight[weightIndex(g, k, c, i, j)]);
         return gradInput;
     }
 
-    static double[][] directBackwardWeight(Conv2dGeometry g, float[] gradOutput, float[] input) {
+    static double[][] directBackwardWeight(ConvGeometry g, float[] gradOutput, float[] input) {
         double[] gradWeight = new double[weightSize(g)];
         double[] gradBias = new double[g.outChannels()];
         forEachTap(g, (n, k, oh, ow, c, i, j, ih, iw) -> gradWeight[weightIndex(g, k, c, i, j)] +=
@@ -211,7 +212,7 @@ class Conv2dKernelsTest {
         void accept(int n, int k, int oh, int ow, int c, int i, int j, int ih, int iw);
     }
 
-    private static void forEachTap(Conv2dGeometry g, Tap tap) {
+    private static void forEachTap(ConvGeometry g, Tap tap) {
         for (int n = 0; n < g.batch(); n++) {
             for (int k = 0; k < g.outChannels(); k++) {
                 for (int oh = 0; oh < g.outHeight(); oh++) {
@@ -233,23 +234,23 @@ class Conv2dKernelsTest {
         }
     }
 
-    private static int inputIndex(Conv2dGeometry g, int n, int c, int h, int w) {
+    private static int inputIndex(ConvGeometry g, int n, int c, int h, int w) {
         return ((n * g.inChannels() + c) * g.height() + h) * g.width() + w;
     }
 
-    private static int weightIndex(Conv2dGeometry g, int k, int c, int i, int j) {
+    private static int weightIndex(ConvGeometry g, int k, int c, int i, int j) {
         return ((k * g.inChannels() + c) * g.kernelH() + i) * g.kernelW() + j;
     }
 
-    private static int outputIndex(Conv2dGeometry g, int n, int k, int oh, int ow) {
+    private static int outputIndex(ConvGeometry g, int n, int k, int oh, int ow) {
         return ((n * g.outChannels() + k) * g.outHeight() + oh) * g.outWidth() + ow;
     }
 
-    private static int weightSize(Conv2dGeometry g) {
+    private static int weightSize(ConvGeometry g) {
         return g.outChannels() * g.inChannels() * g.kernelH() * g.kernelW();
     }
 
-    private static int outputSize(Conv2dGeometry g) {
+    private static int outputSize(ConvGeometry g) {
         return g.batch() * g.outChannels() * g.outHeight() * g.outWidth();
     }
 

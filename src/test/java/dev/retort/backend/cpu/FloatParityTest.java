@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.retort.backend.BinaryOp;
+import dev.retort.backend.ConvGeometry;
 import dev.retort.backend.ConvSpec;
 import dev.retort.backend.CounterRng;
 import dev.retort.backend.DType;
@@ -341,8 +342,9 @@ class FloatParityTest {
     void conv2dForwardAndBothBackwards(int[] g) {
         Random r = new Random(Arrays.hashCode(g));
         ConvSpec spec = new ConvSpec(g[7], g[8], g[9], g[10]);
-        int oh = spec.outHeight(g[2], g[5]);
-        int ow = spec.outWidth(g[3], g[6]);
+        ConvGeometry geometry = new ConvGeometry(g[0], g[1], g[2], g[3], g[4], g[5], g[6], g[7], g[8], g[9], g[10]);
+        int oh = geometry.outHeight();
+        int ow = geometry.outWidth();
         Pair x = in(r, -1, 1, g[0], g[1], g[2], g[3]);
         Pair w = in(r, -1, 1, g[4], g[1], g[5], g[6]);
         Pair b = in(r, -1, 1, g[4]);
@@ -387,7 +389,7 @@ class FloatParityTest {
             }
         }
         Pair x = in(v, shape);
-        int[] os = {2, 3, spec.outHeight(9), spec.outWidth(7)};
+        int[] os = ConvGeometry.pool("pool2d", new int[] {2, 3, 9, 7}, spec).outputShape();
         Pair y = out(os);
         B.maxPool2dForward(x.f, spec, y.f);
         B.maxPool2dForward(x.d, spec, y.d);

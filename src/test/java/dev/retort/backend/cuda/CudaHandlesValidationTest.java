@@ -1,11 +1,9 @@
 package dev.retort.backend.cuda;
 
-import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.retort.backend.ConvSpec;
-import dev.retort.backend.PoolSpec;
+import dev.retort.backend.ConvGeometry;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.function.Executable;
 
@@ -18,9 +16,8 @@ class CudaHandlesValidationTest {
 
     private final CudaHandles closed = new CudaHandles(0, 0, CudaHandles.Options.DEFAULT);
     private static final long P = 0x1000;
-    private static final ConvolutionShape CONV = new ConvolutionShape(2, 3, 8, 8, 4, 3, 3, 1, 1, 1, 1);
-    private static final PoolingShape MAX = new PoolingShape(2, 3, 8, 8, 2, 2, 0, 0, 2, 2, true);
-    private static final PoolingShape AVERAGE = new PoolingShape(2, 3, 8, 8, 2, 2, 0, 0, 2, 2, false);
+    private static final ConvGeometry CONV = new ConvGeometry(2, 3, 8, 8, 4, 3, 3, 1, 1, 1, 1);
+    private static final ConvGeometry POOL = new ConvGeometry(2, 3, 8, 8, 3, 2, 2, 2, 2, 0, 0);
 
     private static void rejects(String expected, Executable call) {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, call);
@@ -63,31 +60,26 @@ class CudaHandlesValidationTest {
     }
 
     @Test
-    void convolutionShapesAreConsistent() {
-        rejects("convolution: input [2, 3, 2, 2], 4 filters 5x5, padding 1x1, stride 1x1: the kernel is larger",
-                () -> new ConvolutionShape(2, 3, 2, 2, 4, 5, 5, 1, 1, 1, 1));
-        rejects("convolution: input [0, 3, 8, 8]", () -> new ConvolutionShape(0, 3, 8, 8, 4, 3, 3, 1, 1, 1, 1));
-        rejects("convolution: input [2, 3, 8, 8], 4 filters 3x3, padding -1x1, stride 1x1: padding must not be negative",
-                () -> new ConvolutionShape(2, 3, 8, 8, 4, 3, 3, -1, 1, 1, 1));
-        rejects("convolution: input [1000, 1000, 1000, 1000]",
-                () -> new ConvolutionShape(1000, 1000, 1000, 1000, 1, 1, 1, 0, 0, 1, 1));
-        rejects("convolution: input [2, 3, 8, 8] and weight [4, 5, 3, 3] must be",
-                () -> ConvolutionShape.of(new int[] {2, 3, 8, 8}, new int[] {4, 5, 3, 3}, new ConvSpec(1, 1, 1, 1)));
-        ConvolutionShape s = ConvolutionShape.of(new int[] {2, 3, 7, 9}, new int[] {4, 3, 3, 3}, new ConvSpec(2, 2, 1, 1));
-        assertEquals(4, s.outHeight());
-        assertEquals(5, s.outWidth());
+    void cudnnNeedsNonEmptyTensorsUnderTwoToTheThirtyOneElements() {
+        rejects("convolutionForward: input [0, 3, 8, 8], 4 filters, kernel 3×3, stride 1×1, padding 1×1: every size must be",
+                () -> closed.convolutionForward(new ConvGeometry(0, 3, 8, 8, 4, 3, 3, 1, 1, 1, 1), P, P, P));
+        rejects("convolutionBackwardData: input [1000, 1000, 1000, 1000], 1 filters, kernel 1×1, stride 1×1, padding 0×0:"
+                + " input has 1000000000000 elements",
+                () -> closed.convolutionBackwardData(new ConvGeometry(1000, 1000, 1000, 1000, 1, 1, 1, 1, 1, 0, 0),
+                        P, P, P));
     }
 
     @Test
     void maxPoolingBackwardNeedsTheForwardInputAndOutputAverageDoesNot() {
-        rejects("poolingBackward: y is a null device pointer", () -> closed.poolingBackward(MAX, 0, P, P, P));
-        rejects("poolingBackward: x is a null device pointer", () -> closed.poolingBackward(MAX, P, P, 0, P));
-        reachesTheHandles(() -> closed.poolingBackward(AVERAGE, 0, P, 0, P));
-        rejects("poolingForward: y is a null device pointer", () -> closed.poolingForward(MAX, P, 0));
-        rejects("max pooling: input [1, 1, 4, 4], window 2x2, padding 2x0, stride 1x1: padding must be at most half",
-                () -> new PoolingShape(1, 1, 4, 4, 2, 2, 2, 0, 1, 1, true));
-        PoolingShape s = PoolingShape.of(new int[] {2, 3, 7, 7}, new PoolSpec(3, 3, 2, 2, 1, 1), false);
-        assertEquals(4, s.outHeight());
+        rejects("poolingBackward: y is a null device pointer", () -> closed.poolingBackward(POOL, true, 0, P, P, P));
+        rejects("poolingBackward: x is a null device pointer", () -> closed.poolingBackward(POOL, true, P, P, 0, P));
+        reachesTheHandles(() -> closed.poolingBackward(POOL, false, 0, P, 0, P));
+        rejects("poolingForward: y is a null device pointer", () -> closed.poolingForward(POOL, true, P, 0));
+        rejects("poolingForward (max): input [1, 1, 4, 4], 1 filters, kernel 2×2, stride 1×1, padding 2×0: padding must be"
+                + " at most half", () -> closed.poolingForward(new ConvGeometry(1, 1, 4, 4, 1, 2, 2, 1, 1, 2, 0),
+                        true, P, P));
+        rejects("poolingForward (average): input [2, 3, 8, 8], 4 filters, kernel 2×2, stride 2×2, padding 0×0: a pooling has",
+                () -> closed.poolingForward(new ConvGeometry(2, 3, 8, 8, 4, 2, 2, 2, 2, 0, 0), false, P, P));
     }
 
     @Test

@@ -18,7 +18,7 @@ import java.util.concurrent.TimeUnit;
 /**
  * The kernels of kernels/*.cu compiled for the CPU by g++ with kernels/emulator/cuda_emulator.h and run in a
  * child process (kernel_runner): a stand-in GPU for machines without one. Launches go through the same
- * {@link KernelPlans} and {@link KernelArgs} as on a real GPU, and the runner checks every parameter's C type
+ * plan classes and {@link KernelArgs} as on a real GPU, and the runner checks every parameter's C type
  * against the kernel's signature. Built with AddressSanitizer when g++ has it, so a kernel reading or writing
  * outside its arrays fails the test.
  */

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.retort.backend.ConvGeometry;
 import dev.retort.backend.cuda.CudaHandles.AlgorithmSearch;
 import dev.retort.backend.cuda.CudaHandles.Options;
 import java.io.IOException;
@@ -37,7 +38,7 @@ class EmulatedLibrariesTest {
         }
     }
 
-    private static final ConvolutionShape SHAPE = new ConvolutionShape(2, 3, 6, 6, 4, 3, 3, 1, 1, 1, 1);
+    private static final ConvGeometry SHAPE = new ConvGeometry(2, 3, 6, 6, 4, 3, 3, 1, 1, 1, 1);
 
     private void convolve(CudaHandles handles) {
         long x = gpu.upload(new float[2 * 3 * 6 * 6]);

@@ -9,6 +9,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import dev.retort.backend.ConvGeometry;
 import dev.retort.backend.cuda.CudaHandles.AlgorithmSearch;
 import dev.retort.backend.cuda.CudaHandles.Options;
 import java.io.IOException;
@@ -37,7 +38,7 @@ class FakeCudaLibrariesTest {
     private static final long W = 0x200000L;
     private static final long Y = 0x300000L;
     private static final long MIB = 1 << 20;
-    private static final ConvolutionShape CONV = new ConvolutionShape(2, 3, 7, 7, 4, 3, 3, 1, 1, 2, 2);
+    private static final ConvGeometry CONV = new ConvGeometry(2, 3, 7, 7, 4, 3, 3, 2, 2, 1, 1);
 
     @TempDir
     static Path dir;
@@ -392,7 +393,7 @@ class FakeCudaLibrariesTest {
     @Test
     void aCudnnFailureNamesTheCallTheStatusAndCudnnsOwnMessage() {
         bindFakes();
-        ConvolutionShape unlucky = new ConvolutionShape(13, 3, 7, 7, 4, 3, 3, 1, 1, 2, 2);
+        ConvGeometry unlucky = new ConvGeometry(13, 3, 7, 7, 4, 3, 3, 2, 2, 1, 1);
         try (CudaHandles handles = CudaHandles.open(0, Options.DEFAULT)) {
             CudaLibraryException e = assertThrows(CudaLibraryException.class,
                     () -> handles.convolutionForward(unlucky, X, W, Y));
@@ -406,10 +407,10 @@ class FakeCudaLibrariesTest {
     void poolingDescriptorsFollowTheShapeAndMode() throws IOException {
         bindFakes();
         try (CudaHandles handles = CudaHandles.open(0, Options.DEFAULT)) {
-            handles.poolingForward(new PoolingShape(2, 3, 7, 7, 2, 2, 0, 0, 2, 2, true), X, Y);
-            PoolingShape average = new PoolingShape(2, 3, 7, 7, 3, 3, 1, 1, 2, 2, false);
-            handles.poolingForward(average, X, Y);
-            handles.poolingBackward(average, 0, Y, 0, X);
+            handles.poolingForward(new ConvGeometry(2, 3, 7, 7, 3, 2, 2, 2, 2, 0, 0), true, X, Y);
+            ConvGeometry average = new ConvGeometry(2, 3, 7, 7, 3, 3, 3, 2, 2, 1, 1);
+            handles.poolingForward(average, false, X, Y);
+            handles.poolingBackward(average, false, 0, Y, 0, X);
             assertEquals(2, handles.statistics().cachedShapes());
         }
         List<String> calls = calls();
@@ -424,7 +425,7 @@ class FakeCudaLibrariesTest {
     void deterministicMaxPoolingUsesCudnnsDeterministicMode() throws IOException {
         bindFakes();
         try (CudaHandles handles = CudaHandles.open(0, new Options(AlgorithmSearch.MEASURE, true, false))) {
-            handles.poolingForward(new PoolingShape(1, 1, 4, 4, 2, 2, 0, 0, 2, 2, true), X, Y);
+            handles.poolingForward(new ConvGeometry(1, 1, 4, 4, 1, 2, 2, 2, 2, 0, 0), true, X, Y);
         }
         assertTrue(calls().contains("cudnnSetPooling2dDescriptor mode 3 nan 1 window 2x2 pad 0x0 stride 2x2"),
                 calls().toString());

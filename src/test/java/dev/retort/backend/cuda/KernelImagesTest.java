@@ -25,7 +25,7 @@ class KernelImagesTest {
                 "the build had no nvcc (kernels/build.sh skipped the CUDA kernels)");
         KernelImages images = KernelImages.load();
         assertTrue(images.available(), () -> "kernel images unavailable: " + images.unavailableReason());
-        assertEquals(List.copyOf(KernelPlans.MODULE_KERNELS.keySet()), images.modules());
+        assertEquals(List.copyOf(KernelModules.MODULE_KERNELS.keySet()), images.modules());
         for (String module : images.modules()) {
             assertNull(KernelImages.validate(module + ".fatbin", images.image(module)), module);
         }
@@ -65,7 +65,7 @@ class KernelImagesTest {
     private static Map<String, byte[]> complete() {
         Map<String, byte[]> files = new HashMap<>();
         files.put("kernels.properties", "nvcc=13.0\ntargets=sm_80,sm_90,compute_90\n".getBytes(StandardCharsets.UTF_8));
-        for (String module : KernelPlans.MODULE_KERNELS.keySet()) {
+        for (String module : KernelModules.MODULE_KERNELS.keySet()) {
             files.put(module + ".fatbin", fatbin(KernelImages.FATBIN_MAGIC, 1, 16, 8, 8));
         }
         return files;

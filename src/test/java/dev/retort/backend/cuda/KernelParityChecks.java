@@ -392,7 +392,7 @@ abstract class KernelParityChecks {
         java.util.Arrays.fill(nan, Float.NaN); // every gradient element must be written
         device().writeFloats(dg, nan);
         long dy = y == null ? 0 : device().upload(y);
-        long work = device().allocate(KernelPlans.distillationWorkspaceBytes(rows));
+        long work = device().allocate(KdLossPlans.distillationWorkspaceBytes(rows));
         long terms = out(3);
         k().distillationLoss(ds, dt, dy, rows, cols, spec, work, terms, dg);
         return new float[][] {device().floats(terms, 3), device().floats(dg, n)};
@@ -570,7 +570,7 @@ abstract class KernelParityChecks {
             {{3, 4, 5, 6}, {1, 4, 1, 1}}, {{3, 4, 5, 6}, {4, 1, 1}}, {{3, 4, 5, 6}, {3, 1, 5, 1}},
             {{3, 4, 5, 6}, {1, 4, 1, 6}}, {{2, 1, 3}, {1, 1, 3}}, {{0, 3}, {3}},
         };
-        long work = device().allocate(KernelPlans.reduceWorkspaceBytes());
+        long work = device().allocate(ReducePlans.reduceWorkspaceBytes());
         for (int[][] c : cases) {
             int n = Shapes.size(c[0]);
             int m = Shapes.size(c[1]);
@@ -588,7 +588,7 @@ abstract class KernelParityChecks {
     @Test
     void sumAndNonFiniteCountAreExactAndDeterministic() {
         Random r = new Random(9);
-        long work = device().allocate(KernelPlans.reduceWorkspaceBytes());
+        long work = device().allocate(ReducePlans.reduceWorkspaceBytes());
         for (int n : new int[] {0, 1, 255, 5000, large() ? 300_001 : 20_001}) {
             float[] x = random(r, n, -1, 1);
             double expected = 0;
@@ -629,7 +629,7 @@ abstract class KernelParityChecks {
         }
         long da = device().upload(a);
         long db = device().upload(b);
-        long work = device().allocate(KernelPlans.reduceWorkspaceBytes());
+        long work = device().allocate(ReducePlans.reduceWorkspaceBytes());
         long loss = out(1);
         k().mseForward(da, db, n, work, loss);
         assertEquals(sum / n, device().floats(loss, 1)[0], 1e-6 * sum / n, "mse");
@@ -710,7 +710,7 @@ abstract class KernelParityChecks {
         assertEquals(java.util.Arrays.toString(CPU.toInts(idx)), java.util.Arrays.toString(predicted), "argmax");
 
         long dl = device().upload(labels);
-        long work = device().allocate(KernelPlans.reduceWorkspaceBytes());
+        long work = device().allocate(ReducePlans.reduceWorkspaceBytes());
         long count = out(2);
         k().countEqual(di, dl, rows, work, count);
         long correct = 0;
@@ -722,7 +722,7 @@ abstract class KernelParityChecks {
         float[] clean = random(r, rows * cols, -4, 4);
         long dc = device().upload(clean);
         for (double temperature : new double[] {0.5, 1, 2.5}) {
-            long ew = device().allocate(KernelPlans.eceWorkspaceBytes(rows));
+            long ew = device().allocate(MetricsPlans.eceWorkspaceBytes(rows));
             long bins = device().allocate(8L * 3 * Calibration.DEFAULT_BINS);
             k().eceBins(dc, dl, rows, cols, temperature, Calibration.DEFAULT_BINS, ew, bins);
             double[] sums = device().doubles(bins, 3 * Calibration.DEFAULT_BINS);

@@ -21,7 +21,7 @@ import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
 
 /**
- * The Java side and kernels/*.cu agree without a compiler: every kernel KernelPlans names is declared extern "C"
+ * The Java side and kernels/*.cu agree without a compiler: every kernel a plan class names is declared extern "C"
  * in its module's file and nowhere else, no kernel goes unnamed, and the parameters each plan passes have the
  * C types of the kernel's signature (the driver copies as many bytes as the kernel declares).
  */
@@ -82,48 +82,48 @@ class KernelSignatureTest {
     static List<Launch> everyKernel() {
         long p = 0x7f00_0000_0000L;
         List<Launch> l = new ArrayList<>();
-        l.addAll(KernelPlans.unary(UnaryOp.EXP, p, p, 10));
-        l.addAll(KernelPlans.binary(BinaryOp.ADD, p, p, p, 10));
-        l.addAll(KernelPlans.binaryScalar(BinaryOp.ADD, p, p, p, 10));
-        l.addAll(KernelPlans.binaryBroadcast(BinaryOp.ADD, p, new int[] {2, 1}, p, new int[] {3}, p, new int[] {2, 3}));
-        l.addAll(KernelPlans.broadcastTo(p, new int[] {3}, p, new int[] {2, 3}));
-        l.addAll(KernelPlans.affine(p, p, 10, 2, 1));
-        l.addAll(KernelPlans.accumulate(p, p, 10, 2));
-        l.addAll(KernelPlans.fill(p, 10, 2));
-        l.addAll(KernelPlans.fillInt(p, 10, 2));
-        l.addAll(KernelPlans.convertFloatToInt(p, p, 10));
-        l.addAll(KernelPlans.convertIntToFloat(p, p, 10));
-        l.addAll(KernelPlans.dropoutMask(p, 10, 3, 0.5));
-        l.addAll(KernelPlans.softmaxForward(p, p, 2, 5, 1, false));
-        l.addAll(KernelPlans.softmaxBackward(p, p, p, 2, 5, 1, true));
-        l.addAll(KernelPlans.nllForward(p, p, p, 2, 5, 0.1));
-        l.addAll(KernelPlans.nllBackward(p, p, p, 2, 5, 0.1));
+        l.addAll(ElementwisePlans.unary(UnaryOp.EXP, p, p, 10));
+        l.addAll(ElementwisePlans.binary(BinaryOp.ADD, p, p, p, 10));
+        l.addAll(ElementwisePlans.binaryScalar(BinaryOp.ADD, p, p, p, 10));
+        l.addAll(ElementwisePlans.binaryBroadcast(BinaryOp.ADD, p, new int[] {2, 1}, p, new int[] {3}, p, new int[] {2, 3}));
+        l.addAll(ElementwisePlans.broadcastTo(p, new int[] {3}, p, new int[] {2, 3}));
+        l.addAll(ElementwisePlans.affine(p, p, 10, 2, 1));
+        l.addAll(ElementwisePlans.accumulate(p, p, 10, 2));
+        l.addAll(ElementwisePlans.fill(p, 10, 2));
+        l.addAll(ElementwisePlans.fillInt(p, 10, 2));
+        l.addAll(ElementwisePlans.convertFloatToInt(p, p, 10));
+        l.addAll(ElementwisePlans.convertIntToFloat(p, p, 10));
+        l.addAll(DropoutPlans.dropoutMask(p, 10, 3, 0.5));
+        l.addAll(SoftmaxPlans.softmaxForward(p, p, 2, 5, 1, false));
+        l.addAll(SoftmaxPlans.softmaxBackward(p, p, p, 2, 5, 1, true));
+        l.addAll(CrossEntropyPlans.nllForward(p, p, p, 2, 5, 0.1));
+        l.addAll(CrossEntropyPlans.nllBackward(p, p, p, 2, 5, 0.1));
         DistillationSpec spec = DistillationSpec.hinton(4, 0.1, 0, false);
         for (int cols : new int[] {10, 2000, 10000}) {
-            l.addAll(KernelPlans.distillationLoss(p, p, p, 2, cols, spec, p, p, p));
+            l.addAll(KdLossPlans.distillationLoss(p, p, p, 2, cols, spec, p, p, p));
         }
-        l.addAll(KernelPlans.biasAdd(p, p, p, 12, 3, 2));
-        l.addAll(KernelPlans.biasGrad(p, p, 2, 3, 1));
-        l.addAll(KernelPlans.biasGrad(p, p, 2, 3, 4));
-        l.addAll(KernelPlans.sumTo(p, new int[] {2, 3, 4}, p, new int[] {2, 1, 4}, p));
-        l.addAll(KernelPlans.sum(p, 10, p, p));
-        l.addAll(KernelPlans.countNonFinite(p, 10, p, p));
-        l.addAll(KernelPlans.mseForward(p, p, 10, p, p));
-        l.addAll(KernelPlans.mseBackward(p, p, p, p, p, 10));
-        l.addAll(KernelPlans.sgdStep(p, p, p, 10, 0.1, 0.9, 0, 0, false, false));
-        l.addAll(KernelPlans.adamwStep(p, p, p, p, 10, 1e-3, 0.9, 0.999, 1e-8, 0, 1));
-        l.addAll(KernelPlans.argmaxLastDim(p, p, 2, 5));
-        l.addAll(KernelPlans.countEqual(p, p, 10, p, p));
-        l.addAll(KernelPlans.eceBins(p, p, 2, 5, 1, 15, p, p));
+        l.addAll(BiasPlans.biasAdd(p, p, p, 12, 3, 2));
+        l.addAll(BiasPlans.biasGrad(p, p, 2, 3, 1));
+        l.addAll(BiasPlans.biasGrad(p, p, 2, 3, 4));
+        l.addAll(ReducePlans.sumTo(p, new int[] {2, 3, 4}, p, new int[] {2, 1, 4}, p));
+        l.addAll(ReducePlans.sum(p, 10, p, p));
+        l.addAll(ReducePlans.countNonFinite(p, 10, p, p));
+        l.addAll(MsePlans.mseForward(p, p, 10, p, p));
+        l.addAll(MsePlans.mseBackward(p, p, p, p, p, 10));
+        l.addAll(OptimPlans.sgdStep(p, p, p, 10, 0.1, 0.9, 0, 0, false, false));
+        l.addAll(OptimPlans.adamwStep(p, p, p, p, 10, 1e-3, 0.9, 0.999, 1e-8, 0, 1));
+        l.addAll(MetricsPlans.argmaxLastDim(p, p, 2, 5));
+        l.addAll(MetricsPlans.countEqual(p, p, 10, p, p));
+        l.addAll(MetricsPlans.eceBins(p, p, 2, 5, 1, 15, p, p));
         return l;
     }
 
     @Test
     void everyNamedKernelIsDeclaredInItsModuleAndEveryDeclaredKernelIsNamed() throws IOException {
         Map<String, Map<String, List<String>>> declared = declared();
-        assertEquals(new TreeSet<>(KernelPlans.MODULE_KERNELS.keySet()), new TreeSet<>(declared.keySet()),
-                "kernels/*.cu files vs KernelPlans.MODULE_KERNELS");
-        for (var e : KernelPlans.MODULE_KERNELS.entrySet()) {
+        assertEquals(new TreeSet<>(KernelModules.MODULE_KERNELS.keySet()), new TreeSet<>(declared.keySet()),
+                "kernels/*.cu files vs KernelModules.MODULE_KERNELS");
+        for (var e : KernelModules.MODULE_KERNELS.entrySet()) {
             assertEquals(new TreeSet<>(e.getValue()), new TreeSet<>(declared.get(e.getKey()).keySet()),
                     "kernels of " + e.getKey() + ".cu");
         }

@@ -3,6 +3,7 @@ package dev.retort.backend.cuda;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.retort.backend.ConvGeometry;
 import dev.retort.backend.ConvSpec;
 import dev.retort.backend.DType;
 import dev.retort.backend.NdArray;
@@ -178,16 +179,16 @@ class NativeBridgeGpuTest {
     static Stream<Arguments> convolutions() {
         return Stream.of(
                 // batch, in, h, w, out, kh, kw, padH, padW, strideH, strideW
-                Arguments.of(new ConvolutionShape(2, 3, 9, 11, 5, 3, 3, 1, 1, 1, 1)),
-                Arguments.of(new ConvolutionShape(3, 4, 12, 10, 6, 3, 3, 1, 1, 2, 2)),
-                Arguments.of(new ConvolutionShape(2, 2, 7, 7, 3, 5, 5, 2, 2, 1, 1)),
-                Arguments.of(new ConvolutionShape(4, 1, 28, 28, 8, 3, 3, 1, 1, 1, 1)),
-                Arguments.of(new ConvolutionShape(2, 3, 8, 7, 4, 1, 3, 0, 1, 1, 2)));
+                Arguments.of(new ConvGeometry(2, 3, 9, 11, 5, 3, 3, 1, 1, 1, 1)),
+                Arguments.of(new ConvGeometry(3, 4, 12, 10, 6, 3, 3, 2, 2, 1, 1)),
+                Arguments.of(new ConvGeometry(2, 2, 7, 7, 3, 5, 5, 1, 1, 2, 2)),
+                Arguments.of(new ConvGeometry(4, 1, 28, 28, 8, 3, 3, 1, 1, 1, 1)),
+                Arguments.of(new ConvGeometry(2, 3, 8, 7, 4, 1, 3, 1, 2, 0, 1)));
     }
 
     @ParameterizedTest
     @MethodSource("convolutions")
-    void convolutionsMatchTheCpuWithEveryAlgorithmSearch(ConvolutionShape s) {
+    void convolutionsMatchTheCpuWithEveryAlgorithmSearch(ConvGeometry s) {
         int[] in = {s.batch(), s.inChannels(), s.height(), s.width()};
         int[] wt = {s.outChannels(), s.inChannels(), s.kernelH(), s.kernelW()};
         int[] out = {s.batch(), s.outChannels(), s.outHeight(), s.outWidth()};
@@ -218,7 +219,7 @@ class NativeBridgeGpuTest {
     @Test
     void theConvolutionCacheKeepsOneEntryAndThreeSearchesPerShape() {
         try (CudaHandles handles = CudaHandles.open(gpu.stream(), Options.DEFAULT)) {
-            ConvolutionShape s = new ConvolutionShape(2, 3, 9, 9, 4, 3, 3, 1, 1, 1, 1);
+            ConvGeometry s = new ConvGeometry(2, 3, 9, 9, 4, 3, 3, 1, 1, 1, 1);
             long x = gpu.upload(randoms(2 * 3 * 81)), w = gpu.upload(randoms(4 * 3 * 9)), y = gpu.zeros(2 * 4 * 81);
             for (int i = 0; i < 3; i++) {
                 handles.convolutionForward(s, x, w, y);
@@ -257,7 +258,7 @@ class NativeBridgeGpuTest {
     void maxAndAveragePoolingMatchTheCpu(int n, int c, int h, int w, PoolSpec spec) {
         int[] in = {n, c, h, w};
         for (boolean max : new boolean[] {true, false}) {
-            PoolingShape s = PoolingShape.of(in, spec, max);
+            ConvGeometry s = ConvGeometry.pool("pool2d", in, spec);
             int[] out = {n, c, s.outHeight(), s.outWidth()};
             int inSize = n * c * h * w, outSize = n * c * out[2] * out[3];
             float[] x = randoms(inSize), dy = randoms(outSize);
@@ -271,8 +272,8 @@ class NativeBridgeGpuTest {
             }
             for (CudaHandles handles : new CudaHandles[] {measured, deterministic}) {
                 long gx = gpu.upload(x), gy = gpu.zeros(outSize), gdx = gpu.zeros(inSize);
-                handles.poolingForward(s, gx, gy);
-                handles.poolingBackward(s, max ? gy : 0, gpu.upload(dy), max ? gx : 0, gdx);
+                handles.poolingForward(s, max, gx, gy);
+                handles.poolingBackward(s, max, max ? gy : 0, gpu.upload(dy), max ? gx : 0, gdx);
                 close("pooling forward " + s, CPU.toFloats(y), gpu.download(gy, outSize), 1e-6);
                 close("pooling backward " + s, CPU.toFloats(dx), gpu.download(gdx, inSize), 1e-5);
             }

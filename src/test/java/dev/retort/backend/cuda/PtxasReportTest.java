@@ -79,7 +79,7 @@ class PtxasReportTest {
     void everyKernelIsCompiledForEverySassTarget() throws IOException {
         List<String> targets = KernelImages.load().targets();
         assumeTrue(!targets.isEmpty(), "no kernels.properties (built without nvcc)");
-        for (var e : KernelPlans.MODULE_KERNELS.entrySet()) {
+        for (var e : KernelModules.MODULE_KERNELS.entrySet()) {
             List<Resources> report = parse(log(e.getKey()));
             for (String kernel : e.getValue()) {
                 for (String target : targets) {

@@ -1,6 +1,5 @@
 package dev.retort.backend.cuda;
 
-import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -15,11 +14,11 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.function.Executable;
 
 /**
- * Host-side checks and launch shapes of every kernel operation, without a GPU: bad arguments throw
- * IllegalArgumentException naming the operation and the argument before anything is launched, and the plans
- * pick the kernels, grids and blocks documented in kernels/*.cu.
+ * The host-side checks every plan class makes, through CudaKernels and without a GPU: bad arguments throw
+ * IllegalArgumentException naming the operation and the argument before anything is launched. The launch shapes
+ * each plan class picks are tested beside it (ElementwisePlansTest, KdLossPlansTest, ReducePlansTest).
  */
-class KernelPlansTest {
+class KernelPlanChecksTest {
     private static final long P = 0x7f00_0000_0000L; // a plausible, aligned device address
     private static final DistillationSpec HINTON = DistillationSpec.hinton(4, 0.1, 0.1, false);
 
@@ -88,96 +87,6 @@ class KernelPlansTest {
         kernels.unary(UnaryOp.NEG, 0, 0, 0); // nothing to touch
         assertEquals(List.of("kd_loss_warp_f32", "kd_loss_finish_f32", "sgd_step_f32", "mse_backward_f32"),
                 recorded.stream().map(Launch::kernel).toList());
-    }
-
-    private static Launch only(List<Launch> launches) {
-        assertEquals(1, launches.size(), launches::toString);
-        return launches.get(0);
-    }
-
-    @Test
-    void distillationPicksTheRowKernelByClassCount() {
-        record Case(int cols, String kernel, int grid, int block) {}
-        for (Case c : List.of(new Case(1, "kd_loss_warp_f32", 125, 256), new Case(1000, "kd_loss_warp_f32", 125, 256),
-                new Case(1024, "kd_loss_warp_f32", 125, 256), new Case(1025, "kd_loss_block_f32", 1000, 160),
-                new Case(8192, "kd_loss_block_f32", 1000, 1024), new Case(8193, "kd_loss_stream_f32", 1000, 1024),
-                new Case(32768, "kd_loss_stream_f32", 1000, 1024))) {
-            List<Launch> l = KernelPlans.distillationLoss(P, P, P, 1000, c.cols(), HINTON, P, P, P);
-            assertEquals(2, l.size());
-            Launch rows = l.get(0);
-            assertEquals(c.kernel(), rows.kernel(), "C=" + c.cols());
-            assertEquals(c.grid(), rows.gridX(), "C=" + c.cols());
-            assertEquals(c.block(), rows.blockX(), "C=" + c.cols());
-            assertTrue(8 * rows.blockX() >= c.cols() || !rows.kernel().equals("kd_loss_block_f32"));
-            assertEquals("kd_loss_finish_f32", l.get(1).kernel());
-            assertEquals(1, l.get(1).gridX());
-        }
-        // No rows: only the finish kernel, which writes the CPU's NaN terms.
-        assertEquals("kd_loss_finish_f32", only(KernelPlans.distillationLoss(P, P, P, 0, 10, HINTON, P, P, P)).kernel());
-    }
-
-    @Test
-    void distillationArgumentsAreTheCpuKernelsWeights() {
-        DistillationSpec spec = DistillationSpec.hinton(2, 0.25, 0.1, false);
-        KernelArgs a = KernelPlans.distillationLoss(P, P, P, 10, 7, spec, P, P, P).get(0).args();
-        assertEquals(13, a.size());
-        assertEquals(0.5f, a.get(5).floatValue()); // 1/T_s
-        assertEquals(0.5f, a.get(6).floatValue()); // 1/T_t
-        assertEquals(0.1f, a.get(7).floatValue()); // ε
-        assertEquals(0, a.get(8).bits()); // soft targets
-        assertEquals((float) (0.25 / 10), a.get(9).floatValue()); // α/B
-        assertEquals((float) (0.75 * 4 / (2 * 10)), a.get(10).floatValue()); // (1-α)T²/(T·B)
-        KernelArgs hard = KernelPlans.distillationLoss(P, P, P, 10, 7, DistillationSpec.hinton(2, 0.25, 0, true), P, P,
-                P).get(0).args();
-        assertEquals(1, hard.get(8).bits());
-        assertEquals((float) (0.75 / 10), hard.get(10).floatValue()); // (1-α)/B
-        KernelArgs finish = KernelPlans.distillationLoss(P, P, P, 10, 7, spec, P, P, P).get(1).args();
-        assertEquals(0.25, finish.get(2).doubleValue());
-        assertEquals(0.75 * 4, finish.get(3).doubleValue());
-    }
-
-    @Test
-    void elementwiseGridsAreCappedAndEmptyArraysLaunchNothing() {
-        assertEquals(List.of(), KernelPlans.unary(UnaryOp.EXP, P, P, 0));
-        assertEquals(4, only(KernelPlans.unary(UnaryOp.EXP, P, P, 1000)).gridX());
-        assertEquals(KernelPlans.MAX_ELEMENT_GRID, only(KernelPlans.unary(UnaryOp.EXP, P, P, 100_000_000)).gridX());
-        List<Launch> sum = KernelPlans.sum(P, 0, P, P);
-        assertEquals("reduce_finish_f32", only(sum).kernel());
-        assertEquals(0, sum.get(0).args().get(1).bits(), "no partials to add");
-        List<Launch> big = KernelPlans.sum(P, 100_000_000, P, P);
-        assertEquals(KernelPlans.REDUCE_BLOCKS, big.get(0).gridX());
-        assertEquals(KernelPlans.REDUCE_BLOCKS, big.get(1).args().get(1).bits());
-    }
-
-    @Test
-    void sumToUsesTheBiasKernelsForLayeredShapesAndTheGeneralOneOtherwise() {
-        assertEquals("bias_grad_rows_f32", only(KernelPlans.sumTo(P, new int[] {64, 10}, P, new int[] {10}, P)).kernel());
-        Launch planes = only(KernelPlans.sumTo(P, new int[] {8, 16, 7, 7}, P, new int[] {1, 16, 1, 1}, P));
-        assertEquals("bias_grad_planes_f32", planes.kernel());
-        assertEquals(List.of(8L, 16L, 49L), planes.args().list().subList(2, 5).stream().map(KernelArgs.Arg::bits).toList());
-        assertEquals("bias_grad_planes_f32", only(KernelPlans.sumTo(P, new int[] {5, 6}, P, new int[] {5, 1}, P)).kernel());
-        Launch general = only(KernelPlans.sumTo(P, new int[] {3, 4, 5, 6}, P, new int[] {3, 1, 5, 1}, P));
-        assertEquals("sum_to_f32", general.kernel());
-        assertEquals(15, general.gridX());
-        int[] ix = general.args().get(3).ints();
-        assertEquals(33, ix.length);
-        assertArrayEquals(new int[] {1, 1, 1, 1, 1, 1, 3, 5}, java.util.Arrays.copyOfRange(ix, 0, 8)); // kept shape
-        assertArrayEquals(new int[] {0, 0, 0, 0, 0, 0, 120, 6}, java.util.Arrays.copyOfRange(ix, 8, 16)); // strides
-        assertArrayEquals(new int[] {1, 1, 1, 1, 1, 1, 4, 6}, java.util.Arrays.copyOfRange(ix, 16, 24)); // reduced
-        assertArrayEquals(new int[] {0, 0, 0, 0, 0, 0, 30, 1}, java.util.Arrays.copyOfRange(ix, 24, 32));
-        assertEquals(24, ix[32]);
-        assertEquals("sum_partials_f32", KernelPlans.sumTo(P, new int[] {3, 4}, P, new int[] {}, P).get(0).kernel());
-        assertEquals("broadcast_to_f32", only(KernelPlans.sumTo(P, new int[] {3, 4}, P, new int[] {3, 4}, P)).kernel());
-        assertEquals("fill_f32", only(KernelPlans.sumTo(P, new int[] {0, 4}, P, new int[] {4}, P)).kernel());
-    }
-
-    @Test
-    void broadcastIndexIsRightAlignedWithZeroStridesWhereBroadcast() {
-        int[] ix = KernelPlans.broadcastIndex("t", new int[] {3, 1}, new int[] {4}, new int[] {2, 3, 4});
-        assertEquals(3, ix[0]);
-        assertArrayEquals(new int[] {1, 1, 1, 1, 1, 2, 3, 4}, java.util.Arrays.copyOfRange(ix, 1, 9));
-        assertArrayEquals(new int[] {0, 0, 0, 0, 0, 0, 1, 0}, java.util.Arrays.copyOfRange(ix, 9, 17));
-        assertArrayEquals(new int[] {0, 0, 0, 0, 0, 0, 0, 1}, java.util.Arrays.copyOfRange(ix, 17, 25));
     }
 
     @Test
