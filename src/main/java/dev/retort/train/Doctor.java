@@ -4,7 +4,7 @@ import dev.retort.Version;
 import dev.retort.backend.Backend;
 import dev.retort.backend.Backends;
 import dev.retort.backend.Device;
-import dev.retort.backend.ParitySweep;
+import dev.retort.diagnostics.ParitySweep;
 import dev.retort.backend.cpu.CpuBackend;
 import dev.retort.backend.cuda.CudaAvailability;
 import dev.retort.backend.cuda.CudaDeviceInfo;

@@ -26,7 +26,7 @@ class DoctorCommandTest {
 
         CliFixtures.Run cpuOnly = run("doctor", "--cpu-only", "--steps", "2", "--batch-size", "8");
         assertEquals(0, cpuOnly.exitCode(), cpuOnly.all());
-        assertTrue(cpuOnly.out().contains("parity: " + dev.retort.backend.ParitySweep.cases().size()
+        assertTrue(cpuOnly.out().contains("parity: " + dev.retort.diagnostics.ParitySweep.cases().size()
                 + " cases, 0 missed"), cpuOnly.out());
         assertTrue(cpuOnly.out().contains("distillation: cpu only"), cpuOnly.out());
         assertTrue(cpuOnly.out().contains("doctor: all checks passed (CPU only)"), cpuOnly.out());

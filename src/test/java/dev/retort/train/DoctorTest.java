@@ -7,7 +7,7 @@ import dev.retort.backend.Backend;
 import dev.retort.backend.Backends;
 import dev.retort.backend.Device;
 import dev.retort.backend.DeviceLost;
-import dev.retort.backend.ParitySweep;
+import dev.retort.diagnostics.ParitySweep;
 import dev.retort.backend.Storage;
 import dev.retort.backend.cpu.CpuBackend;
 import java.lang.reflect.InvocationTargetException;

@@ -10,7 +10,7 @@ import dev.retort.backend.Backend;
 import dev.retort.backend.DType;
 import dev.retort.backend.Device;
 import dev.retort.backend.NdArray;
-import dev.retort.backend.ParitySweep;
+import dev.retort.diagnostics.ParitySweep;
 import dev.retort.nn.Models;
 import dev.retort.nn.Module;
 import dev.retort.tensor.Tensor;

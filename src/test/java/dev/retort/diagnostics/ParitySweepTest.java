@@ -1,9 +1,10 @@
-package dev.retort.backend;
+package dev.retort.diagnostics;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.retort.backend.Backend;
 import dev.retort.backend.cpu.CpuBackend;
 import java.lang.reflect.InvocationTargetException;
 import java.lang.reflect.Proxy;

@@ -1,5 +1,16 @@
-package dev.retort.backend;
+package dev.retort.diagnostics;
 
+import dev.retort.backend.Backend;
+import dev.retort.backend.BinaryOp;
+import dev.retort.backend.ConvGeometry;
+import dev.retort.backend.ConvSpec;
+import dev.retort.backend.DType;
+import dev.retort.backend.DeviceLost;
+import dev.retort.backend.DistillationSpec;
+import dev.retort.backend.NdArray;
+import dev.retort.backend.PoolSpec;
+import dev.retort.backend.Shapes;
+import dev.retort.backend.UnaryOp;
 import dev.retort.backend.cpu.CpuBackend;
 import java.util.ArrayList;
 import java.util.List;
