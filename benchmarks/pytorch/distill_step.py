@@ -3,8 +3,8 @@
 benchmarks/gpu-check.sh (Retort's side: CudaTrainingStepBenchmark.distillStep).
 
 One step: the teacher in eval mode under no_grad, the student's forward,
-L = α·CE(s, y) + (1 − α)·T²·KL(softmax(t/T) ‖ softmax(s/T)) (batchmean, T = 4, α = 0.1: docs/kd-modes.md and
-Retort's command-line defaults), backward, SGD with momentum 0.9, and the loss read back (`.item()`), as
+L = α·CE(s, y) + (1 − α)·T²·KL(softmax(t/T) ‖ softmax(s/T)) (batchmean, T = 4, α = 0.1, as CudaTrainingStepBenchmark;
+the command line's default T is 2, docs/kd-modes.md, and the step costs the same at any T), backward, SGD with momentum 0.9, and the loss read back (`.item()`), as
 Retort's step reads it. The batch stays on the device.
 
 Usage: python3 distill_step.py [--batch 256] [--seconds 5] [--device cpu|cuda]

@@ -32,7 +32,7 @@ import org.openjdk.jmh.annotations.Warmup;
  *       with momentum 0.9;</li>
  *   <li>{@link #distillStep}: one {@code hinton} step from {@code cnn-teacher} to {@code cnn-student} — the
  *       teacher in eval mode without gradients, then the student's forward, the fused loss with T = 4 and
- *       α = 0.1 (the command line's defaults), backward and SGD.</li>
+ *       α = 0.1 (the command line's default T is 2; the step costs the same at any T), backward and SGD.</li>
  * </ul>
  * Both read the loss back once per step, as a training loop does to log it; the PyTorch scripts do the same.
  * Needs a GPU: without one the setup fails with the CUDA backend's reason.
