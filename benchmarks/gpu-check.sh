@@ -24,7 +24,7 @@ while [ $# -gt 0 ]; do
   case $1 in
     --emulated) export RETORT_EMULATED_CUDA=1; shift ;;
     --only)
-      [ $# -ge 2 ] || { echo "$usage" >&2; exit 2; }
+      [ $# -ge 2 ] && [ -n "$2" ] || { echo "$usage" >&2; exit 2; }
       only=",$2,"
       for name in ${2//,/ }; do
         if [[ " ${sections_known[*]} " != *" $name "* ]]; then
