@@ -66,11 +66,15 @@ inline cudaError_t cudaGetLastError() {
     return e;
 }
 
-// 256-byte aligned, as cudaMalloc's pointers are (the kernels' float4 paths rely on 16).
+// 256-byte aligned, as cudaMalloc's pointers are (the kernels' float4 paths rely on 16), and no byte longer than
+// asked, so that AddressSanitizer (-fsanitize=address) catches a kernel that reads or writes past the end.
 inline cudaError_t cudaMalloc(void** p, size_t bytes) {
     if (p == nullptr) return cudaErrorInvalidValue;
-    *p = std::aligned_alloc(256, (bytes + 255) / 256 * 256 + 256);
-    return *p == nullptr ? cudaErrorMemoryAllocation : cudaSuccess;
+    if (posix_memalign(p, 256, bytes == 0 ? 1 : bytes) != 0) {
+        *p = nullptr;
+        return cudaErrorMemoryAllocation;
+    }
+    return cudaSuccess;
 }
 template <typename T>
 inline cudaError_t cudaMalloc(T** p, size_t bytes) {
