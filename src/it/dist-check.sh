@@ -12,8 +12,8 @@
 #      emulated CUDA device and writes a report that says so. (doctor and the gpu tests on the emulated device run
 #      in .ci/run already; --full adds them here, several minutes more.)
 #
-# Usage: src/it/dist-check.sh [--full]   (from a checkout; needs Maven, gcc and g++; installs the engine jar into
-# ~/.m2 when it rebuilds benchmarks/, as make-dist.sh does)
+# Usage: src/it/dist-check.sh [--full]   (from a checkout; needs Maven, gcc, g++ and nvcc, since the bundle carries
+# the kernels; installs the engine jar into ~/.m2 when it rebuilds benchmarks/, as make-dist.sh does)
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 sections=environment,kd-lab,jmh
