@@ -66,6 +66,7 @@ fi
 echo "dist-check: the bundle's benchmarks.jar carries the engine's $(wc -l < "$work/engine.txt") classes, $victim included"
 
 # ---- 2. no benchmark named, no usable CUDA device: the Cuda* benchmarks are skipped ------------------------------
+# (-Djmh.ignoreLock: this checks the selection, not a measurement, so a JMH run beside it on the machine may stay.)
 cd target/dist/retort
 status=0
 CUDA_VISIBLE_DEVICES= runtime/bin/java -Djmh.ignoreLock=true -jar benchmarks/benchmarks.jar \
