@@ -5,10 +5,14 @@
 //
 // Build: kernels/build.sh --lab OUTDIR LOGDIR (fat binary, same targets as the fatbins; needs only the
 // driver at run time), or by hand: nvcc -O3 -std=c++17 -arch=sm_90 kernels/lab/kd_loss_lab.cu -o kd_loss_lab
+// Without a GPU, on the CPU emulator (kernels/emulator/cuda_runtime.h; validation is meaningful there, timings
+// are the emulator's): g++ -std=c++17 -O2 -ffp-contract=off -I kernels/emulator -x c++ kernels/lab/kd_loss_lab.cu
 //
 // Usage: kd_loss_lab [--rows B] [--cols C] [--mode hinton|temperature|hard] [--T 4] [--alpha 0.1]
-//                    [--eps 0.1] [--reps 20] [--variant N] [--no-validate] [--no-bench]
+//                    [--eps 0.1] [--reps 20] [--variant N] [--validate-rows R] [--no-validate] [--no-bench]
 //   defaults: B = 65536, C = 1000, hinton, T = 4, α = 0.1, ε = 0.1, every variant.
+//   --validate-rows R validates every case with at most R rows (each case's columns, mode, T and scale kept): the
+//   emulator, which runs every CUDA thread in turn on one CPU thread, takes minutes over the full cases.
 //
 // Variants:
 //   1 naive        block per row, three reads of the row: maxima, then sums, then terms and gradient
@@ -35,6 +39,14 @@
 #include <vector>
 
 #include "../kd_loss.cu"
+
+// LAUNCH(kernel, grid, block)(args...) is kernel<<<grid, block>>>(args...) under nvcc; compiled with g++ against
+// kernels/emulator (whose cuda_runtime.h defines __CUDA_EMULATOR__), it runs the grid on the CPU emulator.
+#ifdef __CUDA_EMULATOR__
+#define LAUNCH(kernel, grid, block) emu::launch((grid), (block), kernel)
+#else
+#define LAUNCH(kernel, grid, block) kernel<<<(grid), (block)>>>
+#endif
 
 #define CHECK(call)                                                                                   \
     do {                                                                                              \
@@ -220,24 +232,24 @@ static void launch(int v, int block, const Problem& p) {
     const float w_teacher = (float)(hard ? sp.teacher_weight() / p.rows : sp.teacher_weight() / (sp.T * p.rows));
     switch (v) {
         case 1:
-            kd_naive_f32<<<p.rows, block>>>(p.s, p.t, p.labels, p.rows, p.cols, inv_t, eps, hard, w_ce, w_teacher,
-                                            p.grad, p.row_terms);
+            LAUNCH(kd_naive_f32, p.rows, block)(p.s, p.t, p.labels, p.rows, p.cols, inv_t, eps, hard, w_ce, w_teacher,
+                                                p.grad, p.row_terms);
             break;
         case 2:
-            kd_loss_stream_f32<<<p.rows, block>>>(p.s, p.t, p.labels, p.rows, p.cols, inv_t, inv_t, eps, hard, w_ce,
-                                                  w_teacher, p.grad, p.row_terms);
+            LAUNCH(kd_loss_stream_f32, p.rows, block)(p.s, p.t, p.labels, p.rows, p.cols, inv_t, inv_t, eps, hard,
+                                                      w_ce, w_teacher, p.grad, p.row_terms);
             break;
         case 3: {
             const int rows_per_block = block / 32;
-            kd_loss_warp_f32<<<(p.rows + rows_per_block - 1) / rows_per_block, block>>>(
+            LAUNCH(kd_loss_warp_f32, (p.rows + rows_per_block - 1) / rows_per_block, block)(
                 p.s, p.t, p.labels, p.rows, p.cols, inv_t, inv_t, eps, hard, w_ce, w_teacher, p.grad, p.row_terms);
             break;
         }
         default:
-            kd_loss_block_f32<<<p.rows, block>>>(p.s, p.t, p.labels, p.rows, p.cols, inv_t, inv_t, eps, hard, w_ce,
-                                                 w_teacher, p.grad, p.row_terms);
+            LAUNCH(kd_loss_block_f32, p.rows, block)(p.s, p.t, p.labels, p.rows, p.cols, inv_t, inv_t, eps, hard,
+                                                     w_ce, w_teacher, p.grad, p.row_terms);
     }
-    kd_loss_finish_f32<<<1, 1024>>>(p.row_terms, p.rows, sp.ce_weight(), sp.teacher_weight(), p.terms);
+    LAUNCH(kd_loss_finish_f32, 1, 1024)(p.row_terms, p.rows, sp.ce_weight(), sp.teacher_weight(), p.terms);
     CHECK(cudaGetLastError());
 }
 
@@ -354,6 +366,7 @@ struct Timer {
 int main(int argc, char** argv) {
     int rows = 65536, cols = 1000, reps = 20, only = 0;
     Spec spec{HINTON, 4.0, 0.1, 0.1, true};
+    int validate_rows = 0; // 0: each case's own row count
     bool do_validate = true, do_bench = true;
     for (int i = 1; i < argc; i++) {
         std::string a = argv[i];
@@ -369,6 +382,7 @@ int main(int argc, char** argv) {
         else if (a == "--alpha") spec.alpha = std::atof(next());
         else if (a == "--eps") spec.eps = std::atof(next());
         else if (a == "--no-validate") do_validate = false;
+        else if (a == "--validate-rows") validate_rows = std::atoi(next());
         else if (a == "--no-bench") do_bench = false;
         else if (a == "--mode") {
             std::string m = next();
@@ -376,9 +390,14 @@ int main(int argc, char** argv) {
             if (m != "temperature" && m != "hard" && m != "hinton") { std::fprintf(stderr, "unknown mode %s\n", m.c_str()); return 2; }
         } else {
             std::fprintf(stderr, "usage: %s [--rows B] [--cols C] [--mode hinton|temperature|hard] [--T 4] "
-                                 "[--alpha 0.1] [--eps 0.1] [--reps 20] [--variant N] [--no-validate] [--no-bench]\n", argv[0]);
+                                 "[--alpha 0.1] [--eps 0.1] [--reps 20] [--variant N] [--validate-rows R] [--no-validate] "
+                                 "[--no-bench]\n", argv[0]);
             return 2;
         }
+    }
+    if (rows < 1 || cols < 1 || reps < 1 || validate_rows < 0 || only < 0 || only > 4) {
+        std::fprintf(stderr, "--rows, --cols and --reps must be at least 1, --validate-rows at least 0, --variant 0 to 4\n");
+        return 2;
     }
     spec.labels = spec.mode != TEMPERATURE;
     if (spec.mode == TEMPERATURE) { spec.alpha = 0; spec.eps = 0; }
@@ -409,7 +428,8 @@ int main(int argc, char** argv) {
             if (only && v != only) continue;
             for (const Case& c : cases) {
                 Spec s{c.mode, c.T, c.mode == TEMPERATURE ? 0.0 : 0.1, c.mode == HINTON ? 0.1 : 0.0, c.mode != TEMPERATURE};
-                all_ok &= validate(v, c.rows, c.cols, s, c.scale);
+                const int case_rows = validate_rows > 0 ? std::min(c.rows, validate_rows) : c.rows;
+                all_ok &= validate(v, case_rows, c.cols, s, c.scale);
             }
         }
     }

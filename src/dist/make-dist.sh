@@ -48,7 +48,7 @@ cp "$basedir"/benchmarks/pytorch/*.py "$dist/benchmarks/pytorch/"
 # benchmarks/README.md does by hand), and left out, with a line saying why, when it cannot be.
 bench=$basedir/benchmarks/target/benchmarks.jar
 engine_classes() {  # "CRC name" of the engine's classes in a jar, sorted
-  unzip -v "$1" | awk '$NF ~ /^dev\/retort\/.*\.class$/ && $NF !~ /^dev\/retort\/benchmarks\// { print $7, $NF }' | sort
+  unzip -v "$1" | awk '$NF ~ /^dev\/retort\/.*\.class$/ && $NF !~ /^dev\/retort\/bench\// { print $7, $NF }' | sort
 }
 stale() {
   [ ! -f "$bench" ] || [ -n "$(comm -23 <(engine_classes "$engine") <(engine_classes "$bench"))" ]

@@ -90,4 +90,27 @@ class DistScriptsTest {
         Result garbage = verdict(log(dir, "Error: could not find or load main class\n"));
         assertEquals(1, garbage.exit(), garbage.out());
     }
+
+    /**
+     * gpu-check.sh's options: an unknown option or section is one line and exit 2, before anything runs; a good
+     * command line outside a bundle gets as far as saying it is not in one (src/it/dist-check.sh runs it in one).
+     */
+    @Test
+    void gpuCheckRefusesABadCommandLineInOneLine(@TempDir Path dir) throws Exception {
+        Path base = Path.of("").toAbsolutePath();
+        String out = dir.resolve("out").toString();
+        Result section = run(base, "bash", "benchmarks/gpu-check.sh", "--emulated", "--only", "kd-lab,nope", out);
+        assertEquals(2, section.exit(), section.out());
+        assertEquals("gpu-check: no section 'nope'; the sections are environment doctor gpu-tests jmh kd-lab pytorch",
+                section.out().strip());
+        Result option = run(base, "bash", "benchmarks/gpu-check.sh", "--emulate", out);
+        assertEquals(2, option.exit(), option.out());
+        assertTrue(option.out().strip().startsWith("gpu-check: unknown option --emulate;"), option.out());
+        assertEquals(1, option.out().strip().lines().count(), option.out());
+        Result noDir = run(base, "bash", "benchmarks/gpu-check.sh", "--only", "jmh");
+        assertEquals(2, noDir.exit(), noDir.out());
+        Result notABundle = run(base, "bash", "benchmarks/gpu-check.sh", "--emulated", "--only", "jmh", out);
+        assertEquals(2, notABundle.exit(), notABundle.out());
+        assertTrue(notABundle.out().contains("is not an unpacked dist bundle"), notABundle.out());
+    }
 }
