@@ -1,5 +1,5 @@
 /*
- * Shows the emulated cuDNN's dependency that issue 16's item 3 is about: libcudnn.so.9 opened by full path with
+ * Shows the emulated cuDNN's dependency that a real cuDNN 9 has too: libcudnn.so.9 opened by full path with
  * nothing preloaded binds, but its first convolution fails (SUBLIBRARY_LOADING_FAILED) because the engine library
  * it opens needs libcublasLt and libnvrtc; with both loaded first, as the JNI bridge does, the same convolution
  * runs. Usage: engines_check CUDNN_DIR CUDA_LIB_DIR; exit 0 when both outcomes are as described.

@@ -2,11 +2,11 @@
 # Checks the dist bundle (mvn -Pdist package) on a machine without a GPU, in three steps:
 #
 #   1. A stale benchmarks.jar is rebuilt: the JMH jar carries its own copy of the engine, so a benchmarks.jar built
-#      before the engine last changed must not reach the bundle (issue 16, item 7). The check makes one engine class
+#      before the engine last changed must not reach the bundle. The check makes one engine class
 #      inside benchmarks/target/benchmarks.jar differ from the engine jar's (as an older engine's would), runs the
 #      dist packaging, and requires the bundle's benchmarks.jar to carry exactly the engine jar's classes (CRCs).
 #   2. The bundle's benchmarks.jar, run with no benchmark named where no CUDA device is usable, leaves out the Cuda*
-#      benchmarks with one line and exits 0 (issue 17). CUDA_VISIBLE_DEVICES= hides any GPU, so this holds on a
+#      benchmarks with one line and exits 0. CUDA_VISIBLE_DEVICES= hides any GPU, so this holds on a
 #      GPU machine too; the CPU benchmarks but the GEMM are excluded to keep it short.
 #   3. The bundle's benchmarks/gpu-check.sh --emulated runs the kernel lab and the Cuda* JMH benchmarks on the
 #      emulated CUDA device and writes a report that says so. (doctor and the gpu tests on the emulated device run

@@ -15,7 +15,7 @@ import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** The scripts of the dist bundle that issue 16 found wanting, run as the bundle runs them. */
+/** The dist bundle's scripts, run as the bundle runs them: library discovery, the kernel lab, bad command lines. */
 class DistScriptsTest {
     private static final Pattern INCLUDE = Pattern.compile("^#include \"([^\"]+)\"", Pattern.MULTILINE);
 

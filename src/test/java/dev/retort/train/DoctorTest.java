@@ -47,7 +47,7 @@ class DoctorTest {
     }
 
     /**
-     * Issue 16, item 7: after a device fault the later parity cases are reported as not run, once, instead of
+     * After a device fault the later parity cases are reported as not run, once, instead of
      * each failing on its own with the fault's message (which read like a failure of a staging copy).
      */
     @Test

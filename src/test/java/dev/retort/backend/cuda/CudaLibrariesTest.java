@@ -76,7 +76,7 @@ class CudaLibrariesTest {
                 root.resolve("home"), root, List.of()));
     }
 
-    /** Issue 16, item 2: an image with /opt/conda on PATH but neither VIRTUAL_ENV nor CONDA_PREFIX set. */
+    /** An image with /opt/conda on PATH but neither VIRTUAL_ENV nor CONDA_PREFIX set. */
     @Test
     void thePython3OnPathIsAskedForItsSitePackages(@TempDir Path root) throws IOException {
         Path site = root.resolve("opt/conda/lib/python3.12/site-packages");

@@ -37,7 +37,7 @@ import org.junit.jupiter.api.Test;
 
 /**
  * What the emulated CUDA device catches that the Java stand-ins could not: a launch from a thread with no current
- * context (issue 16, item 4), a kernel argument passed in the wrong place, and a write past an allocation, each
+ * context, a kernel argument passed in the wrong place, and a write past an allocation, each
  * reported as a GPU would (the fault at the next wait, the context unusable after). Each test works in a context of
  * its own, so the faults it provokes leave the primary context, which the other tests share, healthy.
  */
@@ -103,7 +103,7 @@ class EmulatedDeviceTest {
         assertEquals(CUresult.CUDA_ERROR_INVALID_CONTEXT, result.get(), CUresult.stringFor(result.get()));
     }
 
-    /** Issue 16, item 4: the launcher makes its context current on a thread whose first CUDA call is a launch. */
+    /** The launcher makes its context current on a thread whose first CUDA call is a launch. */
     @Test
     void theKernelLauncherMakesItsContextCurrentOnAFreshThread() throws InterruptedException {
         GpuTestDevice.AddressedPointer out = allocate(4 * 100);

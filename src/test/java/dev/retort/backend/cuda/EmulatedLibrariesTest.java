@@ -17,7 +17,7 @@ import org.junit.jupiter.api.Test;
 
 /**
  * The JNI bridge against the emulated cuBLAS and cuDNN where they model what NVIDIA's do on a first run: cuDNN's
- * engines need libnvrtc loaded beforehand (issue 16, item 3), and an algorithm needing a workspace under 1 MiB must
+ * engines need libnvrtc loaded beforehand, and an algorithm needing a workspace under 1 MiB must
  * be given one by the measuring search (item 6).
  */
 @Tag("emulated")

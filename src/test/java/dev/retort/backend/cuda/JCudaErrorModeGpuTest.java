@@ -9,7 +9,7 @@ import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 /**
- * Issue 16, item 5: the test devices check every driver call themselves and leave JCuda's error mode alone. They
+ * The test devices check every driver call themselves and leave JCuda's error mode alone. They
  * used to switch JCuda to exceptions for the whole JVM, which changed the runtime's own error handling (its
  * out-of-memory retry reads return codes) in every test that ran after them.
  */
