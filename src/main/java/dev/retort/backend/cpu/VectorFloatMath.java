@@ -24,19 +24,19 @@ public final class VectorFloatMath implements FloatMath, ArrayAdder {
     // The tile of C the kernel keeps in registers is PANEL_ROWS × 2 vectors. With 512-bit vectors (AVX-512, 32
     // registers) 8 × 2 is 16 accumulators and room for the B vectors and the broadcast; it measured fastest among
     // 6×2, 8×2, 12×2, 4×3, 7×3, 8×3, 4×4 and 6×4 on Zen 4, and 8 rows fits the 32- and 64-channel convolutions
-    // exactly. Narrower vectors get 4 × 2: with AVX2's 16 registers C2 spilled the accumulators of 6 × 2 (the
-    // OpenBLAS shape) inside the loop, and 4 × 2 ran 1.3× faster single-threaded under -XX:UseAVX=2 on Zen 4 and as
+    // exactly. Narrower vectors get 4 × 2: with AVX2's 16 registers C2 spilled the accumulators of 6 × 2 (12 of
+    // them) inside the loop, and 4 × 2 ran 1.3× faster single-threaded under -XX:UseAVX=2 on Zen 4 and as
     // fast as 6 × 2 with 32 registers at -XX:MaxVectorSize=32 (docs/design.md, "The GEMM at each vector width").
     static final int PANEL_ROWS = LANES >= 16 ? 8 : 4;
     static final int STRIP_VECTORS = 2;
     private static final int STRIP_COLUMNS = STRIP_VECTORS * LANES;
 
     // One depth block of a B strip (at most MAX_DEPTH_BLOCK × STRIP_COLUMNS floats, 40 KiB with 512-bit vectors)
-    // is read once per A panel, from L1 or close to it; 320 measured best on Zen 4 between 128 and 512.
+    // is read once per A panel, from L1 or close to it; 128 and 192 measured within noise of 320 on Zen 4.
     private static final int MAX_DEPTH_BLOCK = 320;
     // The packed A block (ROW_BLOCK_PANELS panels of PANEL_ROWS × MAX_DEPTH_BLOCK floats) stays in L2 while B strips
-    // stream through L1: a quarter of this core's L2, 25 panels on Zen 4 (1 MiB; 24 measured best among 8 to 48)
-    // and 12 where L2 is 512 KiB (Zen 3).
+    // stream through L1: a quarter of this core's L2, 25 panels on Zen 4 (1 MiB; the fixed 24 it replaces were set
+    // there) and 12 where L2 is 512 KiB (Zen 3).
     private static final int ROW_BLOCK_PANELS = (int) Math.max(4,
             CpuCaches.L2_BYTES / 4 / ((long) PANEL_ROWS * MAX_DEPTH_BLOCK * Float.BYTES));
 
