@@ -33,26 +33,20 @@ public record ConvGeometry(int batch, int inChannels, int height, int width, int
      * below 1, a padding negative, or the kernel larger than the padded input (which would leave no output)
      */
     public ConvGeometry {
-        if (batch < 0 || inChannels < 0 || height < 0 || width < 0) {
-            throw new IllegalArgumentException(prefix(batch, inChannels, height, width, outChannels, kernelH, kernelW,
-                    strideH, strideW, padH, padW) + "input sizes must not be negative");
-        }
-        if (outChannels < 1 || kernelH < 1 || kernelW < 1) {
-            throw new IllegalArgumentException(prefix(batch, inChannels, height, width, outChannels, kernelH, kernelW,
-                    strideH, strideW, padH, padW) + "output channels and kernel sizes must be at least 1");
-        }
-        if (strideH < 1 || strideW < 1) {
-            throw new IllegalArgumentException(prefix(batch, inChannels, height, width, outChannels, kernelH, kernelW,
-                    strideH, strideW, padH, padW) + "stride must be at least 1");
-        }
-        if (padH < 0 || padW < 0) {
-            throw new IllegalArgumentException(prefix(batch, inChannels, height, width, outChannels, kernelH, kernelW,
-                    strideH, strideW, padH, padW) + "padding must not be negative");
-        }
-        if (height + 2L * padH < kernelH || width + 2L * padW < kernelW) {
-            throw new IllegalArgumentException(prefix(batch, inChannels, height, width, outChannels, kernelH, kernelW,
-                    strideH, strideW, padH, padW) + "the kernel is larger than the padded input "
-                    + (height + 2L * padH) + "×" + (width + 2L * padW));
+        String problem = batch < 0 || inChannels < 0 || height < 0 || width < 0
+                ? "input sizes must not be negative"
+                : outChannels < 1 || kernelH < 1 || kernelW < 1
+                ? "output channels and kernel sizes must be at least 1"
+                : strideH < 1 || strideW < 1
+                ? "stride must be at least 1"
+                : padH < 0 || padW < 0
+                ? "padding must not be negative"
+                : height + 2L * padH < kernelH || width + 2L * padW < kernelW
+                ? "the kernel is larger than the padded input " + (height + 2L * padH) + "×" + (width + 2L * padW)
+                : null;
+        if (problem != null) {
+            throw new IllegalArgumentException("conv2d: " + describe(batch, inChannels, height, width, outChannels,
+                    kernelH, kernelW, strideH, strideW, padH, padW) + ": " + problem);
         }
     }
 
@@ -133,11 +127,5 @@ public record ConvGeometry(int batch, int inChannels, int height, int width, int
         return "input [" + batch + ", " + inChannels + ", " + height + ", " + width + "], " + outChannels
                 + " filters, kernel " + kernelH + "×" + kernelW + ", stride " + strideH + "×" + strideW + ", padding "
                 + padH + "×" + padW;
-    }
-
-    private static String prefix(int batch, int inChannels, int height, int width, int outChannels, int kernelH,
-                                 int kernelW, int strideH, int strideW, int padH, int padW) {
-        return "conv2d: " + describe(batch, inChannels, height, width, outChannels, kernelH, kernelW, strideH, strideW,
-                padH, padW) + ": ";
     }
 }
