@@ -7,21 +7,15 @@ import java.io.PrintStream;
 import java.io.PrintWriter;
 import java.util.Locale;
 import java.util.function.Consumer;
-import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
-import picocli.CommandLine.ParameterException;
-import picocli.CommandLine.Spec;
 
 /**
  * The {@code --device cpu|cuda|auto} option shared by every command that computes: it decides the
  * backend up front, so that an unusable GPU is reported before any work starts, with its reason. A
- * misspelt device is an option error (usage, exit 2); {@code cuda} on a machine where it is not usable
- * is a failure of the command (one line on stderr, exit 1): the option was right, the machine lacks.
+ * misspelt device, a thread count out of range, and {@code cuda} on a machine where it is not usable are
+ * each one line on stderr and exit 1.
  */
 public final class DeviceOption {
-    @Spec(Spec.Target.MIXEE)
-    CommandSpec mixee;
-
     @Option(names = "--device", defaultValue = "auto", paramLabel = "cpu|cuda|auto",
             description = "Where to compute: cpu, cuda, or auto (CUDA when it is usable, else CPU; "
                     + "default ${DEFAULT-VALUE}).")
@@ -56,8 +50,9 @@ public final class DeviceOption {
 
     private Device resolve(Consumer<String> log) {
         if (threads != null) {
-            if (threads < 1) {
-                throw error("--threads " + threads + ": must be a positive integer");
+            String problem = Parallel.threadCountProblem(threads);
+            if (problem != null) {
+                throw error("--threads " + threads + ": " + problem);
             }
             Parallel.setThreads(threads);
         }
@@ -103,8 +98,8 @@ public final class DeviceOption {
         }
     }
 
-    private RuntimeException error(String message) {
-        return mixee != null ? new ParameterException(mixee.commandLine(), message)
-                : new IllegalArgumentException(message);
+    /** A value the command refuses: one line, exit 1 (ReportingCommand). */
+    private static RuntimeException error(String message) {
+        return new IllegalArgumentException(message);
     }
 }

@@ -91,10 +91,10 @@ final class DistillCommand extends ReportingCommand {
     protected int run() throws IOException {
         ConfigReplay.apply(spec, training.config);
         if (mode == null) {
-            throw optionError("Missing required option: '--mode=temperature|hinton|hybrid' (or --config FILE)");
+            throw missingOption("Missing required option: '--mode=temperature|hinton|hybrid' (or --config FILE)");
         }
         if (teacherWeights == null) {
-            throw optionError("Missing required option: '--teacher-weights=FILE' (or --config FILE)");
+            throw missingOption("Missing required option: '--teacher-weights=FILE' (or --config FILE)");
         }
         PrintWriter log = out();
         Device chosen = device.resolve(log);

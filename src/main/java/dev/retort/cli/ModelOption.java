@@ -12,7 +12,6 @@ import java.nio.file.Path;
 import java.util.Map;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
-import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Spec;
 
 /**
@@ -81,7 +80,7 @@ public final class ModelOption {
     public ModelOption requireWeights() {
         checkModel();
         if (weights == null) {
-            throw error("Missing required option: '--weights=FILE.safetensors' (the trained weights of --model "
+            throw missing("Missing required option: '--weights=FILE.safetensors' (the trained weights of --model "
                     + model + ")");
         }
         checkWeightsExist();
@@ -90,7 +89,7 @@ public final class ModelOption {
 
     private void checkModel() {
         if (model == null) {
-            throw error("Missing required option: '--model=NAME|FILE.json' (or --config FILE, a run's config.json)");
+            throw missing("Missing required option: '--model=NAME|FILE.json' (or --config FILE, a run's config.json)");
         }
         if (!isReferenceNetwork() && !Files.isRegularFile(Path.of(model))) {
             throw error("--model " + model + ": neither a reference network " + Models.NAMES
@@ -203,8 +202,13 @@ public final class ModelOption {
         }
     }
 
-    private RuntimeException error(String message) {
-        return mixee != null ? new ParameterException(mixee.commandLine(), message)
-                : new IllegalArgumentException(message);
+    /** A value or file the command refuses: one line, exit 1 (ReportingCommand). */
+    private static RuntimeException error(String message) {
+        return new IllegalArgumentException(message);
+    }
+
+    /** An option the command line lacks: the usage, exit 2. */
+    private RuntimeException missing(String message) {
+        return mixee != null ? ReportingCommand.missingOption(mixee, message) : new IllegalArgumentException(message);
     }
 }

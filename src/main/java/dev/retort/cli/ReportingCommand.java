@@ -11,14 +11,17 @@ import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.MissingParameterException;
 import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Spec;
 
 /**
- * Base of commands whose expected failures (a file that is missing or malformed, data that does not
- * fit the model) end in one line on stderr and exit code 1 instead of a stack trace. Option errors
- * ({@link ParameterException}) still go to picocli, which prints them with the usage and exits with 2.
- * Set {@code RETORT_DEBUG} in the environment to see the stack trace as well.
+ * Base of commands, and the one exit-code contract of every command: a command line that cannot be parsed
+ * (an unknown option, a missing option or value, a value not of the option's type) is picocli's, which prints it
+ * with the usage and exits with 2; everything the command itself finds wrong (a value out of range, options that
+ * clash, a file that is missing, malformed or would be overwritten, data that does not fit the model) ends in one
+ * line on stderr and exit code 1, never a stack trace. Set {@code RETORT_DEBUG} in the environment to see the
+ * stack trace as well.
  */
 abstract class ReportingCommand implements Callable<Integer> {
     @Spec
@@ -31,6 +34,10 @@ abstract class ReportingCommand implements Callable<Integer> {
     public final Integer call() {
         try {
             return run();
+        } catch (MissingParameterException e) {
+            throw e; // a missing option is command-line syntax: picocli prints it with the usage, exit 2
+        } catch (ParameterException e) {
+            return fail(e.getMessage(), e);
         } catch (IOException | UncheckedIOException | IllegalArgumentException | IllegalStateException e) {
             return fail(describe(e), e);
         } catch (OutOfMemoryError e) {
@@ -79,8 +86,22 @@ abstract class ReportingCommand implements Callable<Integer> {
         return spec.commandLine().getErr();
     }
 
-    protected final ParameterException optionError(String message) {
-        return new ParameterException(spec.commandLine(), message);
+    /** A value the command refuses (out of range, clashing with another option): one line, exit 1. */
+    protected final IllegalArgumentException optionError(String message) {
+        return new IllegalArgumentException(message);
+    }
+
+    /**
+     * An option the command needs but the command line lacks (one that a {@code --config} replay could have
+     * supplied, so picocli cannot require it): command-line syntax, printed with the usage, exit 2.
+     */
+    protected final ParameterException missingOption(String message) {
+        return missingOption(spec, message);
+    }
+
+    /** As {@link #missingOption(String)}, for the option mixins. */
+    static ParameterException missingOption(CommandSpec spec, String message) {
+        return new MissingParameterException(spec.commandLine(), java.util.List.of(), message);
     }
 
     /** Fails before any work when an output file's folder is missing, rather than after minutes of it. */

@@ -30,6 +30,18 @@ final class CliFixtures {
         }
     }
 
+    /**
+     * The contract for anything a command itself refuses (a bad value or file, a clash): exit 1, one line on
+     * stderr naming the command, no usage and no stack trace.
+     */
+    static void assertRefused(Run run) {
+        org.junit.jupiter.api.Assertions.assertEquals(1, run.exitCode(), run.all());
+        String err = run.err();
+        org.junit.jupiter.api.Assertions.assertEquals(1, err.strip().lines().count(), "one line: " + err);
+        org.junit.jupiter.api.Assertions.assertTrue(err.startsWith("retort "), err);
+        org.junit.jupiter.api.Assertions.assertFalse(err.contains("Usage:") || err.contains("Exception"), err);
+    }
+
     static Run run(String... args) {
         StringWriter out = new StringWriter();
         StringWriter err = new StringWriter();

@@ -35,7 +35,7 @@ class DoctorCommandTest {
     @Test
     void badOptionsAreOptionErrors() {
         CliFixtures.Run bad = run("doctor", "--steps", "0");
-        assertEquals(2, bad.exitCode(), bad.all());
+        CliFixtures.assertRefused(bad);
         assertTrue(bad.err().contains("--steps 0: must be a positive integer"), bad.err());
     }
 }

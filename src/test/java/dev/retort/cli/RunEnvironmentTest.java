@@ -46,10 +46,16 @@ class RunEnvironmentTest {
     }
 
     @Test
-    void threadsMustBePositive() throws IOException {
+    void threadCountsOutOfRangeAreOneLineBeforeAnyThreadStarts() throws IOException {
         Path weights = CliFixtures.saveWeights(dir, "mlp-tiny", 1);
+        int before = Parallel.threads();
         CliFixtures.Run r = run("eval", "--model", "mlp-tiny", "--weights", weights.toString(), "--threads", "0");
-        assertEquals(2, r.exitCode(), r.all());
-        assertTrue(r.err().contains("--threads 0: must be a positive integer"), r.err());
+        CliFixtures.assertRefused(r);
+        assertTrue(r.err().contains("--threads 0: the CPU kernels need at least 1 thread"), r.err());
+        // 100,000 threads once started about 32,000 before the JVM ran out of memory.
+        r = run("eval", "--model", "mlp-tiny", "--weights", weights.toString(), "--threads", "100000");
+        CliFixtures.assertRefused(r);
+        assertTrue(r.err().contains("--threads 100000: at most " + Parallel.maxThreads() + " (8 per core"), r.err());
+        assertEquals(before, Parallel.threads());
     }
 }

@@ -50,14 +50,35 @@ public final class Parallel {
     }
 
     /**
+     * The most threads a team may have: 8 per core. Past the cores, threads only add switching (the kernels never
+     * wait on I/O), and a mistyped count of 100,000 would start that many threads before running out of memory.
+     */
+    public static int maxThreads() {
+        return 8 * Math.max(1, Runtime.getRuntime().availableProcessors());
+    }
+
+    /** Why {@code count} is not a thread count the team takes, or null when it is. */
+    public static String threadCountProblem(int count) {
+        if (count < 1) {
+            return "the CPU kernels need at least 1 thread";
+        }
+        if (count > maxThreads()) {
+            return "at most " + maxThreads() + " (8 per core, " + Runtime.getRuntime().availableProcessors()
+                    + " cores here): more threads than cores only add switching";
+        }
+        return null;
+    }
+
+    /**
      * Resizes the team to {@code count} threads, the caller included (1: every loop runs on its caller). Waits
      * for a loop in flight to finish, then stops the old workers and starts new ones. Results do not change.
      *
-     * @throws IllegalArgumentException when {@code count} is below 1
+     * @throws IllegalArgumentException when {@code count} is below 1 or above {@link #maxThreads()}
      */
     public static synchronized void setThreads(int count) {
-        if (count < 1) {
-            throw new IllegalArgumentException("threads: the CPU kernels need at least 1 thread, got " + count);
+        String problem = threadCountProblem(count);
+        if (problem != null) {
+            throw new IllegalArgumentException("threads " + count + ": " + problem);
         }
         Team old = team;
         if (old != null) {
@@ -138,15 +159,15 @@ public final class Parallel {
         if (configured != null && !configured.isBlank()) {
             try {
                 int parsed = Integer.parseInt(configured.trim());
-                if (parsed >= 1) {
+                if (threadCountProblem(parsed) == null) {
                     return parsed;
                 }
             } catch (NumberFormatException ignored) {
                 // Fall through to the warning below.
             }
             System.getLogger(Parallel.class.getName()).log(System.Logger.Level.WARNING,
-                    "retort.threads=''{0}'' is not a positive integer; using all {1} cores",
-                    configured, Runtime.getRuntime().availableProcessors());
+                    "retort.threads=''{0}'' is not a whole number from 1 to {2}; using all {1} cores",
+                    configured, Runtime.getRuntime().availableProcessors(), maxThreads());
         }
         return Math.max(1, Runtime.getRuntime().availableProcessors());
     }
