@@ -40,7 +40,8 @@ final class CalibrateCommand extends ReportingCommand {
     int batchSize;
 
     @Option(names = "--output", paramLabel = "FILE.json",
-            description = "Also write T* and the metrics as JSON ({\"temperature\": ..., ...}), atomically.")
+            description = "Also write T* and the metrics as JSON ({\"temperature\": ..., ...}), atomically; never over "
+                    + "an input or a file of a run folder.")
     Path output;
 
     @Mixin
@@ -53,7 +54,9 @@ final class CalibrateCommand extends ReportingCommand {
         requirePositive("--batch-size", batchSize);
         model.requireWeights();
         if (output != null) {
-            requireFolderOf("--output", output);
+            OutputFiles files = new OutputFiles().reads("--data", data.locate());
+            model.readBy(files);
+            files.writes("--output", output);
         }
         PrintWriter out = out();
         Device chosen = device.resolve(out);

@@ -68,6 +68,13 @@ public final class ModelOption {
         return weights;
     }
 
+    /** Records the files this option makes the command read (the network file, the weights, the config). */
+    public void readBy(OutputFiles files) {
+        files.reads("--model", isReferenceNetwork() || model == null ? null : Path.of(model))
+                .reads("--weights", weights)
+                .reads("--config", config);
+    }
+
     /** Whether --model names a reference network rather than a JSON file. */
     public boolean isReferenceNetwork() {
         return model != null && Models.NAMES.contains(model);

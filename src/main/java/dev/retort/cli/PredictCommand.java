@@ -44,7 +44,8 @@ final class PredictCommand extends ReportingCommand {
     Path input;
 
     @Option(names = "--output", required = true, paramLabel = "Y.npy",
-            description = "Where to write the float32 [N, classes] result (atomically).")
+            description = "Where to write the float32 [N, classes] result (atomically; never over an input or a "
+                    + "file of a run folder).")
     Path output;
 
     @Option(names = "--probabilities",
@@ -109,13 +110,11 @@ final class PredictCommand extends ReportingCommand {
         if (!Files.exists(input)) {
             throw optionError("--input " + input + ": no such file or folder");
         }
-        requireFolderOf("--output", output);
+        OutputFiles files = new OutputFiles().reads("--input", input);
+        model.readBy(files);
+        files.writes("--output", output);
         if (argmax != null) {
-            requireFolderOf("--argmax", argmax);
-            if (argmax.toAbsolutePath().normalize().equals(output.toAbsolutePath().normalize())) {
-                throw optionError("--argmax " + argmax + ": is the --output file too; the classes would replace the "
-                        + (probabilities ? "probabilities" : "logits") + ", name another file");
-            }
+            files.writes("--argmax", argmax);
         }
         PrintWriter out = out();
         Device chosen = device.resolve(out);

@@ -6,9 +6,8 @@ import java.io.UncheckedIOException;
 import java.nio.file.AccessDeniedException;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.FileSystemException;
-import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
-import java.nio.file.Path;
+import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.MissingParameterException;
@@ -101,25 +100,7 @@ abstract class ReportingCommand implements Callable<Integer> {
 
     /** As {@link #missingOption(String)}, for the option mixins. */
     static ParameterException missingOption(CommandSpec spec, String message) {
-        return new MissingParameterException(spec.commandLine(), java.util.List.of(), message);
-    }
-
-    /** Fails before any work when an output file's folder is missing, rather than after minutes of it. */
-    protected final void requireFolderOf(String option, Path file) {
-        Path folder = file.toAbsolutePath().getParent();
-        if (folder == null || !Files.isDirectory(folder)) {
-            throw optionError(option + " " + file + ": folder " + folder + " does not exist; create it first");
-        }
-        if (Files.isDirectory(file)) {
-            throw optionError(option + " " + file + ": is a folder; name a file");
-        }
-        // A real write, not a permission bit: a read-only file system or a full quota fails here, before the work.
-        try {
-            Files.delete(Files.createTempFile(folder, ".retort-write-check", ".tmp"));
-        } catch (IOException e) {
-            throw optionError(option + " " + file + ": cannot write into folder " + folder + " ("
-                    + describe(e) + ")");
-        }
+        return new MissingParameterException(spec.commandLine(), List.of(), message);
     }
 
     protected final void requirePositive(String option, int value) {
