@@ -25,6 +25,10 @@ import picocli.CommandLine.Option;
                 "Example: retort calibrate --model cnn-teacher --weights teacher.safetensors --output t.json",
                 "Use T* with: retort predict --probabilities --temperature T*"})
 final class CalibrateCommand extends ReportingCommand {
+    /** Why calibration refuses NaN or infinite weights or logits. */
+    private static final String NO_FIT = "no temperature can be fitted to NaN or infinite logits (are the weights "
+            + "those of a diverged run?)";
+
     @Mixin
     ModelOption model;
 
@@ -60,7 +64,7 @@ final class CalibrateCommand extends ReportingCommand {
         }
         PrintWriter out = out();
         Device chosen = device.resolve(out);
-        try (Module net = model.load(0)) {
+        try (Module net = model.refuseNonFiniteWeights(NO_FIT).load(0)) {
             net.to(chosen);
             Dataset train = data.train();
             if (holdout > train.size()) {
@@ -75,9 +79,11 @@ final class CalibrateCommand extends ReportingCommand {
             out.println("held-out: the last " + held.size() + " of " + train.size() + " training examples; test: "
                     + test.size() + " examples (" + data.locate() + ")");
             float[] heldLogits = Evaluation.logits(net, held, batchSize, inputShape);
+            float[] testLogits = Evaluation.logits(net, test, batchSize, inputShape);
+            requireFinite(heldLogits, held.classes(), "held-out example", train.size() - held.size(), "training");
+            requireFinite(testLogits, test.classes(), "test example", 0, "test");
             Calibration.Result fit = Calibration.fit(heldLogits, held.labels(), held.classes());
             double t = fit.temperature();
-            float[] testLogits = Evaluation.logits(net, test, batchSize, inputShape);
             Evaluation.Metrics[] rows = {
                 Evaluation.metrics(heldLogits, held.labels(), held.classes(), 1.0),
                 Evaluation.metrics(heldLogits, held.labels(), held.classes(), t),
@@ -97,6 +103,19 @@ final class CalibrateCommand extends ReportingCommand {
         }
         out.flush();
         return 0;
+    }
+
+    /**
+     * Refuses NaN or infinite logits before the fit, naming the first such example: weights finite in themselves
+     * can still overflow, and a fit on them would end at the bound of T's interval with NaN metrics.
+     */
+    private void requireFinite(float[] logits, int classes, String what, int first, String split)
+            throws IOException {
+        int row = Calibration.firstNonFiniteRow(logits, classes);
+        if (row >= 0) {
+            throw optionError("--weights " + model.weights() + ": the logits of " + what + " " + row + " ("
+                    + split + " example " + (first + row) + " of " + data.locate() + ") are not finite; " + NO_FIT);
+        }
     }
 
     private String json(double temperature, Evaluation.Metrics[] rows) throws IOException {

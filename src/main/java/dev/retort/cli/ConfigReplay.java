@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.retort.train.RunFolder;
 import java.io.IOException;
 import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -98,6 +99,8 @@ final class ConfigReplay {
         JsonNode root;
         try {
             root = JSON.readTree(Files.readString(file));
+        } catch (NoSuchFileException e) {
+            throw new IOException("--config " + file + ": no such file", e);
         } catch (IOException e) {
             throw new IOException("--config " + file + ": not a readable run configuration (" + e.getMessage() + ")", e);
         }

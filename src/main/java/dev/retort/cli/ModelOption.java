@@ -44,6 +44,9 @@ public final class ModelOption {
     /** Input shape of the network last built by {@link #load}; a JSON file is parsed at most once for it. */
     private int[] inputShape;
 
+    /** Set by {@link #refuseNonFiniteWeights}: why NaN or infinite weights are refused rather than warned of. */
+    private String nonFiniteRefusal;
+
     /** The metadata of the weights file last loaded. */
     private Map<String, String> metadata = Map.of();
 
@@ -116,6 +119,15 @@ public final class ModelOption {
     }
 
     /**
+     * For commands whose result means nothing on NaN or infinite weights: {@link #load} then refuses such weights,
+     * naming the tensor and {@code why}, instead of warning and going on.
+     */
+    public ModelOption refuseNonFiniteWeights(String why) {
+        nonFiniteRefusal = why;
+        return this;
+    }
+
+    /**
      * Builds the network from {@code seed} and, when --weights was given, loads them into it. A
      * weights file of another architecture is an error that names the file and both models; on any
      * failure the half-built network is closed.
@@ -134,7 +146,7 @@ public final class ModelOption {
                 throw error("--weights " + weights + ": holds the weights of a different model than --model " + model
                         + " (" + detail + "); pass the --model the weights were trained as");
             }
-            warnIfNotFinite(net);
+            checkFinite(net);
             return net;
         } catch (IOException | RuntimeException e) {
             net.close();
@@ -144,10 +156,13 @@ public final class ModelOption {
 
     /**
      * Weights with NaN or infinite values give NaN outputs for every input: said once, up front, rather than
-     * left for the user to find in the results.
+     * left for the user to find in the results (a warning, or a refusal after {@link #refuseNonFiniteWeights}).
      */
-    private void warnIfNotFinite(Module net) {
+    private void checkFinite(Module net) {
         String bad = Finite.describeNonFinite(net.stateDict());
+        if (bad != null && nonFiniteRefusal != null) {
+            throw error("--weights " + weights + ": " + bad + "; " + nonFiniteRefusal);
+        }
         if (bad != null && mixee != null) {
             var err = mixee.commandLine().getErr();
             err.println("retort " + mixee.name() + ": warning: --weights " + weights + ": " + bad

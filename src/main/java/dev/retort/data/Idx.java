@@ -12,6 +12,7 @@ import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.util.Arrays;
 import java.util.zip.GZIPInputStream;
 import java.util.zip.ZipException;
 
@@ -39,9 +40,11 @@ public final class Idx {
             boolean gzip = b0 == 0x1f && b1 == 0x8b;
             InputStream in = gzip ? new GZIPInputStream(raw, 1 << 16) : raw;
             return read(file, new DataInputStream(in), gzip ? gzipSize(file, fileSize) : fileSize, gzip);
-        } catch (ZipException | EOFException e) {
-            // From the decompressor: the header checks below name the file, java.util.zip does not.
-            throw new IOException(file + ": corrupt or truncated gzip stream (" + e.getMessage() + ")", e);
+        } catch (EOFException e) {
+            // From the decompressor, which ran out of input: the header checks below name the file, it does not.
+            throw truncatedGzip(file, "before the end of its IDX header");
+        } catch (ZipException e) {
+            throw new IOException(file + ": corrupt gzip stream (" + e.getMessage() + ")", e);
         }
     }
 
@@ -51,8 +54,7 @@ public final class Idx {
      */
     private static long gzipSize(Path file, long fileSize) throws IOException {
         if (fileSize < 18) {
-            throw new IOException(file + ": corrupt or truncated gzip stream (" + fileSize + " bytes, shorter than a "
-                    + "gzip header and trailer)");
+            throw truncatedGzip(file, "after " + fileSize + " bytes, fewer than a gzip header and trailer take");
         }
         try (FileChannel channel = FileChannel.open(file, StandardOpenOption.READ)) {
             ByteBuffer trailer = ByteBuffer.allocate(4).order(ByteOrder.LITTLE_ENDIAN);
@@ -100,17 +102,16 @@ public final class Idx {
         // Checked before allocating: a 37-byte file must not make us allocate the 2 GB its header claims. A valid
         // file is under 4 GiB, so a gzip trailer's size modulo 2^32 is its exact size.
         long found = available - 4 - 4L * rank;
-        if (total > found || (gzip && total < found)) {
-            throw new IOException(file + ": " + (total > found ? "truncated data" : "trailing bytes") + ": the header "
-                    + "declares " + Shapes.format(shape) + ", " + total + " bytes, the " + (gzip ? "gzip stream's "
-                    + "trailer says it holds " : "file holds ") + Math.max(0, found) + "; the file is corrupt");
+        if (gzip && total != found) {
+            // The trailer disagrees, and the last four bytes of a file cut short are not its trailer at all: read
+            // what the stream really holds, growing the array only as data arrives.
+            return new Array(shape, readGrowing(file, in, shape, total));
         }
-        Runtime runtime = Runtime.getRuntime();
-        long free = runtime.maxMemory() - (runtime.totalMemory() - runtime.freeMemory());
-        if (total > free) {
-            throw new IOException(file + ": holds " + (total >> 20) + " MiB of data, more than the " + (free >> 20)
-                    + " MiB of Java heap left; raise the heap (RETORT_JAVA_OPTS=-Xmx...) or use a smaller file");
+        if (total > found) {
+            throw new IOException(file + ": truncated data: the header declares " + Shapes.format(shape) + ", "
+                    + total + " bytes, the file holds " + Math.max(0, found) + "; the file is corrupt");
         }
+        requireHeap(file, total);
         byte[] data = new byte[(int) total];
         int read = in.readNBytes(data, 0, data.length);
         if (read != data.length) {
@@ -120,5 +121,54 @@ public final class Idx {
             throw new IOException(file + ": trailing bytes after the " + total + " declared by the header");
         }
         return new Array(shape, data);
+    }
+
+    /**
+     * The {@code total} data bytes of a gzip stream whose trailer disagrees with the header, read in an array that
+     * grows as the data arrives (so a short stream costs what it holds, not what the header claims). Where the
+     * stream ends early the file is truncated; where it ends cleanly its trailer was right and the header wrong.
+     */
+    private static byte[] readGrowing(Path file, InputStream in, int[] shape, long total) throws IOException {
+        byte[] data = new byte[(int) Math.min(total, 1 << 16)];
+        int n = 0;
+        try {
+            while (true) {
+                if (n == data.length) {
+                    if (n == total) {
+                        if (in.read() != -1) {
+                            throw new IOException(file + ": trailing bytes after the " + total + " declared by the "
+                                    + "header");
+                        }
+                        return data; // the stream is as the header says; its last member's trailer was not
+                    }
+                    long grown = Math.min(total, 2L * n);
+                    requireHeap(file, grown);
+                    data = Arrays.copyOf(data, (int) grown);
+                }
+                int read = in.read(data, n, data.length - n);
+                if (read < 0) {
+                    throw new IOException(file + ": truncated data: the header declares " + Shapes.format(shape)
+                            + ", " + total + " bytes, the gzip stream holds " + n + "; the file is corrupt");
+                }
+                n += read;
+            }
+        } catch (EOFException e) {
+            throw truncatedGzip(file, "after " + n + " of the " + total + " data bytes its header declares ("
+                    + Shapes.format(shape) + ")");
+        }
+    }
+
+    private static IOException truncatedGzip(Path file, String where) {
+        return new IOException(file + ": truncated: the gzip stream stops " + where + "; the file was cut short (an "
+                + "interrupted download or copy?): fetch or copy it again");
+    }
+
+    private static void requireHeap(Path file, long bytes) throws IOException {
+        Runtime runtime = Runtime.getRuntime();
+        long free = runtime.maxMemory() - (runtime.totalMemory() - runtime.freeMemory());
+        if (bytes > free) {
+            throw new IOException(file + ": holds " + (bytes >> 20) + " MiB of data, more than the " + (free >> 20)
+                    + " MiB of Java heap left; raise the heap (RETORT_JAVA_OPTS=-Xmx...) or use a smaller file");
+        }
     }
 }

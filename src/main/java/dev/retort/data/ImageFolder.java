@@ -1,14 +1,19 @@
 package dev.retort.data;
 
 import java.awt.image.BufferedImage;
+import java.io.EOFException;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Iterator;
 import java.util.List;
 import java.util.Locale;
 import java.util.stream.Stream;
+import javax.imageio.IIOException;
 import javax.imageio.ImageIO;
+import javax.imageio.ImageReader;
+import javax.imageio.stream.ImageInputStream;
 
 /**
  * A dataset kept as image files, one folder per class, as torchvision's {@code ImageFolder} reads it:
@@ -23,6 +28,14 @@ public final class ImageFolder {
     public static final String TRAIN = "train";
     /** The split folder of test images, with the same class subfolders as {@link #TRAIN}. */
     public static final String TEST = "test";
+    /** The side of the largest square image {@link #read} accepts. */
+    public static final int MAX_SIDE = 8192;
+    /**
+     * The most pixels {@link #read} accepts in one image, {@link #MAX_SIDE} squared (256 MiB as packed RGB): far
+     * beyond any network's input, and checked against the header so that a file claiming billions is refused
+     * before anything is allocated for it.
+     */
+    public static final long MAX_PIXELS = (long) MAX_SIDE * MAX_SIDE;
 
     private ImageFolder() {}
 
@@ -119,15 +132,78 @@ public final class ImageFolder {
         }
     }
 
-    /** Reads a PNG or JPEG file; an error names the file when ImageIO cannot read it. */
+    /**
+     * Reads a PNG or JPEG file (or another format ImageIO knows). Its size is read from the header first, and an
+     * image of more than {@link #MAX_PIXELS} is refused before anything is decoded or allocated for it. A file cut
+     * short is refused as truncated, a JPEG included, which ImageIO alone would decode with its missing part grey;
+     * every error names the file.
+     */
     public static Image read(Path file) throws IOException {
-        BufferedImage image = ImageIO.read(file.toFile());
-        if (image == null) {
-            throw new IOException(file + ": not a PNG or JPEG image that ImageIO can read");
+        try (ImageInputStream in = ImageIO.createImageInputStream(file.toFile())) {
+            if (in == null) {
+                throw new IOException(file + ": cannot be read (no such file, or no permission to read it)");
+            }
+            Iterator<ImageReader> readers = ImageIO.getImageReaders(in);
+            if (!readers.hasNext()) {
+                throw new IOException(file + ": not a PNG or JPEG image that ImageIO can read");
+            }
+            ImageReader reader = readers.next();
+            try {
+                reader.setInput(in, true, true);
+                List<String> warnings = new ArrayList<>();
+                reader.addIIOReadWarningListener((source, warning) -> warnings.add(warning));
+                int width;
+                int height;
+                BufferedImage image;
+                try {
+                    width = reader.getWidth(0);
+                    height = reader.getHeight(0);
+                    if (width <= 0 || height <= 0 || (long) width * height > MAX_PIXELS) {
+                        throw new IOException(file + ": its header claims " + width + " × " + height + " pixels; an "
+                                + "image may have at most " + MAX_PIXELS + " pixels (" + MAX_SIDE + " × " + MAX_SIDE
+                                + "), so the file is corrupt or not meant as a network's input (resize it first)");
+                    }
+                    image = reader.read(0);
+                } catch (IIOException | EOFException | RuntimeException e) {
+                    throw unreadable(file, reader.getFormatName(), e, warnings);
+                }
+                if (endedEarly(warnings)) {
+                    throw truncated(file, reader.getFormatName());
+                }
+                return new Image(image.getRGB(0, 0, width, height, null, 0, width), width, height);
+            } finally {
+                reader.dispose();
+            }
         }
-        int width = image.getWidth();
-        int height = image.getHeight();
-        return new Image(image.getRGB(0, 0, width, height, null, 0, width), width, height);
+    }
+
+    /** The decoder's failure as one line naming the file: truncated where the data ran out, else corrupt. */
+    private static IOException unreadable(Path file, String format, Exception e, List<String> warnings) {
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (t instanceof EOFException) {
+                return truncated(file, format);
+            }
+        }
+        if (endedEarly(warnings)) {
+            return truncated(file, format);
+        }
+        String says = e.getMessage();
+        // ImageIO's PNG reader wraps the real reason (a bad checksum, a bad deflate block) in a generic message.
+        if (e.getCause() != null && e.getCause().getMessage() != null) {
+            says += ": " + e.getCause().getMessage();
+        }
+        return new IOException(file + ": a corrupt " + format.toUpperCase(Locale.ROOT) + " image (the decoder says: "
+                + says + ")", e);
+    }
+
+    /** Whether the decoder warned that the data ran out: the JPEG decoder's way, it fills the rest grey. */
+    private static boolean endedEarly(List<String> warnings) {
+        return warnings.stream().anyMatch(w -> w.contains("Truncated") || w.contains("Premature end"));
+    }
+
+    private static IOException truncated(Path file, String format) {
+        return new IOException(file + ": truncated: the " + format.toUpperCase(Locale.ROOT) + " image ends before its "
+                + "data does (the file was cut short; copy or save it again)");
     }
 
     private static Raw read(Path split, List<String> classes, Raw shapeOf) throws IOException {

@@ -76,10 +76,37 @@ public final class Calibration {
     }
 
     /**
+     * The first row holding a NaN or infinite logit, or −1 when every logit is finite: no temperature makes such
+     * a row's softmax meaningful, so {@link #fit} refuses it and a caller can name the example first.
+     */
+    public static int firstNonFiniteRow(float[] logits, int classes) {
+        int i = firstNonFinite(logits);
+        return i < 0 ? -1 : i / classes;
+    }
+
+    private static int firstNonFinite(float[] logits) {
+        for (int i = 0; i < logits.length; i++) {
+            if (!Float.isFinite(logits[i])) {
+                return i;
+            }
+        }
+        return -1;
+    }
+
+    /**
      * Fits T* in [0.01, 100] by golden-section search on log T: the NLL is convex in 1/T, hence
-     * unimodal in log T, and a 1-D search needs no derivatives.
+     * unimodal in log T, and a 1-D search needs no derivatives. Non-finite logits are refused before the search:
+     * their NLL is NaN at every T, and the search would end at a bound of the interval as if it had found T*.
+     * Finite ones give a finite NLL at every T of the interval (the sums are in double precision, the largest
+     * term is 1), so nothing else can make the fit NaN.
      */
     public static Result fit(float[] logits, int[] labels, int classes) {
+        check(logits, labels, classes, 1.0);
+        int bad = firstNonFinite(logits);
+        if (bad >= 0) {
+            throw new IllegalArgumentException("calibration: row " + bad / classes + " holds a non-finite logit ("
+                    + logits[bad] + "); no temperature can be fitted to NaN or infinite logits");
+        }
         double lo = Math.log(MIN_TEMPERATURE);
         double hi = Math.log(MAX_TEMPERATURE);
         double ratio = (Math.sqrt(5) - 1) / 2;

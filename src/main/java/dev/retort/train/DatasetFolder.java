@@ -171,8 +171,13 @@ public final class DatasetFolder {
         int height = xShape[xShape.length - 2];
         int width = xShape[xShape.length - 1];
         int classes = 0;
-        for (int label : y) {
-            classes = Math.max(classes, label + 1);
+        for (int i = 0; i < y.length; i++) {
+            if (y[i] < 0) {
+                // Dataset would take −1 as "unlabelled" and the loss refuse it later, naming neither file nor row.
+                throw new IOException(yFile + ": label " + y[i] + " at row " + i + " is negative; labels are class "
+                        + "indices 0, 1, 2, ...");
+            }
+            classes = Math.max(classes, y[i] + 1);
         }
         if (trainSplit != null) {
             if (trainSplit.channels() != channels || trainSplit.height() != height || trainSplit.width() != width) {
@@ -180,13 +185,14 @@ public final class DatasetFolder {
                         + "training split's are " + trainSplit.channels() + "×" + trainSplit.height() + "×"
                         + trainSplit.width());
             }
-            if (classes > trainSplit.classes()) {
-                throw new IOException(yFile + ": label " + (classes - 1) + " does not occur in the training split ("
-                        + trainSplit.classes() + " classes)");
+            for (int i = 0; i < y.length; i++) {
+                if (y[i] >= trainSplit.classes()) {
+                    throw new IOException(yFile + ": label " + y[i] + " at row " + i + " does not occur in the "
+                            + "training split (" + trainSplit.classes() + " classes)");
+                }
             }
             classes = trainSplit.classes();
         }
-        // Dataset rejects negative labels, naming the example.
         return new Dataset("npy/" + split, x, y, channels, height, width, Math.max(classes, 1));
     }
 }

@@ -22,6 +22,7 @@ import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.Locale;
 import java.util.Map;
+import java.util.function.ToDoubleFunction;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.BeforeEach;
@@ -117,5 +118,63 @@ class CalibrateCommandTest {
         assertEquals(0, r.exitCode());
         assertTrue(r.out().replaceAll("\\s+", " ").contains("the LAST --holdout examples of the training split "
                 + "(of Fashion-MNIST, or of --data)"), r.out());
+    }
+
+    @Test
+    void nanWeightsAreRefusedNamingTheTensorAndWriteNoOutput() throws IOException {
+        Path nan = layersTimes("nan.safetensors", t -> Float.NaN);
+        Path json = dir.resolve("t.json");
+        CliFixtures.Run r = run("calibrate", "--model", "mlp-tiny", "--weights", nan.toString(), "--data",
+                data.toString(), "--holdout", "50", "--output", json.toString());
+        CliFixtures.assertRefused(r);
+        assertTrue(r.err().contains("--weights " + nan + ": tensor '3.weight' holds"), r.err());
+        assertTrue(r.err().contains("no temperature can be fitted to NaN or infinite logits"), r.err());
+        assertFalse(r.out().contains("T* ="), r.out());
+        assertFalse(Files.exists(json));
+    }
+
+    @Test
+    void finiteWeightsWhoseLogitsOverflowAreRefusedNamingTheFirstExample() throws IOException {
+        // Every weight finite, the largest of each hidden and output tensor half of Float.MAX_VALUE: sums overflow.
+        Path huge = layersTimes("huge.safetensors", t -> (double) Float.MAX_VALUE / 2 / maxAbs(t));
+        Path json = dir.resolve("t.json");
+        CliFixtures.Run r = run("calibrate", "--model", "mlp-tiny", "--weights", huge.toString(), "--data",
+                data.toString(), "--holdout", "50", "--output", json.toString());
+        CliFixtures.assertRefused(r);
+        assertTrue(Pattern.compile("--weights " + Pattern.quote(huge.toString()) + ": the logits of held-out example "
+                + "(\\d+) \\(training example (\\d+) of " + Pattern.quote(data.toString()) + "\\) are not finite; "
+                + "no temperature can be fitted").matcher(r.err()).find(), r.err());
+        assertFalse(r.out().contains("T* ="), r.out());
+        assertFalse(Files.exists(json));
+    }
+
+    /** The fixture's weights with each tensor of the last two layers multiplied by {@code factor} of it. */
+    private Path layersTimes(String name, ToDoubleFunction<Tensor> factor) throws IOException {
+        Path file = dir.resolve(name);
+        try (Module net = Models.create("mlp-tiny", 0); Scope scope = Scope.open()) {
+            Checkpoints.load(net, weights);
+            Map<String, Tensor> state = new LinkedHashMap<>(net.stateDict());
+            state.replaceAll((k, t) -> k.startsWith("3.") || k.startsWith("5.") ? times(t, factor.applyAsDouble(t)) : t);
+            net.loadStateDict(state);
+            Checkpoints.save(net, file, Map.of());
+        }
+        return file;
+    }
+
+    /** In double precision: a factor above Float.MAX_VALUE still scales small values to finite floats. */
+    private static Tensor times(Tensor t, double factor) {
+        float[] x = t.toFloatArray();
+        for (int i = 0; i < x.length; i++) {
+            x[i] = (float) (x[i] * factor);
+        }
+        return Tensor.of(x, t.shape());
+    }
+
+    private static float maxAbs(Tensor t) {
+        float max = 0;
+        for (float v : t.toFloatArray()) {
+            max = Math.max(max, Math.abs(v));
+        }
+        return max;
     }
 }

@@ -132,7 +132,7 @@ class IdxTest {
     void aHeaderClaimingMoreThanTheFileHoldsIsRefusedBeforeAllocating() throws IOException {
         // 37 bytes of gzip claiming 2.7 million images: refused from the gzip trailer, not by running out of memory.
         Path gz = writeGzip("claims.gz", idx(new int[] {2_700_000, 28, 28}, new byte[0]));
-        assertMessage(gz, "truncated data", "2116800000 bytes", "trailer says it holds 0");
+        assertMessage(gz, "truncated data", "2116800000 bytes", "the gzip stream holds 0");
         Path raw = write("claims", idx(new int[] {2_700_000, 28, 28}, new byte[3]));
         assertMessage(raw, "truncated data", "file holds 3");
     }
@@ -184,6 +184,28 @@ class IdxTest {
         }
         byte[] cut = Arrays.copyOf(bytes.toByteArray(), bytes.size() / 2);
         assertMessage(write("cut.gz", cut));
+    }
+
+    @Test
+    void aGzipFileCutShortIsCalledTruncatedWhereverItIsCut() throws IOException {
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+        try (OutputStream gz = new GZIPOutputStream(bytes)) {
+            gz.write(idx(new int[] {40, 28, 28}, randomBytes(40 * 28 * 28)));
+        }
+        byte[] full = bytes.toByteArray();
+        // Cut in half, its last four bytes are compressed data, not the trailer's size: the size must not be quoted.
+        Path half = write("half.gz", Arrays.copyOf(full, full.length / 2));
+        assertMessage(half, "truncated: the gzip stream stops after", "of the 31360 data bytes its header declares "
+                + "([40, 28, 28])", "cut short");
+        for (int cut = 2; cut < full.length; cut += 7) {
+            assertMessage(write("cut.gz", Arrays.copyOf(full, cut)), "truncated");
+        }
+    }
+
+    private static byte[] randomBytes(int n) {
+        byte[] b = new byte[n];
+        new java.util.Random(4).nextBytes(b);
+        return b;
     }
 
     @Test

@@ -86,4 +86,18 @@ class CalibrationTest {
                 () -> Calibration.negativeLogLikelihood(new float[3], new int[] {0}, 3, 0)).getMessage()
                 .contains("temperature"));
     }
+
+    @Test
+    void nonFiniteLogitsAreRefusedBeforeTheFitNamingTheRow() {
+        float[] logits = {1, 2, 3, 0, Float.NaN, 1, 2, Float.POSITIVE_INFINITY, 0};
+        int[] labels = {0, 1, 2};
+        assertEquals(1, Calibration.firstNonFiniteRow(logits, 3));
+        assertEquals(-1, Calibration.firstNonFiniteRow(new float[] {1, 2, 3}, 3));
+        String message = assertThrows(IllegalArgumentException.class, () -> Calibration.fit(logits, labels, 3))
+                .getMessage();
+        assertTrue(message.contains("row 1 holds a non-finite logit (NaN)"), message);
+        float[] infinite = {1, 2, Float.NEGATIVE_INFINITY};
+        assertTrue(assertThrows(IllegalArgumentException.class, () -> Calibration.fit(infinite, new int[] {0}, 3))
+                .getMessage().contains("row 0 holds a non-finite logit (-Infinity)"));
+    }
 }
