@@ -279,7 +279,8 @@ public sealed interface DistillationMode permits DistillationMode.Temperature, D
          * Copies {@code pairs} (null means none).
          *
          * @throws IllegalArgumentException naming the CLI option if T is not a positive finite number, α or β
-         * is outside [0, 1], γ is negative or infinite, or the pruning fraction is outside [0, 1)
+         * is outside [0, 1], γ is negative or infinite, every weight is 0, the pruning fraction is outside
+         * [0, 1), or a pair is malformed or given twice
          */
         public Hybrid {
             positive("--temperature (T)", temperature);
@@ -289,7 +290,12 @@ public sealed interface DistillationMode permits DistillationMode.Temperature, D
             if (!(prune >= 0 && prune < 1)) {
                 throw new IllegalArgumentException("--prune must be in [0, 1), got " + prune);
             }
+            if (alpha + beta == 0 && gamma == 0) {
+                throw new IllegalArgumentException("hybrid: every term has weight 0 (--alpha, --beta and --gamma are "
+                        + "0); give one of them a positive weight");
+            }
             pairs = pairs == null ? List.of() : List.copyOf(pairs);
+            FeaturePairs.parse(pairs); // refused here, before any network is built: a malformed or repeated pair
         }
 
         @Override

@@ -4,8 +4,10 @@ import dev.retort.nn.Layers;
 import dev.retort.nn.Module;
 import dev.retort.nn.Sequential;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * The (student layer, teacher layer) pairs of hybrid distillation, by state-dict module names: parsed
@@ -39,16 +41,34 @@ public record FeaturePairs(List<String> studentLayers, List<String> teacherLayer
         }
         List<String> s = new ArrayList<>();
         List<String> t = new ArrayList<>();
+        for (String[] pair : parse(specs)) {
+            s.add(check(student, "student", pair[0]));
+            t.add(check(teacher, "teacher", pair[1]));
+        }
+        return new FeaturePairs(s, t);
+    }
+
+    /**
+     * The {@code student=teacher} strings as [student, teacher] layer names, without the networks: each must be
+     * two names around one '=', and no pair may be given twice (it would only count its term twice).
+     */
+    public static List<String[]> parse(List<String> specs) {
+        List<String[]> pairs = new ArrayList<>();
+        Set<String> seen = new HashSet<>();
         for (String spec : specs) {
             String[] parts = spec.split("=", -1);
             if (parts.length != 2 || parts[0].isBlank() || parts[1].isBlank()) {
                 throw new IllegalArgumentException("--pairs " + spec + ": expected STUDENT_LAYER=TEACHER_LAYER, "
                         + "e.g. 5=13");
             }
-            s.add(check(student, "student", parts[0].trim()));
-            t.add(check(teacher, "teacher", parts[1].trim()));
+            String[] pair = {parts[0].trim(), parts[1].trim()};
+            if (!seen.add(pair[0] + "=" + pair[1])) {
+                throw new IllegalArgumentException("--pairs " + String.join(",", specs) + ": the pair " + pair[0] + "="
+                        + pair[1] + " is given twice; give each pair once");
+            }
+            pairs.add(pair);
         }
-        return new FeaturePairs(s, t);
+        return pairs;
     }
 
     private static String check(Module network, String role, String name) {

@@ -31,17 +31,18 @@ public final class DistillationObjective implements Objective {
     private final Module teacher;
     private final TeacherOutputs cache;
     private final FeaturePairs pairs;
-    private final List<FeatureRegressor> regressors = new ArrayList<>();
+    private final List<FeatureRegressor> regressors;
     private final Pruning pruning;
     private final double labelSmoothing;
 
     private DistillationObjective(DistillationConfig config, Module teacher, TeacherOutputs cache, FeaturePairs pairs,
-                                  Pruning pruning, double labelSmoothing) {
+                                  List<FeatureRegressor> regressors, Pruning pruning, double labelSmoothing) {
         this.config = config;
         this.labelSmoothing = labelSmoothing;
         this.teacher = teacher;
         this.cache = cache;
         this.pairs = pairs;
+        this.regressors = List.copyOf(regressors);
         this.pruning = pruning;
     }
 
@@ -70,37 +71,91 @@ public final class DistillationObjective implements Objective {
         Device device = student.device();
         teacher.to(device);
         DistillationMode mode = config.mode();
-        FeaturePairs pairs = mode instanceof DistillationMode.Hybrid
-                ? FeaturePairs.resolve(mode.pairs(), student, teacher) : new FeaturePairs(List.of(), List.of());
-        Pruning pruning = mode.prune() > 0 ? new Pruning(student, mode.prune(), totalSteps) : null;
+        FeaturePairs pairs = pairs(mode, teacher, student);
+        List<FeatureRegressor> regressors = regressors(teacher, student, transferSet, pairs, training.seed());
+        Pruning pruning = null;
+        try {
+            pruning = mode.prune() > 0 ? new Pruning(student, mode.prune(), totalSteps) : null;
+            TeacherOutputs cache = null;
+            if (!training.augmented()) {
+                cache = shared != null && shared.size() == transferSet.size() && shared.holds(pairs.teacherLayers())
+                        ? shared
+                        : TeacherOutputs.compute(teacher, transferSet, pairs.teacherLayers(), training.evalBatchSize(),
+                                n -> {
+                                    if (progress != null) {
+                                        progress.step(n);
+                                    }
+                                });
+            }
+            return new DistillationObjective(config, teacher, cache, pairs, regressors, pruning,
+                    training.labelSmoothing());
+        } catch (RuntimeException e) {
+            regressors.forEach(FeatureRegressor::close);
+            if (pruning != null) {
+                pruning.close();
+            }
+            throw e;
+        }
+    }
+
+    /**
+     * Refuses, without training, what {@link #create} or the first training step would refuse: classes that differ
+     * between teacher, student and data, feature pairs the networks lack or whose features cannot be compared. One
+     * example of {@code data} goes through both networks (which may be untrained: only their shapes matter) and the
+     * mode's loss, on the student's device; nothing is cached and nothing is kept.
+     */
+    public static void check(DistillationConfig config, Module teacher, Module student, Dataset data,
+                             TrainingConfig training) {
+        teacher.to(student.device());
+        FeaturePairs pairs = pairs(config.mode(), teacher, student);
+        List<FeatureRegressor> regressors = regressors(teacher, student, data, pairs, training.seed());
+        boolean studentTraining = student.isTraining();
+        boolean teacherTraining = teacher.isTraining();
+        student.eval();
+        try (DistillationObjective trial = new DistillationObjective(config, teacher, null, pairs, regressors, null,
+                training.labelSmoothing());
+             Autograd.NoGrad ignored = Autograd.noGrad(); Scope scope = Scope.open()) {
+            Tensor[] batch = data.batch(new int[] {0}, 0, 1);
+            trial.compute(student, batch[0].to(student.device()), batch[1].to(student.device()), new int[] {0});
+        } finally {
+            if (studentTraining) {
+                student.train();
+            }
+            if (teacherTraining) {
+                teacher.train();
+            }
+        }
+    }
+
+    /** The layers hybrid pairs, checked against both networks; none in the other modes. */
+    private static FeaturePairs pairs(DistillationMode mode, Module teacher, Module student) {
+        return mode instanceof DistillationMode.Hybrid ? FeaturePairs.resolve(mode.pairs(), student, teacher)
+                : new FeaturePairs(List.of(), List.of());
+    }
+
+    /**
+     * One regressor per pair, on the student's device, shaped by one example through both networks (which also
+     * checks that they predict the data's classes).
+     */
+    private static List<FeatureRegressor> regressors(Module teacher, Module student, Dataset data, FeaturePairs pairs,
+                                                     long seed) {
         List<int[]> studentShapes = new ArrayList<>();
         List<int[]> teacherShapes = new ArrayList<>();
-        probe(teacher, student, transferSet, pairs, studentShapes, teacherShapes);
-        TeacherOutputs cache = null;
-        if (!training.augmented()) {
-            cache = shared != null && shared.size() == transferSet.size() && shared.holds(pairs.teacherLayers())
-                    ? shared
-                    : TeacherOutputs.compute(teacher, transferSet, pairs.teacherLayers(), training.evalBatchSize(),
-                            n -> {
-                                if (progress != null) {
-                                    progress.step(n);
-                                }
-                            });
-        }
-        DistillationObjective objective = new DistillationObjective(config, teacher, cache, pairs, pruning,
-                training.labelSmoothing());
-        SplittableRandom rng = new SplittableRandom(training.seed() ^ 0x5EED_F00DL);
+        probe(teacher, student, data, pairs, studentShapes, teacherShapes);
+        List<FeatureRegressor> regressors = new ArrayList<>();
+        SplittableRandom rng = new SplittableRandom(seed ^ 0x5EED_F00DL);
         for (int i = 0; i < pairs.size(); i++) {
             try {
                 FeatureRegressor regressor = new FeatureRegressor(studentShapes.get(i), teacherShapes.get(i), rng);
-                regressor.to(device);
-                objective.regressors.add(regressor);
+                regressor.to(student.device());
+                regressors.add(regressor);
             } catch (IllegalArgumentException e) {
+                regressors.forEach(FeatureRegressor::close);
                 throw new IllegalArgumentException("--pairs " + pairs.studentLayers().get(i) + "="
                         + pairs.teacherLayers().get(i) + ": " + e.getMessage(), e);
             }
         }
-        return objective;
+        return regressors;
     }
 
     /** One example through both networks: class counts must agree, paired layers must produce features. */

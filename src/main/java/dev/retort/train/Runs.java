@@ -68,7 +68,7 @@ public final class Runs {
     /** Trains a network alone on the labels (a teacher, or a baseline student). */
     public static Outcome train(String name, TrainingConfig config, Data data, Path out, boolean resume,
                                 PrintWriter log) throws IOException {
-        checkInput("--model", config.model(), data.train());
+        new RunChecks(data).check(config, null);
         long start = System.nanoTime();
         try (RunLock lock = lock(name, out, resume);
              Module model = Models.resolve(config.model(), config.seed());
@@ -92,11 +92,7 @@ public final class Runs {
     public static Outcome distill(String name, TrainingConfig config, DistillationConfig distillation, Data data,
                                   TeacherOutputs teacherOutputs, Path out, boolean resume, PrintWriter log)
             throws IOException {
-        if (distillation.teacherWeights() == null) {
-            throw new IllegalArgumentException("--teacher-weights is required: the safetensors file of a trained teacher");
-        }
-        checkInput("--model", config.model(), data.train());
-        checkInput("--teacher-model", distillation.teacherModel(), data.train());
+        new RunChecks(data).check(config, distillation);
         long start = System.nanoTime();
         // The folder is locked and opened first: a second writer or a finished run is refused before the teacher's
         // outputs are computed, not after.
@@ -164,14 +160,27 @@ public final class Runs {
      */
     public static Outcome reuseOrRun(String name, Path folder, TrainingConfig config, DistillationConfig distillation,
                                      PrintWriter log, Start start) throws IOException {
-        Optional<Outcome> earlier = finished(name, folder);
+        Optional<Outcome> earlier = checkReusable(name, folder, config, distillation);
         if (earlier.isPresent()) {
-            ResumeCheck.requireSameFinishedRun(folder, RunFolder.at(folder).readConfig(), config, distillation);
             log.printf(Locale.ROOT, "%s: finished earlier (test accuracy %.2f %%)%n", name,
                     100 * earlier.get().test().accuracy());
             return earlier.get();
         }
         return start.run(RunFolder.at(folder).latestCheckpoint().isPresent());
+    }
+
+    /**
+     * The run that finished earlier in {@code folder}, when it did, refused (naming the first difference) unless it
+     * ran with these options: what {@link #reuseOrRun} refuses, checked on its own so that a grid can check every
+     * cell's folder before any cell trains.
+     */
+    public static Optional<Outcome> checkReusable(String name, Path folder, TrainingConfig config,
+                                                  DistillationConfig distillation) throws IOException {
+        Optional<Outcome> earlier = finished(name, folder);
+        if (earlier.isPresent()) {
+            ResumeCheck.requireSameFinishedRun(folder, RunFolder.at(folder).readConfig(), config, distillation);
+        }
+        return earlier;
     }
 
     private static Evaluation.Metrics lastEvaluation(List<Map<String, Object>> metrics) {
@@ -196,7 +205,7 @@ public final class Runs {
     }
 
     /** The teacher's weights, with errors that name the option and the reason, and refused unless finite. */
-    private static void loadTeacher(Module teacher, String teacherModel, Path file) throws IOException {
+    static void loadTeacher(Module teacher, String teacherModel, Path file) throws IOException {
         if (!Files.isRegularFile(file)) {
             throw new IOException("--teacher-weights " + file + ": " + (Files.exists(file) ? "is not a file"
                     : "no such file") + "; give the model.safetensors of a trained teacher run");

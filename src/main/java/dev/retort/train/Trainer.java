@@ -73,9 +73,7 @@ public final class Trainer implements AutoCloseable {
      * @param train the training examples; the config's {@code trainSize} is applied by the caller
      */
     public Trainer(Module model, Objective objective, TrainingConfig config, Dataset train) {
-        if (train.size() == 0) {
-            throw new IllegalArgumentException(train.name() + ": no examples to train on");
-        }
+        DataLoader.Builder builder = loader(config, train);
         this.device = config.device();
         model.to(device);
         objective.to(device);
@@ -84,13 +82,6 @@ public final class Trainer implements AutoCloseable {
         this.objective = objective;
         this.config = config;
         this.train = train;
-        int batch = Math.min(config.batchSize(), train.size());
-        // Full batches only (PyTorch's drop_last), so batch statistics never come from a stub of a batch.
-        DataLoader.Builder builder = DataLoader.builder(train, batch).seed(config.seed()).dropLast(true).prefetch(2);
-        if (config.cropPadding() > 0) {
-            builder.randomCrop(config.cropPadding());
-        }
-        builder.horizontalFlip(config.flip());
         this.loader = builder.build();
         this.totalSteps = (long) config.epochs() * loader.batchesPerEpoch();
         List<Tensor> parameters = new ArrayList<>(model.parameters());
@@ -100,6 +91,29 @@ public final class Trainer implements AutoCloseable {
                 : new Sgd(parameters, config.learningRate(), config.momentum(), 0, config.weightDecay(),
                         config.nesterov());
         this.schedule = schedule(config, loader.batchesPerEpoch(), totalSteps);
+    }
+
+    /**
+     * Refuses, without training, what the constructor would refuse: no examples, a crop padding the images cannot
+     * take, a model that does not predict the data's classes (one example through {@code model}, where it is).
+     */
+    static void check(Module model, TrainingConfig config, Dataset train) {
+        loader(config, train);
+        checkClasses(model, train);
+    }
+
+    /** The data loader of a run, not started: refuses a training set without examples and a crop it cannot take. */
+    private static DataLoader.Builder loader(TrainingConfig config, Dataset train) {
+        if (train.size() == 0) {
+            throw new IllegalArgumentException(train.name() + ": no examples to train on");
+        }
+        int batch = Math.min(config.batchSize(), train.size());
+        // Full batches only (PyTorch's drop_last), so batch statistics never come from a stub of a batch.
+        DataLoader.Builder builder = DataLoader.builder(train, batch).seed(config.seed()).dropLast(true).prefetch(2);
+        if (config.cropPadding() > 0) {
+            builder.randomCrop(config.cropPadding());
+        }
+        return builder.horizontalFlip(config.flip());
     }
 
     /** One example forward: the model must predict exactly the data's classes, or labels would fall outside. */

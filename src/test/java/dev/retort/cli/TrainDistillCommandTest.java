@@ -1,6 +1,7 @@
 package dev.retort.cli;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.retort.io.Checkpoints;
@@ -131,6 +132,35 @@ class TrainDistillCommandTest {
         assertFails(CliFixtures.run("train", "--model", "mlp-student", "--epochs", "2", "--data", data.toString(),
                 "--out", run.toString(), "--resume"), "'mlp-tiny'", "'mlp-student'");
         assertTrue(Files.isRegularFile(run.resolve("model.safetensors")), "the finished run is untouched");
+    }
+
+    @Test
+    void whatARunWouldRefuseAtItsStartIsRefusedBeforeItsFolderIsMade() throws IOException {
+        Path data = tinyData();
+        Path teacher = CliFixtures.saveWeights(dir, "cnn-student", 5);
+        Path twelve = Files.writeString(dir.resolve("twelve.json"), "{\"input\": [1, 28, 28], \"layers\": [{\"type\": "
+                + "\"flatten\"}, {\"type\": \"linear\", \"out\": 12}]}");
+        // A 26×26 map: its pair with the teacher's 28×28 first layer cannot be pooled one onto the other.
+        Path narrow = Files.writeString(dir.resolve("narrow.json"), "{\"input\": [1, 28, 28], \"layers\": [{\"type\": "
+                + "\"conv2d\", \"out\": 4, \"kernel\": 3}, {\"type\": \"flatten\"}, {\"type\": \"linear\", \"out\": 10}]}");
+        String[] common = {"--teacher-model", "cnn-student", "--teacher-weights", teacher.toString(), "--epochs", "1",
+                "--batch-size", "64", "--data", data.toString()};
+        Path out = dir.resolve("never");
+        CliFixtures.Run classes = CliFixtures.run("train", "--model", twelve.toString(), "--data", data.toString(),
+                "--out", out.toString());
+        CliFixtures.assertRefused(classes);
+        assertTrue(classes.err().contains("10 classes"), classes.err());
+        CliFixtures.Run pairTwice = distill(common, "--mode", "hybrid", "--pairs", "5=5,5=5", "--out", out.toString());
+        CliFixtures.assertRefused(pairTwice);
+        assertTrue(pairTwice.err().contains("--pairs 5=5,5=5: the pair 5=5 is given twice"), pairTwice.err());
+        CliFixtures.Run spatial = distill(common, "--mode", "hybrid", "--model", narrow.toString(), "--pairs", "0=0",
+                "--out", out.toString());
+        CliFixtures.assertRefused(spatial);
+        assertTrue(spatial.err().contains("26×26 and 28×28"), spatial.err());
+        CliFixtures.Run crop = distill(common, "--mode", "hinton", "--crop-padding", "28", "--out", out.toString());
+        CliFixtures.assertRefused(crop);
+        assertTrue(crop.err().contains("crop padding 28"), crop.err());
+        assertFalse(Files.exists(out), "no folder for a run refused at its start");
     }
 
     private static CliFixtures.Run distill(String[] common, String... more) {

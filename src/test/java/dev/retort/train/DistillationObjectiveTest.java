@@ -139,6 +139,35 @@ class DistillationObjectiveTest {
     }
 
     @Test
+    void theCheckRefusesFeaturesTheLossCannotCompareBeforeAnyStep() {
+        long before = Storage.liveCount() + Storage.leakedCount();
+        // 26×26 against 28×28: the pair exists and its channels map, but the loss could not pool one to the other.
+        Module valid = NetworkFile.parse("valid.json", "{\"input\": [1, 28, 28], \"layers\": [{\"type\": \"conv2d\", "
+                + "\"out\": 4, \"kernel\": 3}, {\"type\": \"flatten\"}, {\"type\": \"linear\", \"out\": 10}]}", 1)
+                .model();
+        DistillationConfig config = new DistillationConfig(new DistillationMode.Hybrid(4, 0.1, 0.9, 1, List.of("0=0"),
+                0), "cnn-student", null);
+        try (Module teacher = Models.create("cnn-student", 11); Module student = valid) {
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                    () -> DistillationObjective.check(config, teacher, student, DATA, training(false)));
+            assertTrue(e.getMessage().contains("26×26 and 28×28"), e.getMessage());
+            assertTrue(student.isTraining() && teacher.isTraining(), "the networks are left as they were");
+            DistillationConfig flat = new DistillationConfig(new DistillationMode.Hybrid(4, 0.1, 0.9, 1,
+                    List.of("1=6"), 0), "cnn-student", null);
+            DistillationObjective.check(flat, teacher, student, DATA, training(false)); // 2704 features onto 784
+        }
+        assertEquals(before, Storage.liveCount() + Storage.leakedCount(), "the check keeps no tensor");
+    }
+
+    @Test
+    void aPairGivenTwiceOrEveryWeightZeroIsRefusedWhenTheModeIsMade() {
+        assertMessage("the pair 5=5 is given twice", () -> new DistillationMode.Hybrid(4, 0.1, 0.9, 1,
+                List.of("5=5", " 5 = 5"), 0));
+        assertMessage("every term has weight 0", () -> new DistillationMode.Hybrid(4, 0, 0, 0, List.of(), 0));
+        new DistillationMode.Hybrid(4, 0.1, 0.9, 1, List.of("5=5", "5=13"), 0); // one layer in two pairs is fine
+    }
+
+    @Test
     void optionsOutsideTheirRangeNameTheOption() {
         assertMessage("--temperature", () -> new DistillationMode.Hinton(0, 0.1, false));
         assertMessage("--student-temperature", () -> new DistillationMode.Temperature(-1, 4, 1));
