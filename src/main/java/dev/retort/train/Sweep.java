@@ -12,11 +12,13 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * A grid of student runs against one teacher ({@code retort sweep}): every cell a run folder of its own, finished
@@ -89,6 +91,7 @@ public final class Sweep {
      */
     public static List<Result> run(List<Cell> cells, Runs.Data data, Path out, PrintWriter log) throws IOException {
         Files.createDirectories(out);
+        checkFinished(cells, out);
         Map<String, TeacherOutputs> teacherOutputs = new HashMap<>();
         List<Result> results = new ArrayList<>();
         int index = 0;
@@ -101,6 +104,16 @@ public final class Sweep {
             results.add(new Result(cell, outcome));
         }
         return results;
+    }
+
+    /**
+     * Refuses the grid when a cell's folder under {@code out} holds a run that finished with other options, naming
+     * the first difference, before any cell trains rather than when that cell's turn comes.
+     */
+    public static void checkFinished(List<Cell> cells, Path out) throws IOException {
+        for (Cell cell : cells) {
+            Runs.checkReusable(cell.key(), out.resolve(cell.key()), cell.training(), cell.distillation());
+        }
     }
 
     /**
@@ -140,13 +153,18 @@ public final class Sweep {
         return d.teacherModel() + "|" + d.teacherWeights() + "|" + c.device();
     }
 
-    /** Every teacher layer the hybrid cells of this teacher pair, found on freshly built networks. */
+    /**
+     * Every teacher layer the hybrid cells of this teacher pair, found on freshly built networks once per student and
+     * pairs (not once per cell of a large grid).
+     */
     private static List<String> teacherLayers(List<Cell> cells, String teacher) throws IOException {
         LinkedHashSet<String> layers = new LinkedHashSet<>();
+        Set<List<Object>> seen = new HashSet<>();
         for (Cell cell : cells) {
             DistillationConfig d = cell.distillation();
             if (d != null && d.mode() instanceof DistillationMode.Hybrid && !cell.training().augmented()
-                    && teacherKey(d, cell.training()).equals(teacher)) {
+                    && teacherKey(d, cell.training()).equals(teacher)
+                    && seen.add(List.of(cell.training().model(), d.mode().pairs()))) {
                 try (Module t = Models.resolve(d.teacherModel(), 0);
                      Module s = Models.resolve(cell.training().model(), 0)) {
                     layers.addAll(FeaturePairs.resolve(d.mode().pairs(), s, t).teacherLayers());
