@@ -300,7 +300,9 @@ final class SweepCommand extends ReportingCommand {
         for (String name : options.keySet()) {
             if (modes.stream().allMatch(mode -> foreign(name, mode))) {
                 List<String> owners = DistillationMode.NAMES.stream().filter(m -> !foreign(name, m)).toList();
-                throw new IllegalArgumentException(name + " belongs to --mode " + String.join(" and ", owners)
+                String list = owners.size() == 1 ? owners.get(0) : String.join(", ", owners.subList(0,
+                        owners.size() - 1)) + " and " + owners.get(owners.size() - 1);
+                throw new IllegalArgumentException(name + " belongs to --mode " + list
                         + ", and none of this sweep's modes (" + String.join(",", modes) + ") takes it; add one of "
                         + "those modes or leave " + name + " out");
             }
