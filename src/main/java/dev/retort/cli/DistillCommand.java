@@ -30,7 +30,8 @@ final class DistillCommand extends ReportingCommand {
     String mode;
 
     @Option(names = "--teacher-model", defaultValue = "cnn-teacher", paramLabel = "NAME|FILE.json",
-            description = "The teacher's network (default ${DEFAULT-VALUE}).")
+            description = "The teacher's network: a reference network or a JSON network file, FILE.json "
+                    + "(default ${DEFAULT-VALUE}).")
     String teacherModel;
 
     @Option(names = "--teacher-weights", paramLabel = "FILE",
@@ -38,7 +39,8 @@ final class DistillCommand extends ReportingCommand {
     Path teacherWeights;
 
     @Option(names = "--model", defaultValue = "cnn-student", paramLabel = "NAME|FILE.json",
-            description = "The student's network (default ${DEFAULT-VALUE}).")
+            description = "The student's network: a reference network or a JSON network file, FILE.json "
+                    + "(default ${DEFAULT-VALUE}).")
     String model;
 
     @Option(names = "--temperature", paramLabel = "T",

@@ -17,8 +17,8 @@ import picocli.CommandLine.Option;
 final class TrainCommand extends ReportingCommand {
     @Option(names = "--model", defaultValue = "cnn-teacher", paramLabel = "NAME|FILE.json",
             description = "A reference network (cnn-teacher, cnn-student, mlp-teacher, mlp-student, mlp-tiny for "
-                    + "1×28×28 images; resnet20, resnet8 for CIFAR-10's 3×32×32) or a JSON network file (default "
-                    + "${DEFAULT-VALUE}).")
+                    + "1×28×28 images; resnet20, resnet8 for CIFAR-10's 3×32×32) or a JSON network file, whose name ends in "
+                    + ".json (default ${DEFAULT-VALUE}).")
     String model;
 
     @Mixin

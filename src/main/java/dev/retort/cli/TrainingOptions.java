@@ -79,7 +79,8 @@ public final class TrainingOptions {
 
     @Option(names = "--config", paramLabel = "FILE",
             description = "Replay a run: every option not given here takes its value from FILE, a run's config.json "
-                    + "(data folder included; not --out).")
+                    + "(data folder included; not --out), as typed: a value of the wrong type, a null or a path to "
+                    + "the wrong kind of file is refused, naming the field.")
     Path config;
 
     TrainingConfig config(String model) {

@@ -226,8 +226,7 @@ public final class Runs {
      * single channel, say), naming both shapes, rather than in the middle of the first forward pass.
      */
     static void checkInput(String option, String model, Dataset data) throws IOException {
-        int[] expected = Models.NAMES.contains(model) ? Models.inputShape(model)
-                : NetworkFile.load(Path.of(model), 0).inputShape();
+        int[] expected = Models.NAMES.contains(model) ? Models.inputShape(model) : fileInputShape(option, model);
         int[] holds = {data.channels(), data.height(), data.width()};
         boolean fits = expected.length == 3 ? Arrays.equals(expected, holds)
                 : expected.length == 1 && expected[0] == data.imageSize();
@@ -237,6 +236,24 @@ public final class Runs {
                     + "resnet8 and resnet20 take CIFAR-10's [3, 32, 32], the others [1, 28, 28]; a JSON network file "
                     + "says its \"input\")");
         }
+    }
+
+    /** The input shape a JSON network file declares; its errors name the option. */
+    private static int[] fileInputShape(String option, String model) throws IOException {
+        if (!NetworkFile.isFileName(model) || !Files.isRegularFile(Path.of(model))) {
+            throw new IllegalArgumentException(option + " " + model + ": neither a reference network " + Models.NAMES
+                    + " nor an existing JSON network file (FILE" + NetworkFile.SUFFIX + ")");
+        }
+        NetworkFile.Network network;
+        try {
+            network = NetworkFile.load(Path.of(model), 0);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(option + " " + e.getMessage(), e);
+        } catch (IOException e) {
+            throw new IOException(option + " " + e.getMessage(), e);
+        }
+        network.model().close();
+        return network.inputShape();
     }
 
     /**
