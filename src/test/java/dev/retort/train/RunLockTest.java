@@ -109,6 +109,7 @@ class RunLockTest {
     @Test
     void openingARunFolderRemovesWhatAKilledRunLeft() throws IOException {
         Path run = dir.resolve("run");
+        RetortFolder.claim(run, RetortFolder.Kind.RUN, "--out");
         Path checkpoints = Files.createDirectories(run.resolve("checkpoints"));
         Path complete = completeCheckpoint(checkpoints.resolve("epoch-0003"));
         Path older = completeCheckpoint(checkpoints.resolve("epoch-0002"));
@@ -131,6 +132,7 @@ class RunLockTest {
     @Test
     void anEpochFolderNumberBeyondIntIsOneClearLine() throws IOException {
         Path run = dir.resolve("run");
+        RetortFolder.claim(run, RetortFolder.Kind.RUN, "--out");
         completeCheckpoint(run.resolve("checkpoints").resolve("epoch-99999999999"));
         Files.writeString(run.resolve("config.json"), "{}");
         IOException e = assertThrows(IOException.class, () -> RunFolder.open(run, true));
