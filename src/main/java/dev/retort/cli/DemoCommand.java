@@ -4,6 +4,7 @@ import dev.retort.backend.Backends;
 import dev.retort.backend.Device;
 import dev.retort.data.Dataset;
 import dev.retort.data.SyntheticImages;
+import dev.retort.train.DataFingerprint;
 import dev.retort.train.Demo;
 import dev.retort.train.RetortFolder;
 import dev.retort.train.Runs;
@@ -115,7 +116,8 @@ final class DemoCommand extends ReportingCommand {
             Dataset test = data.test();
             String source = "Fashion-MNIST from " + data.locate();
             log.println("data: " + source + " (" + train.size() + " train, " + test.size() + " test)");
-            return new Runs.Data(train, test, source, Map.of(), data.dataset().normalization());
+            return new Runs.Data(train, test, source, Map.of(DataFingerprint.FIELD, data.dataset().fingerprint()),
+                    data.dataset().normalization());
         } catch (IOException e) {
             if (data.explicit() != null) {
                 throw e;

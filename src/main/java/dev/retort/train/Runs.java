@@ -36,7 +36,8 @@ import java.util.Optional;
 public final class Runs {
     /**
      * The data of a run: training examples (already cut to the config's train size), test examples, where they came
-     * from in words, and in fields for config.json ({@code dataset} and {@code folder}, so that a replay finds them),
+     * from in words, and in fields for config.json ({@code dataset} and {@code folder}, so that a replay finds them,
+     * and the files' {@link DataFingerprint}, so that a resume knows whether they changed),
      * and how raw pixels were normalised into them (null when they were not pixels or it is unknown), which
      * config.json and the weights' metadata record.
      */
@@ -70,6 +71,9 @@ public final class Runs {
                                 PrintWriter log) throws IOException {
         checkInput("--model", config.model(), data.train());
         RunFolder.check(out, resume);
+        if (resume) {
+            ResumeCheck.requireSameInputs(out, RunFolder.at(out).readConfig(), data, null);
+        }
         long start = System.nanoTime();
         return RetortFolder.write(out, RetortFolder.Kind.RUN, "--out", lockCommand(name, out, resume), () -> {
             try (Module model = Models.resolve(config.model(), config.seed());
@@ -102,6 +106,9 @@ public final class Runs {
         RunFolder.check(out, resume);
         Path teacherFile = Path.of(distillation.teacherWeights());
         requireTeacherFile(teacherFile);
+        if (resume) {
+            ResumeCheck.requireSameInputs(out, RunFolder.at(out).readConfig(), data, teacherFile);
+        }
         long start = System.nanoTime();
         // The teacher is loaded before the folder is made, so weights that do not fit --teacher-model leave nothing
         // behind; the folder is locked and opened before the teacher's outputs are computed, so a second writer is
@@ -268,7 +275,8 @@ public final class Runs {
         return env;
     }
 
-    private static String sha256(Path file) throws IOException {
+    /** The file's SHA-256, in hex. */
+    static String sha256(Path file) throws IOException {
         try (InputStream in = Files.newInputStream(file)) {
             MessageDigest digest = MessageDigest.getInstance("SHA-256");
             byte[] buffer = new byte[1 << 16];
@@ -292,12 +300,19 @@ public final class Runs {
         resolved.put("objective", objective.describe());
         Map<String, Object> dataSizes = new LinkedHashMap<>(); // insertion order: config.json's bytes are stable
         dataSizes.put("source", data.source());
-        dataSizes.putAll(data.origin());
+        data.origin().forEach((k, v) -> {
+            if (!k.equals(DataFingerprint.FIELD)) {
+                dataSizes.put(k, v);
+            }
+        });
         dataSizes.put("train", train.size());
         dataSizes.put("labelled", config.labelled() > 0 ? config.labelled() : train.labelledCount()); // distinct images
         dataSizes.put("test", data.test().size());
         if (data.normalization() != null) {
             dataSizes.put("normalization", data.normalization().toMap());
+        }
+        if (data.origin().containsKey(DataFingerprint.FIELD)) { // last: the longest, and read by resumes alone
+            dataSizes.put(DataFingerprint.FIELD, data.origin().get(DataFingerprint.FIELD));
         }
         resolved.put("data", dataSizes);
         resolved.put("training", config);
