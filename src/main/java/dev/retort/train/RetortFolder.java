@@ -95,6 +95,15 @@ public final class RetortFolder {
                     + " folder)");
         }
         if (!Files.exists(dir)) {
+            Path absolute = dir.toAbsolutePath().normalize();
+            Path above = absolute.getParent();
+            while (above != null && !Files.exists(above)) {
+                above = above.getParent();
+            }
+            if (above != null && !Files.isDirectory(above)) {
+                throw new IllegalArgumentException(option + " " + dir + ": " + above + " is a file, not a folder, so "
+                        + "no folder can be made under it; give another " + option);
+            }
             return;
         }
         if (!Files.isDirectory(dir)) {

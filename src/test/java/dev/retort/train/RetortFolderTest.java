@@ -82,6 +82,9 @@ class RetortFolderTest {
         assertTrue(assertThrows(IllegalArgumentException.class,
                 () -> RetortFolder.claim(file, RetortFolder.Kind.RUN, "--out")).getMessage().contains("is a file"));
         assertTrue(assertThrows(IllegalArgumentException.class,
+                () -> RetortFolder.claim(file.resolve("run"), RetortFolder.Kind.RUN, "--out")).getMessage()
+                .contains(file + " is a file, not a folder"));
+        assertTrue(assertThrows(IllegalArgumentException.class,
                 () -> RetortFolder.claim(mine, RetortFolder.Kind.RUN, "--out")).getMessage()
                 .contains("holds files but is not a run folder"));
         assertTrue(assertThrows(IllegalArgumentException.class,
