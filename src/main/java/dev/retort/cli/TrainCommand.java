@@ -1,5 +1,6 @@
 package dev.retort.cli;
 
+import dev.retort.train.RunFolder;
 import dev.retort.train.Runs;
 import dev.retort.train.TrainingConfig;
 import java.io.IOException;
@@ -36,6 +37,7 @@ final class TrainCommand extends ReportingCommand {
         PrintWriter log = out();
         TrainingConfig config = training.config(model).withDevice(device.resolve(log));
         Path out = training.out("train", model);
+        RunFolder.check(out, training.resume); // before the data is read; checked again when the run starts
         Runs.Data d = Commands.loadData(data, config, log);
         Runs.Outcome outcome = Runs.train("train " + model, config, d, out, training.resume, log);
         log.printf(Locale.ROOT, "test accuracy %.2f %%, NLL %.4f, ECE %.4f; weights in %s%n",

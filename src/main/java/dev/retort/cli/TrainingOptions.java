@@ -71,7 +71,8 @@ public final class TrainingOptions {
 
     @Option(names = "--out", paramLabel = "DIR",
             description = "Run folder: config.json, metrics, checkpoints, model.safetensors "
-                    + "(default runs/<command>-<model>-<time>).")
+                    + "(default runs/<command>-<model>-<time>). A new or empty folder, or a run folder of Retort's; "
+                    + "a folder holding other files is refused.")
     Path out;
 
     @Option(names = "--resume", description = "Continue the run in --out from its newest checkpoint.")

@@ -28,9 +28,10 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
- * The folder a training run writes: {@code config.json} (every option resolved), {@code metrics.jsonl}
- * and {@code metrics.csv} (one row per epoch), {@code checkpoints/epoch-NNNN/} (the model and the training
- * state, safetensors) and at the end {@code model.safetensors}, {@code report.md} and plots.
+ * The folder a training run writes, a {@link RetortFolder} of kind run: its marker, {@code config.json} (every
+ * option resolved), {@code metrics.jsonl} and {@code metrics.csv} (one row per epoch),
+ * {@code checkpoints/epoch-NNNN/} (the model and the training state, safetensors) and at the end
+ * {@code model.safetensors}, {@code report.md} and plots.
  *
  * <p>Nothing is ever half-written: files are replaced atomically, and a checkpoint is assembled in a
  * temporary folder that is renamed into place only when both of its files are complete, so a crash at
@@ -77,14 +78,22 @@ public final class RunFolder {
     }
 
     /**
-     * Opens {@code dir} for a run. A new run needs a folder without a checkpoint or exported model (a run
-     * that trained is never overwritten: resume it or choose another folder — one that stopped before its
-     * first checkpoint had nothing to keep); a resumed one needs a complete checkpoint.
+     * Refuses, creating and writing nothing, a folder a run may not be started in or resumed from. A new run needs a
+     * new or empty folder, or a run folder ({@link RetortFolder}) without a checkpoint or an exported model (a run
+     * that trained is never overwritten: resume it or choose another folder; one that stopped before its first
+     * checkpoint had nothing to keep); a resumed one needs a run folder with its config.json and a complete
+     * checkpoint.
+     *
+     * @throws IllegalArgumentException or IOException with one line naming the folder and the reason
      */
-    public static RunFolder open(Path dir, boolean resume) throws IOException {
+    public static void check(Path dir, boolean resume) throws IOException {
+        RetortFolder.check(dir, RetortFolder.Kind.RUN, "--out");
         RunFolder run = new RunFolder(dir);
-        run.removeLeftovers();
         if (resume) {
+            if (!Files.isDirectory(dir)) {
+                throw new IOException("--resume: no such folder " + dir + "; give the folder of the run to continue "
+                        + "(the one holding its " + CONFIG + " and checkpoints/)");
+            }
             if (!Files.isRegularFile(dir.resolve(CONFIG))) {
                 throw new IOException("--resume: " + dir + " holds no " + CONFIG + "; is it a run folder?");
             }
@@ -95,6 +104,18 @@ public final class RunFolder {
         } else if (run.latestCheckpoint().isPresent() || Files.exists(dir.resolve(MODEL))) {
             throw new IOException(dir + " already holds a run; continue it with --resume or choose another --out");
         }
+    }
+
+    /**
+     * Opens {@code dir} for a run, after {@link #check}: claims it as a run folder (a new or empty folder gets
+     * the marker, and so does a run folder written before the marker existed), removes what a killed run left, and
+     * makes {@code checkpoints/}. Called under the folder's {@link RunLock}.
+     */
+    public static RunFolder open(Path dir, boolean resume) throws IOException {
+        check(dir, resume);
+        RetortFolder.claim(dir, RetortFolder.Kind.RUN, "--out");
+        RunFolder run = new RunFolder(dir);
+        run.removeLeftovers();
         Files.createDirectories(dir.resolve("checkpoints"));
         return run;
     }
