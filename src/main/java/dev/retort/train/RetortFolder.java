@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.retort.Version;
 import dev.retort.io.AtomicFiles;
+import dev.retort.io.StrictJson;
 import java.io.IOException;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
@@ -93,6 +94,13 @@ public final class RetortFolder {
             throw new IllegalArgumentException(option + " '': an empty path would be the current folder; give the "
                     + "folder to write (" + option + " . for the current folder, if it is empty or " + article(kind)
                     + " folder)");
+        }
+        Path parent = dir.toAbsolutePath().normalize().getParent();
+        Optional<Path> outer = parent == null ? Optional.empty() : enclosing(parent);
+        if (outer.isPresent() && kindOf(outer.get()).orElseThrow() == Kind.RUN && kindOf(dir).isEmpty()) {
+            // A run cleans its own folder on start (half-written checkpoints go): a folder inside it is not safe.
+            throw new IllegalArgumentException(option + " " + dir + " is inside the run folder " + outer.get()
+                    + "; nothing is written inside another run's folder: choose another " + option);
         }
         if (!Files.exists(dir)) {
             Path absolute = dir.toAbsolutePath().normalize();
@@ -269,7 +277,7 @@ public final class RetortFolder {
             if (Files.size(marker) > 4096) {
                 return Optional.empty();
             }
-            JsonNode root = JSON.readTree(Files.readString(marker));
+            JsonNode root = StrictJson.parse(Files.readAllBytes(marker));
             if (root == null || !root.path("kind").isTextual() || !root.path("retort").isTextual()) {
                 return Optional.empty();
             }
@@ -280,7 +288,7 @@ public final class RetortFolder {
                 }
             }
             return Optional.empty();
-        } catch (IOException | RuntimeException e) {
+        } catch (IOException | StrictJson.Malformed | RuntimeException e) {
             return Optional.empty();
         }
     }
@@ -295,9 +303,9 @@ public final class RetortFolder {
             if (Files.size(config) > (1 << 20)) {
                 return false;
             }
-            JsonNode root = JSON.readTree(Files.readString(config));
+            JsonNode root = StrictJson.parse(Files.readAllBytes(config));
             return root != null && root.path("retort").isTextual() && root.path("training").isObject();
-        } catch (IOException | RuntimeException e) {
+        } catch (IOException | StrictJson.Malformed | RuntimeException e) {
             return false;
         }
     }

@@ -78,7 +78,8 @@ class RunFolderCommandTest {
         List<String> files = new ArrayList<>();
         try (Stream<Path> walk = Files.walk(root)) {
             for (Path p : walk.sorted().toList()) {
-                files.add(root.relativize(p) + (Files.isRegularFile(p) ? " " + Files.readString(p) : "/"));
+                files.add(root.relativize(p) + (Files.isRegularFile(p) ? " " + new String(Files.readAllBytes(p),
+                        java.nio.charset.StandardCharsets.ISO_8859_1) : "/"));
             }
         }
         return files;
@@ -143,6 +144,20 @@ class RunFolderCommandTest {
         assertRefused(sweep(data, teacher, demoFolder.toString()), "is a demo folder, not a sweep folder");
         assertEquals(List.of(RetortFolder.MARKER), names(sweepFolder), "nothing written into the sweep folder");
         assertEquals(List.of(RetortFolder.MARKER), names(demoFolder), "nothing written into the demo folder");
+    }
+
+    @Test
+    void nothingIsWrittenInsideAnotherRunsFolder() throws IOException {
+        Path data = data();
+        Path run = dir.resolve("a-run");
+        assertEquals(0, train(data, run.toString()).exitCode());
+        List<String> before = snapshot(run);
+        // A run removes what looks half-written in its checkpoints/ when it starts: a folder there would go.
+        Path inside = run.resolve("checkpoints").resolve("epoch-0009");
+        assertRefused(train(data, inside.toString()), "--out " + inside + " is inside the run folder "
+                + run.toRealPath());
+        assertRefused(train(data, run.resolve("sub").toString()), "is inside the run folder");
+        assertEquals(before, snapshot(run), "the run folder is as it was");
     }
 
     @Test
