@@ -90,6 +90,12 @@ final class CalibrateCommand extends ReportingCommand {
                 Evaluation.metrics(testLogits, test.labels(), test.classes(), 1.0),
                 Evaluation.metrics(testLogits, test.labels(), test.classes(), t)};
             out.printf(Locale.ROOT, "T* = %.4f%n", t);
+            if (fit.atBound()) {
+                err().printf(Locale.ROOT, "retort calibrate: warning: T* = %.4g is an edge of the search range "
+                        + "[0.01, 100]: the NLL still falls beyond it, so it is a bound, not a fit (are the logits "
+                        + "informative? is --model the network the weights were trained as?)%n", t);
+                err().flush();
+            }
             out.printf(Locale.ROOT, "%-10s %10s %10s %10s %10s %9s%n", "", "NLL T=1", "NLL T*", "ECE T=1", "ECE T*",
                     "accuracy");
             out.printf(Locale.ROOT, "%-10s %10.4f %10.4f %10.4f %10.4f %8.2f%%%n", "held-out", rows[0].nll(),

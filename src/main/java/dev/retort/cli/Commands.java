@@ -1,11 +1,13 @@
 package dev.retort.cli;
 
 import dev.retort.data.Dataset;
+import dev.retort.train.DataFingerprint;
 import dev.retort.train.DatasetFolder;
 import dev.retort.train.Runs;
 import dev.retort.train.TrainingConfig;
 import java.io.IOException;
 import java.io.PrintWriter;
+import java.util.LinkedHashMap;
 import java.util.Map;
 
 /** Wiring shared by the training commands. */
@@ -19,7 +21,10 @@ final class Commands {
         DatasetFolder dataset = option.dataset();
         String source = dataset.describe();
         log.println("data: " + source + " (" + train.size() + " train, " + test.size() + " test)");
-        return new Runs.Data(train, test, source, Map.of("dataset", dataset.kind(), "folder",
-                dataset.folder().toAbsolutePath().toString()), dataset.normalization());
+        Map<String, Object> origin = new LinkedHashMap<>();
+        origin.put("dataset", dataset.kind());
+        origin.put("folder", dataset.folder().toAbsolutePath().toString());
+        origin.put(DataFingerprint.FIELD, dataset.fingerprint());
+        return new Runs.Data(train, test, source, origin, dataset.normalization());
     }
 }

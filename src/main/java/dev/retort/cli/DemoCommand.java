@@ -4,7 +4,9 @@ import dev.retort.backend.Backends;
 import dev.retort.backend.Device;
 import dev.retort.data.Dataset;
 import dev.retort.data.SyntheticImages;
+import dev.retort.train.DataFingerprint;
 import dev.retort.train.Demo;
+import dev.retort.train.RetortFolder;
 import dev.retort.train.Runs;
 import dev.retort.train.TrainingConfig;
 import java.io.IOException;
@@ -36,7 +38,8 @@ final class DemoCommand extends ReportingCommand {
     @Option(names = "--full", description = "The long schedule.")
     boolean full;
 
-    @Option(names = "--out", paramLabel = "DIR", description = "Demo folder (default runs/demo-<time>).")
+    @Option(names = "--out", paramLabel = "DIR", description = "Demo folder (default runs/demo-<time>): a new or empty folder, or a demo "
+            + "folder to rerun; a folder holding other files is refused.")
     Path out;
 
     @Option(names = "--seeds", description = "Student seeds (default 1, or 3 with --full).")
@@ -96,6 +99,7 @@ final class DemoCommand extends ReportingCommand {
                 settings, seeds == null ? base.seeds() : seeds);
         Path folder = out != null ? out : Path.of("runs", "demo-"
                 + LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")));
+        RetortFolder.check(folder, RetortFolder.Kind.DEMO, "--out"); // before the data is read
         Runs.Data d = data(log);
         Demo.Result result = Demo.run(schedule, d, folder, log);
         Path report = Demo.writeReport(result, schedule, d, machine, folder);
@@ -112,7 +116,8 @@ final class DemoCommand extends ReportingCommand {
             Dataset test = data.test();
             String source = "Fashion-MNIST from " + data.locate();
             log.println("data: " + source + " (" + train.size() + " train, " + test.size() + " test)");
-            return new Runs.Data(train, test, source, Map.of(), data.dataset().normalization());
+            return new Runs.Data(train, test, source, Map.of(DataFingerprint.FIELD, data.dataset().fingerprint()),
+                    data.dataset().normalization());
         } catch (IOException e) {
             if (data.explicit() != null) {
                 throw e;

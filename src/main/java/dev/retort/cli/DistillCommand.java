@@ -3,6 +3,7 @@ package dev.retort.cli;
 import dev.retort.backend.Device;
 import dev.retort.distill.DistillationMode;
 import dev.retort.train.DistillationConfig;
+import dev.retort.train.RunFolder;
 import dev.retort.train.Runs;
 import dev.retort.train.TrainingConfig;
 import java.io.IOException;
@@ -30,7 +31,8 @@ final class DistillCommand extends ReportingCommand {
     String mode;
 
     @Option(names = "--teacher-model", defaultValue = "cnn-teacher", paramLabel = "NAME|FILE.json",
-            description = "The teacher's network (default ${DEFAULT-VALUE}).")
+            description = "The teacher's network: a reference network or a JSON network file, FILE.json "
+                    + "(default ${DEFAULT-VALUE}).")
     String teacherModel;
 
     @Option(names = "--teacher-weights", paramLabel = "FILE",
@@ -38,7 +40,8 @@ final class DistillCommand extends ReportingCommand {
     Path teacherWeights;
 
     @Option(names = "--model", defaultValue = "cnn-student", paramLabel = "NAME|FILE.json",
-            description = "The student's network (default ${DEFAULT-VALUE}).")
+            description = "The student's network: a reference network or a JSON network file, FILE.json "
+                    + "(default ${DEFAULT-VALUE}).")
     String model;
 
     @Option(names = "--temperature", paramLabel = "T",
@@ -101,6 +104,7 @@ final class DistillCommand extends ReportingCommand {
         DistillationConfig distillation = distillation();
         TrainingConfig config = training.config(model).withDevice(chosen);
         Path out = training.out("distill-" + distillation.mode().name(), model);
+        RunFolder.check(out, training.resume); // before the data is read; checked again when the run starts
         Runs.Data d = Commands.loadData(data, config, log);
         Runs.Outcome outcome = Runs.distill("distill " + distillation.mode().name(), config, distillation, d, out,
                 training.resume, log);

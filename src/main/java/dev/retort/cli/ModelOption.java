@@ -27,7 +27,8 @@ public final class ModelOption {
     // Required, but checked when used: a --config replay supplies it.
     @Option(names = "--model", paramLabel = "NAME|FILE.json",
             description = "Network (required unless --config names it): a reference network (cnn-teacher, "
-                    + "cnn-student, mlp-teacher, mlp-student, mlp-tiny, resnet20, resnet8) or a JSON network file.")
+                    + "cnn-student, mlp-teacher, mlp-student, mlp-tiny, resnet20, resnet8) or a JSON network file, "
+                    + "whose name ends in .json (docs/networks.md).")
     String model;
 
     @Option(names = "--weights", paramLabel = "FILE.safetensors",
@@ -101,9 +102,9 @@ public final class ModelOption {
         if (model == null) {
             throw missing("Missing required option: '--model=NAME|FILE.json' (or --config FILE, a run's config.json)");
         }
-        if (!isReferenceNetwork() && !Files.isRegularFile(Path.of(model))) {
+        if (!isReferenceNetwork() && !(NetworkFile.isFileName(model) && Files.isRegularFile(Path.of(model)))) {
             throw error("--model " + model + ": neither a reference network " + Models.NAMES
-                    + " nor an existing JSON network file");
+                    + " nor an existing JSON network file (FILE" + NetworkFile.SUFFIX + ")");
         }
     }
 

@@ -4,8 +4,8 @@ import dev.retort.backend.Device;
 import dev.retort.distill.DistillationMode;
 import dev.retort.distill.FeaturePairs;
 import dev.retort.nn.Models;
+import dev.retort.train.RetortFolder;
 import dev.retort.train.RunChecks;
-import dev.retort.train.RunLock;
 import dev.retort.train.Runs;
 import dev.retort.train.Sweep;
 import java.io.IOException;
@@ -102,12 +102,14 @@ final class SweepCommand extends ReportingCommand {
         Runs.Data data = Commands.loadData(first.data, onDevice.get(0).training(), log);
         checkEveryCell(cells, combinations, options, data);
         log.println("sweep: " + onDevice.size() + " runs into " + folder);
-        Path md;
-        List<Sweep.Result> results;
-        try (RunLock lock = RunLock.acquire(folder, "sweep --out " + folder)) { // one sweep per folder at a time
-            results = Sweep.run(onDevice, data, folder, log);
-            md = Sweep.write(results, "retort sweep: " + String.join(" ", grid), folder);
-        }
+        // A sweep folder, claimed and locked (one sweep per folder at a time); every run is a run folder inside it.
+        List<Sweep.Result> results = RetortFolder.write(folder, RetortFolder.Kind.SWEEP, "--out",
+                "sweep --out " + folder, () -> {
+                    List<Sweep.Result> done = Sweep.run(onDevice, data, folder, log);
+                    Sweep.write(done, "retort sweep: " + String.join(" ", grid), folder);
+                    return done;
+                });
+        Path md = folder.resolve("sweep.md");
         log.println();
         log.print(Sweep.table(results));
         log.println("sweep: " + md);

@@ -1,5 +1,6 @@
 package dev.retort.cli;
 
+import dev.retort.train.RunFolder;
 import dev.retort.train.Runs;
 import dev.retort.train.TrainingConfig;
 import java.io.IOException;
@@ -17,8 +18,8 @@ import picocli.CommandLine.Option;
 final class TrainCommand extends ReportingCommand {
     @Option(names = "--model", defaultValue = "cnn-teacher", paramLabel = "NAME|FILE.json",
             description = "A reference network (cnn-teacher, cnn-student, mlp-teacher, mlp-student, mlp-tiny for "
-                    + "1×28×28 images; resnet20, resnet8 for CIFAR-10's 3×32×32) or a JSON network file (default "
-                    + "${DEFAULT-VALUE}).")
+                    + "1×28×28 images; resnet20, resnet8 for CIFAR-10's 3×32×32) or a JSON network file, whose name ends in "
+                    + ".json (default ${DEFAULT-VALUE}).")
     String model;
 
     @Mixin
@@ -36,6 +37,7 @@ final class TrainCommand extends ReportingCommand {
         PrintWriter log = out();
         TrainingConfig config = training.config(model).withDevice(device.resolve(log));
         Path out = training.out("train", model);
+        RunFolder.check(out, training.resume); // before the data is read; checked again when the run starts
         Runs.Data d = Commands.loadData(data, config, log);
         Runs.Outcome outcome = Runs.train("train " + model, config, d, out, training.resume, log);
         log.printf(Locale.ROOT, "test accuracy %.2f %%, NLL %.4f, ECE %.4f; weights in %s%n",

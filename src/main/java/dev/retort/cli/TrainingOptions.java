@@ -71,7 +71,8 @@ public final class TrainingOptions {
 
     @Option(names = "--out", paramLabel = "DIR",
             description = "Run folder: config.json, metrics, checkpoints, model.safetensors "
-                    + "(default runs/<command>-<model>-<time>).")
+                    + "(default runs/<command>-<model>-<time>). A new or empty folder, or a run folder of Retort's; "
+                    + "a folder holding other files is refused.")
     Path out;
 
     @Option(names = "--resume", description = "Continue the run in --out from its newest checkpoint.")
@@ -79,7 +80,8 @@ public final class TrainingOptions {
 
     @Option(names = "--config", paramLabel = "FILE",
             description = "Replay a run: every option not given here takes its value from FILE, a run's config.json "
-                    + "(data folder included; not --out).")
+                    + "(data folder included; not --out), as typed: a value of the wrong type, a null or a path to "
+                    + "the wrong kind of file is refused, naming the field.")
     Path config;
 
     TrainingConfig config(String model) {

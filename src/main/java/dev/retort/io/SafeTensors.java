@@ -1,8 +1,5 @@
 package dev.retort.io;
 
-import com.fasterxml.jackson.core.JsonProcessingException;
-import com.fasterxml.jackson.core.StreamReadFeature;
-import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.json.JsonMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
@@ -17,7 +14,6 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
 import java.nio.channels.WritableByteChannel;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
@@ -44,10 +40,8 @@ public final class SafeTensors {
     static final long MAX_HEADER_BYTES = 100L * 1024 * 1024;
 
     private static final String METADATA = "__metadata__";
-    private static final JsonMapper JSON = JsonMapper.builder()
-            .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION)
-            .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
-            .build();
+    /** Writes headers; they are read by {@link StrictJson}. */
+    private static final JsonMapper JSON = new JsonMapper();
 
     /** The tensors of a file, in header order, and its metadata. Closing it frees the tensors. */
     public record Contents(Map<String, Tensor> tensors, Map<String, String> metadata) implements AutoCloseable {
@@ -94,8 +88,9 @@ public final class SafeTensors {
             }
             long headerLength = readFully(channel, 0, 8, file, "header length").order(ByteOrder.LITTLE_ENDIAN).getLong();
             if (headerLength < 0 || headerLength > MAX_HEADER_BYTES) {
-                throw new FileFormatException(file, "header length " + Long.toUnsignedString(headerLength)
-                        + " is absurd (limit " + MAX_HEADER_BYTES + " bytes); the file is corrupt or not safetensors");
+                // The value is not shown: it is the file's first 8 bytes, and a file this far off may be anything.
+                throw new FileFormatException(file, "header length is absurd (more than the limit of "
+                        + MAX_HEADER_BYTES + " bytes); the file is corrupt or not safetensors");
             }
             if (headerLength > fileSize - 8) {
                 throw new FileFormatException(file, "header length " + headerLength + " is larger than the "
@@ -104,13 +99,9 @@ public final class SafeTensors {
             ByteBuffer headerBytes = readFully(channel, 8, (int) headerLength, file, "header");
             JsonNode header;
             try {
-                header = JSON.readTree(new String(headerBytes.array(), StandardCharsets.UTF_8));
-            } catch (JsonProcessingException e) {
-                String detail = e.getOriginalMessage();
-                String what = detail != null && detail.startsWith("Duplicate field")
-                        ? "duplicate name in header: " + detail
-                        : "header is not valid JSON: " + detail;
-                throw new FileFormatException(file, what, e);
+                header = StrictJson.parse(headerBytes.array());
+            } catch (StrictJson.Malformed e) { // what and where, none of the bytes: the file may be anything
+                throw new FileFormatException(file, "header: " + e.getMessage(), e);
             }
             if (header == null || !header.isObject()) {
                 throw new FileFormatException(file, "header must be a JSON object of tensors, got "

@@ -29,9 +29,9 @@ public final class Models {
             return create(nameOrFile, seed);
         }
         java.nio.file.Path file = java.nio.file.Path.of(nameOrFile);
-        if (!java.nio.file.Files.isRegularFile(file)) {
+        if (!NetworkFile.isFileName(nameOrFile) || !java.nio.file.Files.isRegularFile(file)) {
             throw new IllegalArgumentException("model '" + nameOrFile + "' is neither a reference network " + NAMES
-                    + " nor a JSON network file");
+                    + " nor an existing JSON network file (FILE" + NetworkFile.SUFFIX + ")");
         }
         return NetworkFile.load(file, seed).model();
     }

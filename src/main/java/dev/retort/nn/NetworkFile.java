@@ -1,11 +1,9 @@
 package dev.retort.nn;
 
-import com.fasterxml.jackson.core.JsonFactory;
-import com.fasterxml.jackson.core.JsonProcessingException;
-import com.fasterxml.jackson.core.StreamReadConstraints;
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.TextNode;
+import dev.retort.io.FileFormatException;
+import dev.retort.io.StrictJson;
 import dev.retort.nn.Layers.AvgPool2d;
 import dev.retort.nn.Layers.Dropout;
 import dev.retort.nn.Layers.Flatten;
@@ -13,12 +11,12 @@ import dev.retort.nn.Layers.GlobalAvgPool2d;
 import dev.retort.nn.Layers.MaxPool2d;
 import dev.retort.nn.Layers.ReLU;
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Iterator;
 import java.util.List;
+import java.util.Locale;
 import java.util.Set;
 import java.util.SplittableRandom;
 
@@ -36,44 +34,69 @@ import java.util.SplittableRandom;
  * dropout (p), linear (out, bias true). State-dict names are PyTorch's for nn.Sequential.
  */
 public final class NetworkFile {
-    /** A network description is a list of flat objects; anything deeper is refused before it can exhaust the stack. */
-    static final int MAX_NESTING = 32;
+    /** A description of a network this engine can train is far smaller; a larger file is not one. */
+    static final long MAX_FILE_BYTES = 4L << 20;
+    /** What a network file's name ends in (any case): the name says the file is JSON before a byte of it is read. */
+    public static final String SUFFIX = ".json";
     /**
      * Caps checked from the description, before any layer allocates: more parameters than this (1 GiB of float32)
      * or more values per example at any layer's output cannot be a network this engine trains.
      */
     static final long MAX_PARAMETERS = 1L << 28;
     static final long MAX_VALUES_PER_EXAMPLE = 1L << 26;
-    private static final ObjectMapper JSON = new ObjectMapper(JsonFactory.builder()
-            .streamReadConstraints(StreamReadConstraints.builder().maxNestingDepth(MAX_NESTING).build()).build());
 
     private NetworkFile() {}
 
     /** A network and the input shape [C, H, W] (or [features]) it was described for. */
     public record Network(Sequential model, int[] inputShape) {}
 
-    /** Reads and builds the network a JSON file describes (docs/networks.md), initialised from {@code seed}. */
+    /**
+     * Whether {@code name} can name a network file: it ends in {@link #SUFFIX}. Only such a file is read as a
+     * network, so a wrong path (a config's {@code "model": "../../etc/passwd"}) is refused by its name, unread.
+     */
+    public static boolean isFileName(String name) {
+        return name != null && name.toLowerCase(Locale.ROOT).endsWith(SUFFIX)
+                && name.length() > SUFFIX.length();
+    }
+
+    /**
+     * Reads and builds the network a JSON file describes (docs/networks.md), initialised from {@code seed}. The file
+     * must be a regular file whose name ends in {@code .json}; what is not is refused unread.
+     */
     public static Network load(Path file, long seed) throws IOException {
-        String text;
+        if (!isFileName(file.getFileName() == null ? "" : file.getFileName().toString())) {
+            throw new IllegalArgumentException(file + ": not a network file (a network file's name ends in " + SUFFIX
+                    + ")");
+        }
+        byte[] bytes;
         try {
-            text = Files.readString(file);
+            bytes = StrictJson.readFile(file, MAX_FILE_BYTES);
+        } catch (FileFormatException e) {
+            throw e; // names the file and says why: a folder, a device, too large
         } catch (IOException e) {
             throw new IOException(file + ": cannot read the network description (" + e.getMessage() + ")", e);
         }
-        return parse(file.toString(), text, seed);
+        JsonNode root;
+        try {
+            root = StrictJson.parse(bytes);
+        } catch (StrictJson.Malformed e) {
+            throw new IllegalArgumentException(file + ": " + e.getMessage());
+        }
+        return build(file.toString(), root, seed);
     }
 
     /** Parses a description; {@code source} names it in error messages. */
     public static Network parse(String source, String text, long seed) {
         JsonNode root;
         try {
-            root = JSON.readTree(text);
-        } catch (JsonProcessingException e) {
-            // The location is null for some errors (a nesting limit): the message must not fail on it.
-            var at = e.getLocation();
-            throw new IllegalArgumentException(source + ": not valid JSON (" + e.getOriginalMessage()
-                    + (at == null ? "" : " at line " + at.getLineNr() + ", column " + at.getColumnNr()) + ")");
+            root = StrictJson.parse(text);
+        } catch (StrictJson.Malformed e) {
+            throw new IllegalArgumentException(source + ": " + e.getMessage());
         }
+        return build(source, root, seed);
+    }
+
+    private static Network build(String source, JsonNode root, long seed) {
         if (root == null || !root.isObject()) {
             throw new IllegalArgumentException(source + ": expected a JSON object with \"input\" and \"layers\"");
         }

@@ -12,7 +12,15 @@ public final class Calibration {
     private static final double MAX_TEMPERATURE = 1e2;
 
     /** What calibration found: T* and the metrics before (T = 1) and after (T = T*). */
-    public record Result(double temperature, double nllBefore, double nllAfter, double eceBefore, double eceAfter) {}
+    public record Result(double temperature, double nllBefore, double nllAfter, double eceBefore, double eceAfter) {
+        /**
+         * Whether T* ended at an edge of the search range [0.01, 100]: the NLL still fell beyond it, so T* is a bound
+         * rather than a minimum (logits that carry next to no information, or a network far too sure of itself).
+         */
+        public boolean atBound() {
+            return temperature > MAX_TEMPERATURE * 0.999 || temperature < MIN_TEMPERATURE * 1.001;
+        }
+    }
 
     private Calibration() {}
 

@@ -13,8 +13,12 @@ import dev.retort.tensor.Tensor;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
+import java.util.stream.Stream;
 
 /**
  * The dataset a command trains or evaluates on: one of the published ones (Fashion-MNIST, MNIST, CIFAR-10),
@@ -88,6 +92,47 @@ public final class DatasetFolder {
     /** Where the data came from, for logs and config.json. */
     public String describe() {
         return kind + " from " + folder;
+    }
+
+    /**
+     * The {@link DataFingerprint} of the files this dataset reads: the four IDX files (the {@code .gz} ones where
+     * both are there, as the loader reads them), CIFAR-10's six batches, the four {@code .npy} files, or one entry
+     * per class folder of an image folder. Names are relative to {@link #folder}, so the same files elsewhere agree.
+     */
+    public Map<String, Object> fingerprint() throws IOException {
+        List<String> files = new ArrayList<>();
+        switch (kind) {
+            case "fashion-mnist", "mnist" -> {
+                for (String name : List.of(FashionMnist.TRAIN_IMAGES, FashionMnist.TRAIN_LABELS,
+                        FashionMnist.TEST_IMAGES, FashionMnist.TEST_LABELS)) {
+                    files.add(Files.isRegularFile(folder.resolve(name + ".gz")) ? name + ".gz" : name);
+                }
+            }
+            case "cifar-10" -> {
+                Path batches = Cifar10.holding(folder);
+                String prefix = batches == null || batches.equals(folder) ? "" : Cifar10.ARCHIVE_FOLDER + "/";
+                for (String name : Cifar10.TRAIN_FILES) {
+                    files.add(prefix + name);
+                }
+                files.add(prefix + Cifar10.TEST_FILE);
+            }
+            case "images" -> {
+                Map<String, Object> out = new LinkedHashMap<>();
+                for (String split : List.of(ImageFolder.TRAIN, ImageFolder.TEST)) {
+                    for (String c : ImageFolder.classes(folder.resolve(split))) {
+                        Path classFolder = folder.resolve(split).resolve(c);
+                        List<Path> images;
+                        try (Stream<Path> entries = Files.list(classFolder)) {
+                            images = entries.filter(ImageFolder::isImageFile).sorted().toList();
+                        }
+                        out.put(split + "/" + c + "/", DataFingerprint.ofFolder(classFolder, images));
+                    }
+                }
+                return out;
+            }
+            default -> files.addAll(List.of("x_train.npy", "y_train.npy", "x_test.npy", "y_test.npy"));
+        }
+        return DataFingerprint.ofFiles(folder, files);
     }
 
     /** The training split. */

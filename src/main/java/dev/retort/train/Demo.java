@@ -151,11 +151,13 @@ public final class Demo {
         return cells;
     }
 
-    /** Runs (or reuses) every run of the schedule under {@code out}. */
+    /**
+     * Runs (or reuses) every run of the schedule under {@code out}, a demo folder ({@link RetortFolder}): a new or
+     * empty folder becomes one, and every run is a run folder inside it.
+     */
     public static Result run(Schedule schedule, Runs.Data data, Path out, PrintWriter log) throws IOException {
-        try (RunLock lock = RunLock.acquire(out, "demo --out " + out)) {
-            return runLocked(schedule, data, out, log);
-        }
+        return RetortFolder.write(out, RetortFolder.Kind.DEMO, "--out", "demo --out " + out,
+                () -> runLocked(schedule, data, out, log));
     }
 
     private static Result runLocked(Schedule schedule, Runs.Data data, Path out, PrintWriter log) throws IOException {

@@ -16,6 +16,8 @@ import java.util.Set;
  * compared with the folder's {@code config.json}, and the first difference is named by its option. Only what
  * does not change the run's arithmetic may differ: {@code --epochs} (to extend a run), {@code --device} (the
  * results differ by float rounding alone), {@code --eval-batch-size}, the data's location and Retort's version.
+ * The files the run was made from are compared too: the teacher's weights by their SHA-256, the data by its
+ * {@link DataFingerprint}.
  */
 final class ResumeCheck {
     /** Fields of "training" that a resume may change. */
@@ -54,9 +56,62 @@ final class ResumeCheck {
     }
 
     /**
+     * Whether the files a resume of the run in {@code dir} (its {@code config.json} is {@code saved}) would read are
+     * the ones it ran on: the teacher's weights by their SHA-256 (for a distillation, {@code teacherWeights}; null for
+     * a run on the labels), the data by its {@link DataFingerprint}. A config.json that records neither (a run of an
+     * earlier version, or generated data) is not refused for it. Cheap, so it runs before anything is loaded.
+     *
+     * @throws IllegalArgumentException with one line naming what changed
+     */
+    static void requireSameInputs(Path dir, JsonNode saved, Runs.Data data, Path teacherWeights) throws IOException {
+        if (teacherWeights != null) {
+            String changed = teacherChange(saved, teacherWeights);
+            if (changed != null) {
+                throw new IllegalArgumentException("--resume: " + dir + " " + changed + "; resume with the run's "
+                        + "teacher or choose another --out");
+            }
+        }
+        JsonNode before = saved.path("data").path(DataFingerprint.FIELD);
+        Object now = data.origin().get(DataFingerprint.FIELD);
+        if (before.isObject() && now != null) {
+            String difference = DataFingerprint.difference(before, RunFolder.toTree(Map.of("f", now)).path("f"));
+            if (difference != null) {
+                Object folder = data.origin().get("folder");
+                throw new IllegalArgumentException("--resume: the data " + dir + " trained on has changed: "
+                        + (folder == null ? "" : folder + "/") + difference + "; resume with the run's data or "
+                        + "choose another --out");
+            }
+        }
+    }
+
+    /**
+     * How the teacher's weights now at {@code teacherWeights} differ from those the run in {@code saved} learnt from,
+     * in words with both SHA-256 prefixes; null when they are the same or the run recorded none.
+     */
+    private static String teacherChange(JsonNode saved, Path teacherWeights) throws IOException {
+        JsonNode recorded = saved.path("environment").path("teacher_weights_sha256");
+        if (!recorded.isTextual()) {
+            return null;
+        }
+        Runs.requireTeacherFile(teacherWeights);
+        String now = Runs.sha256(teacherWeights);
+        if (now.equalsIgnoreCase(recorded.asText())) {
+            return null;
+        }
+        return "was distilled from teacher weights of SHA-256 " + prefix(recorded.asText()) + "…, but "
+                + "--teacher-weights " + teacherWeights + " now holds " + prefix(now) + "… (the file changed)";
+    }
+
+    /** The digest's first 12 hex digits; a recorded value that is no SHA-256 is not echoed. */
+    private static String prefix(String sha) {
+        return sha.matches("[0-9a-fA-F]{64}") ? sha.substring(0, 12) : "(not a SHA-256)";
+    }
+
+    /**
      * Whether the finished run in {@code dir} (its {@code config.json} is {@code saved}) is the run of these options,
      * so that a demo or a sweep may reuse it instead of training it again; only {@code --device} and
-     * {@code --eval-batch-size} may differ. Throws with one line naming the first difference.
+     * {@code --eval-batch-size} may differ, and a distillation's teacher weights must be the same file content.
+     * Throws with one line naming the first difference.
      */
     static void requireSameFinishedRun(Path dir, JsonNode saved, TrainingConfig training,
                                        DistillationConfig distillation) throws IOException {
@@ -70,6 +125,11 @@ final class ResumeCheck {
             throw new IllegalArgumentException(dir + " holds a finished run of other options (" + (difference != null
                     ? difference : distillation == null ? "a distillation, this one is not" : "no distillation")
                     + "); a finished run is reused only when its options match: give another --out, or remove it");
+        }
+        String changed = distillation == null ? null : teacherChange(saved, Path.of(distillation.teacherWeights()));
+        if (changed != null) {
+            throw new IllegalArgumentException(dir + " holds a finished run that " + changed + "; a finished run is "
+                    + "reused only when its teacher is the same: give another --out, or remove it");
         }
     }
 

@@ -1,12 +1,12 @@
 package dev.retort.train;
 
-import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import dev.retort.io.AtomicFiles;
 import dev.retort.io.Checkpoints;
 import dev.retort.io.SafeTensors;
+import dev.retort.io.StrictJson;
 import dev.retort.nn.Module;
 import dev.retort.tensor.Tensor;
 import java.io.IOException;
@@ -17,6 +17,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -27,9 +28,10 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
- * The folder a training run writes: {@code config.json} (every option resolved), {@code metrics.jsonl}
- * and {@code metrics.csv} (one row per epoch), {@code checkpoints/epoch-NNNN/} (the model and the training
- * state, safetensors) and at the end {@code model.safetensors}, {@code report.md} and plots.
+ * The folder a training run writes, a {@link RetortFolder} of kind run: its marker, {@code config.json} (every
+ * option resolved), {@code metrics.jsonl} and {@code metrics.csv} (one row per epoch),
+ * {@code checkpoints/epoch-NNNN/} (the model and the training state, safetensors) and at the end
+ * {@code model.safetensors}, {@code report.md} and plots.
  *
  * <p>Nothing is ever half-written: files are replaced atomically, and a checkpoint is assembled in a
  * temporary folder that is renamed into place only when both of its files are complete, so a crash at
@@ -48,6 +50,8 @@ public final class RunFolder {
     private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT)
             .enable(SerializationFeature.WRITE_ENUMS_USING_TO_STRING);
     private static final ObjectMapper JSON_LINE = new ObjectMapper();
+    /** Retort writes a config.json of a few kilobytes; a file far larger is not one. */
+    static final long MAX_CONFIG_BYTES = 1L << 20;
 
     /** A complete checkpoint on disk. */
     public record Checkpoint(Path folder, int epoch) {
@@ -74,14 +78,22 @@ public final class RunFolder {
     }
 
     /**
-     * Opens {@code dir} for a run. A new run needs a folder without a checkpoint or exported model (a run
-     * that trained is never overwritten: resume it or choose another folder — one that stopped before its
-     * first checkpoint had nothing to keep); a resumed one needs a complete checkpoint.
+     * Refuses, creating and writing nothing, a folder a run may not be started in or resumed from. A new run needs a
+     * new or empty folder, or a run folder ({@link RetortFolder}) without a checkpoint or an exported model (a run
+     * that trained is never overwritten: resume it or choose another folder; one that stopped before its first
+     * checkpoint had nothing to keep); a resumed one needs a run folder with its config.json and a complete
+     * checkpoint.
+     *
+     * @throws IllegalArgumentException or IOException with one line naming the folder and the reason
      */
-    public static RunFolder open(Path dir, boolean resume) throws IOException {
+    public static void check(Path dir, boolean resume) throws IOException {
+        RetortFolder.check(dir, RetortFolder.Kind.RUN, "--out");
         RunFolder run = new RunFolder(dir);
-        run.removeLeftovers();
         if (resume) {
+            if (!Files.isDirectory(dir)) {
+                throw new IOException("--resume: no such folder " + dir + "; give the folder of the run to continue "
+                        + "(the one holding its " + CONFIG + " and checkpoints/)");
+            }
             if (!Files.isRegularFile(dir.resolve(CONFIG))) {
                 throw new IOException("--resume: " + dir + " holds no " + CONFIG + "; is it a run folder?");
             }
@@ -92,6 +104,18 @@ public final class RunFolder {
         } else if (run.latestCheckpoint().isPresent() || Files.exists(dir.resolve(MODEL))) {
             throw new IOException(dir + " already holds a run; continue it with --resume or choose another --out");
         }
+    }
+
+    /**
+     * Opens {@code dir} for a run, after {@link #check}: claims it as a run folder (a new or empty folder gets
+     * the marker, and so does a run folder written before the marker existed), removes what a killed run left, and
+     * makes {@code checkpoints/}. Called under the folder's {@link RunLock}.
+     */
+    public static RunFolder open(Path dir, boolean resume) throws IOException {
+        check(dir, resume);
+        RetortFolder.claim(dir, RetortFolder.Kind.RUN, "--out");
+        RunFolder run = new RunFolder(dir);
+        run.removeLeftovers();
         Files.createDirectories(dir.resolve("checkpoints"));
         return run;
     }
@@ -142,16 +166,19 @@ public final class RunFolder {
         AtomicFiles.writeString(dir.resolve(CONFIG), JSON.writeValueAsString(config) + "\n");
     }
 
-    /** The run's config.json. */
+    /**
+     * The run's config.json: a JSON object, read strictly ({@link StrictJson}); errors name the file, the line and
+     * the column, and quote none of it.
+     */
     public JsonNode readConfig() throws IOException {
         Path file = dir.resolve(CONFIG);
         JsonNode tree;
         try {
-            tree = JSON.readTree(file.toFile());
-        } catch (JsonProcessingException e) {
-            throw new IOException(file + ": not a readable run configuration: " + oneLine(e), e);
+            tree = StrictJson.parse(StrictJson.readFile(file, MAX_CONFIG_BYTES));
+        } catch (StrictJson.Malformed e) {
+            throw new IOException(file + ": not a readable run configuration: " + e.getMessage(), e);
         }
-        if (tree == null || !tree.isObject()) {
+        if (!tree.isObject()) {
             throw new IOException(file + ": not a readable run configuration: expected a JSON object");
         }
         return tree;
@@ -163,13 +190,6 @@ public final class RunFolder {
      */
     static JsonNode toTree(Map<String, Object> config) throws IOException {
         return JSON.readTree(JSON.writeValueAsString(config));
-    }
-
-    /** Jackson's message without the source excerpt it appends on a second line. */
-    private static String oneLine(JsonProcessingException e) {
-        var at = e.getLocation();
-        return e.getOriginalMessage() + (at == null ? "" : " at line " + at.getLineNr() + ", column "
-                + at.getColumnNr());
     }
 
     /** Replaces metrics.jsonl and metrics.csv with these rows (all rows share the first one's columns). */
@@ -192,7 +212,10 @@ public final class RunFolder {
         AtomicFiles.writeString(dir.resolve("metrics.csv"), csv.toString());
     }
 
-    /** The rows of metrics.jsonl, or none when there is no such file. */
+    /**
+     * The rows of metrics.jsonl, or none when there is no such file. Each line is one JSON object, read strictly
+     * ({@link StrictJson}); errors name the file, the line and the column, and quote none of it.
+     */
     @SuppressWarnings("unchecked")
     public List<Map<String, Object>> readMetrics() throws IOException {
         Path file = dir.resolve("metrics.jsonl");
@@ -200,23 +223,44 @@ public final class RunFolder {
         if (!Files.exists(file)) {
             return rows;
         }
+        byte[] bytes = Files.readAllBytes(file);
         int line = 0;
-        for (String text : Files.readAllLines(file, StandardCharsets.UTF_8)) {
+        for (int start = 0; start < bytes.length; ) {
+            int end = start;
+            while (end < bytes.length && bytes[end] != '\n') {
+                end++;
+            }
             line++;
-            if (text.isBlank()) {
+            byte[] text = Arrays.copyOfRange(bytes, start, end);
+            start = end + 1;
+            if (new String(text, StandardCharsets.ISO_8859_1).isBlank()) {
                 continue;
             }
+            JsonNode row;
             try {
-                Map<String, Object> row = JSON.readValue(text, LinkedHashMap.class);
-                if (row == null) {
-                    throw new IOException(file + ", line " + line + ": not a JSON object: null");
-                }
-                rows.add(row);
-            } catch (JsonProcessingException e) {
-                throw new IOException(file + ", line " + line + ": not a JSON object: " + oneLine(e), e);
+                row = StrictJson.parse(text);
+            } catch (StrictJson.Malformed e) {
+                throw new IOException(file + ", line " + line + (e.column() < 1 ? "" : ", column " + e.column())
+                        + ": " + e.reason(), e);
             }
+            if (!row.isObject()) {
+                throw new IOException(file + ", line " + line + ": not a JSON object but " + article(row));
+            }
+            rows.add(JSON_LINE.convertValue(row, LinkedHashMap.class));
         }
         return rows;
+    }
+
+    /** What a JSON value is, in words: "an array", "null". */
+    private static String article(JsonNode node) {
+        return switch (node.getNodeType()) {
+            case ARRAY -> "an array";
+            case NULL -> "null";
+            case BOOLEAN -> "a boolean";
+            case NUMBER -> "a number";
+            case STRING -> "a string";
+            default -> "another value";
+        };
     }
 
     /**

@@ -36,7 +36,8 @@ import java.util.Optional;
 public final class Runs {
     /**
      * The data of a run: training examples (already cut to the config's train size), test examples, where they came
-     * from in words, and in fields for config.json ({@code dataset} and {@code folder}, so that a replay finds them),
+     * from in words, and in fields for config.json ({@code dataset} and {@code folder}, so that a replay finds them,
+     * and the files' {@link DataFingerprint}, so that a resume knows whether they changed),
      * and how raw pixels were normalised into them (null when they were not pixels or it is unknown), which
      * config.json and the weights' metadata record.
      */
@@ -69,14 +70,19 @@ public final class Runs {
     public static Outcome train(String name, TrainingConfig config, Data data, Path out, boolean resume,
                                 PrintWriter log) throws IOException {
         new RunChecks(data).check(config, null);
-        long start = System.nanoTime();
-        try (RunLock lock = lock(name, out, resume);
-             Module model = Models.resolve(config.model(), config.seed());
-             Objective objective = Objective.crossEntropy(config.labelSmoothing())) {
-            RunFolder folder = RunFolder.open(out, resume);
-            return run(name, "train", model, objective, config, null, data, config.trainingSet(data.train(), false),
-                    folder, resume, log, start);
+        RunFolder.check(out, resume);
+        if (resume) {
+            ResumeCheck.requireSameInputs(out, RunFolder.at(out).readConfig(), data, null);
         }
+        long start = System.nanoTime();
+        return RetortFolder.write(out, RetortFolder.Kind.RUN, "--out", lockCommand(name, out, resume), () -> {
+            try (Module model = Models.resolve(config.model(), config.seed());
+                 Objective objective = Objective.crossEntropy(config.labelSmoothing())) {
+                RunFolder folder = RunFolder.open(out, resume);
+                return run(name, "train", model, objective, config, null, data,
+                        config.trainingSet(data.train(), false), folder, resume, log, start);
+            }
+        });
     }
 
     /** Distills a student from a trained teacher in one of the three modes. */
@@ -93,34 +99,42 @@ public final class Runs {
                                   TeacherOutputs teacherOutputs, Path out, boolean resume, PrintWriter log)
             throws IOException {
         new RunChecks(data).check(config, distillation);
+        RunFolder.check(out, resume);
+        Path teacherFile = Path.of(distillation.teacherWeights());
+        requireTeacherFile(teacherFile);
+        if (resume) {
+            ResumeCheck.requireSameInputs(out, RunFolder.at(out).readConfig(), data, teacherFile);
+        }
         long start = System.nanoTime();
-        // The folder is locked and opened first: a second writer or a finished run is refused before the teacher's
-        // outputs are computed, not after.
-        try (RunLock lock = lock(name, out, resume);
-             Module teacher = Models.resolve(distillation.teacherModel(), config.seed());
+        // The teacher is loaded before the folder is made, so weights that do not fit --teacher-model leave nothing
+        // behind; the folder is locked and opened before the teacher's outputs are computed, so a second writer is
+        // refused before that work, not after.
+        try (Module teacher = Models.resolve(distillation.teacherModel(), config.seed());
              Module student = Models.resolve(config.model(), config.seed())) {
-            RunFolder folder = RunFolder.open(out, resume);
-            loadTeacher(teacher, distillation.teacherModel(), Path.of(distillation.teacherWeights()));
-            // Before the objective is made: it puts the teacher and the regressors on the student's device.
-            student.to(config.device());
-            Dataset transferSet = config.trainingSet(data.train(), true);
-            long steps = (long) config.epochs() * Math.max(1, transferSet.size() / Math.min(config.batchSize(),
-                    transferSet.size()));
-            DistillationObjective objective;
-            boolean computes = !config.augmented() && teacherOutputs == null;
-            try (Progress progress = computes ? Progress.start(name + " teacher outputs", transferSet.size(), "img")
-                    : null) {
-                objective = DistillationObjective.create(distillation, teacher, student, transferSet, config, steps,
-                        progress, teacherOutputs);
-            }
-            try (objective) {
-                if (log != null) {
-                    log.println(name + ": " + objective.describe() + (objective.cached()
-                            ? ", teacher outputs cached" : ", teacher run on every augmented batch"));
+            loadTeacher(teacher, distillation.teacherModel(), teacherFile);
+            return RetortFolder.write(out, RetortFolder.Kind.RUN, "--out", lockCommand(name, out, resume), () -> {
+                RunFolder folder = RunFolder.open(out, resume);
+                // Before the objective is made: it puts the teacher and the regressors on the student's device.
+                student.to(config.device());
+                Dataset transferSet = config.trainingSet(data.train(), true);
+                long steps = (long) config.epochs() * Math.max(1, transferSet.size() / Math.min(config.batchSize(),
+                        transferSet.size()));
+                DistillationObjective objective;
+                boolean computes = !config.augmented() && teacherOutputs == null;
+                try (Progress progress = computes ? Progress.start(name + " teacher outputs", transferSet.size(),
+                        "img") : null) {
+                    objective = DistillationObjective.create(distillation, teacher, student, transferSet, config,
+                            steps, progress, teacherOutputs);
                 }
-                return run(name, "distill", student, objective, config, distillation, data, transferSet, folder,
-                        resume, log, start);
-            }
+                try (objective) {
+                    if (log != null) {
+                        log.println(name + ": " + objective.describe() + (objective.cached()
+                                ? ", teacher outputs cached" : ", teacher run on every augmented batch"));
+                    }
+                    return run(name, "distill", student, objective, config, distillation, data, transferSet, folder,
+                            resume, log, start);
+                }
+            });
         }
     }
 
@@ -130,7 +144,7 @@ public final class Runs {
      */
     public static Optional<Outcome> finished(String name, Path folder) throws IOException {
         Path model = folder.resolve(RunFolder.MODEL);
-        if (!Files.isRegularFile(model)) {
+        if (!Files.isRegularFile(model) || RetortFolder.kindOf(folder).orElse(null) != RetortFolder.Kind.RUN) {
             return Optional.empty();
         }
         List<Map<String, Object>> metrics = RunFolder.at(folder).readMetrics();
@@ -204,8 +218,8 @@ public final class Runs {
         }
     }
 
-    /** The teacher's weights, with errors that name the option and the reason, and refused unless finite. */
-    static void loadTeacher(Module teacher, String teacherModel, Path file) throws IOException {
+    /** Refuses a teacher weights file that is missing, not a file or not readable, naming it. */
+    static void requireTeacherFile(Path file) throws IOException {
         if (!Files.isRegularFile(file)) {
             throw new IOException("--teacher-weights " + file + ": " + (Files.exists(file) ? "is not a file"
                     : "no such file") + "; give the model.safetensors of a trained teacher run");
@@ -213,6 +227,11 @@ public final class Runs {
         if (!Files.isReadable(file)) {
             throw new IOException("--teacher-weights " + file + ": not readable (permission denied)");
         }
+    }
+
+    /** The teacher's weights, with errors that name the option and the reason, and refused unless finite. */
+    static void loadTeacher(Module teacher, String teacherModel, Path file) throws IOException {
+        requireTeacherFile(file);
         try {
             Checkpoints.load(teacher, file);
         } catch (IllegalArgumentException e) {
@@ -226,8 +245,9 @@ public final class Runs {
         }
     }
 
-    private static RunLock lock(String name, Path out, boolean resume) throws IOException {
-        return RunLock.acquire(out, name + " --out " + out + (resume ? " --resume" : ""));
+    /** What the run's lock file records of its holder. */
+    private static String lockCommand(String name, Path out, boolean resume) {
+        return name + " --out " + out + (resume ? " --resume" : "");
     }
 
     /**
@@ -235,8 +255,7 @@ public final class Runs {
      * single channel, say), naming both shapes, rather than in the middle of the first forward pass.
      */
     static void checkInput(String option, String model, Dataset data) throws IOException {
-        int[] expected = Models.NAMES.contains(model) ? Models.inputShape(model)
-                : NetworkFile.load(Path.of(model), 0).inputShape();
+        int[] expected = Models.NAMES.contains(model) ? Models.inputShape(model) : fileInputShape(option, model);
         int[] holds = {data.channels(), data.height(), data.width()};
         boolean fits = expected.length == 3 ? Arrays.equals(expected, holds)
                 : expected.length == 1 && expected[0] == data.imageSize();
@@ -246,6 +265,24 @@ public final class Runs {
                     + "resnet8 and resnet20 take CIFAR-10's [3, 32, 32], the others [1, 28, 28]; a JSON network file "
                     + "says its \"input\")");
         }
+    }
+
+    /** The input shape a JSON network file declares; its errors name the option. */
+    private static int[] fileInputShape(String option, String model) throws IOException {
+        if (!NetworkFile.isFileName(model) || !Files.isRegularFile(Path.of(model))) {
+            throw new IllegalArgumentException(option + " " + model + ": neither a reference network " + Models.NAMES
+                    + " nor an existing JSON network file (FILE" + NetworkFile.SUFFIX + ")");
+        }
+        NetworkFile.Network network;
+        try {
+            network = NetworkFile.load(Path.of(model), 0);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(option + " " + e.getMessage(), e);
+        } catch (IOException e) {
+            throw new IOException(option + " " + e.getMessage(), e);
+        }
+        network.model().close();
+        return network.inputShape();
     }
 
     /**
@@ -264,7 +301,8 @@ public final class Runs {
         return env;
     }
 
-    private static String sha256(Path file) throws IOException {
+    /** The file's SHA-256, in hex. */
+    static String sha256(Path file) throws IOException {
         try (InputStream in = Files.newInputStream(file)) {
             MessageDigest digest = MessageDigest.getInstance("SHA-256");
             byte[] buffer = new byte[1 << 16];
@@ -288,12 +326,19 @@ public final class Runs {
         resolved.put("objective", objective.describe());
         Map<String, Object> dataSizes = new LinkedHashMap<>(); // insertion order: config.json's bytes are stable
         dataSizes.put("source", data.source());
-        dataSizes.putAll(data.origin());
+        data.origin().forEach((k, v) -> {
+            if (!k.equals(DataFingerprint.FIELD)) {
+                dataSizes.put(k, v);
+            }
+        });
         dataSizes.put("train", train.size());
         dataSizes.put("labelled", config.labelled() > 0 ? config.labelled() : train.labelledCount()); // distinct images
         dataSizes.put("test", data.test().size());
         if (data.normalization() != null) {
             dataSizes.put("normalization", data.normalization().toMap());
+        }
+        if (data.origin().containsKey(DataFingerprint.FIELD)) { // last: the longest, and read by resumes alone
+            dataSizes.put(DataFingerprint.FIELD, data.origin().get(DataFingerprint.FIELD));
         }
         resolved.put("data", dataSizes);
         resolved.put("training", config);

@@ -72,6 +72,7 @@ class CliMessagesTest {
     @Test
     void aCorruptConfigJsonIsOneLineOnResume() throws IOException {
         Path out = Files.createDirectories(dir.resolve("run"));
+        dev.retort.train.RetortFolder.claim(out, dev.retort.train.RetortFolder.Kind.RUN, "--out"); // a run folder
         Files.writeString(out.resolve("config.json"), "{\"training\": [1, 2,\n 3 oops}");
         Path model = Files.createDirectories(out.resolve("checkpoints").resolve("epoch-0001"));
         Files.writeString(model.resolve("model.safetensors"), "m");

@@ -2,6 +2,7 @@ package dev.retort.cli;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -60,5 +61,38 @@ class ModelOptionTest {
         assertTrue(e.getMessage().startsWith("--weights " + other + ": holds the weights of a different model than "
                 + "--model mlp-student"), e.getMessage());
         assertEquals(baseline, Storage.liveCount() + Storage.leakedCount(), "parameters of the failed load are live");
+    }
+
+    /**
+     * A --model (or --teacher-model) that is no reference network is read only if it is a file named *.json: any
+     * other file, however JSON its contents, is refused unread, and a .json file that is not JSON is refused
+     * without quoting it.
+     */
+    @Test
+    void aModelThatIsNotANetworkFileIsRefusedUnreadOnEveryCommand() throws IOException {
+        String flat = "{\"input\": [784], \"layers\": [{\"type\": \"linear\", \"out\": 10}]}";
+        Path txt = Files.writeString(dir.resolve("net.txt"), flat);
+        Path weights = CliFixtures.saveWeights(dir, "mlp-tiny", 1);
+        Path data = CliFixtures.tinyFashionMnist(dir, 64, 16);
+        String refused = txt + ": neither a reference network [";
+        String why = "nor an existing JSON network file (FILE.json)";
+        for (String[] args : new String[][] {
+                {"inspect", "--model", txt.toString()},
+                {"eval", "--model", txt.toString(), "--weights", weights.toString(), "--data", data.toString()},
+                {"train", "--model", txt.toString(), "--data", data.toString(), "--device", "cpu", "--out",
+                        dir.resolve("run").toString()},
+                {"distill", "--mode", "temperature", "--teacher-model", txt.toString(), "--teacher-weights",
+                        weights.toString(), "--model", "mlp-tiny", "--data", data.toString(), "--device", "cpu",
+                        "--out", dir.resolve("run").toString()}}) {
+            CliFixtures.Run r = CliFixtures.run(args);
+            CliFixtures.assertRefused(r);
+            String option = args[0].equals("distill") ? "--teacher-model " : "--model ";
+            assertTrue(r.err().contains(option + refused) && r.err().contains(why), r.err());
+        }
+        Path notes = Files.writeString(dir.resolve("notes.json"), "secret-token\n");
+        CliFixtures.Run r = CliFixtures.run("inspect", "--model", notes.toString());
+        CliFixtures.assertRefused(r);
+        assertTrue(r.err().contains("--model " + notes + ": not valid JSON: "), r.err());
+        assertFalse(r.err().contains("secret"), r.err());
     }
 }

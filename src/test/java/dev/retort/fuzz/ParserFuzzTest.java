@@ -26,7 +26,8 @@ import org.junit.jupiter.params.provider.MethodSource;
  * Fuzzes every parser of outside input — safetensors, .npy, IDX (raw and gzip), JSON network files and a run
  * folder's config.json and metrics.jsonl — with {@link Fuzzer}: seeded mutations of valid files and of the
  * committed regression corpus ({@code src/test/resources/fuzz/<target>/}, hostile inputs that once crashed a
- * parser), about four seconds a target in {@code mvn test}.
+ * parser), about four seconds a target in {@code mvn test}. The JSON parsers (safetensors headers, networks, run
+ * folders) are held to one more rule: no refusal quotes the input in Jackson's words.
  */
 class ParserFuzzTest {
     @TempDir
@@ -47,6 +48,32 @@ class ParserFuzzTest {
      * {@link JazzerParserFuzzTest}).
      */
     static Fuzzer.Target target(String name, Path dir) {
+        Fuzzer.Target target = parser(name, dir);
+        return List.of("safetensors", "network", "run-folder").contains(name) ? quotingNoJson(target) : target;
+    }
+
+    /** Jackson's own words, which quote the input: none may reach a message (StrictJson says what and where). */
+    private static final List<String> JACKSON_PHRASES = List.of("Unrecognized token", "Unexpected character (",
+            "[Source:", "Duplicate field", "Trailing token", "was expecting", "Illegal unquoted character");
+
+    /** {@code target}, failing where a refusal's message carries one of {@link #JACKSON_PHRASES}. */
+    private static Fuzzer.Target quotingNoJson(Fuzzer.Target target) {
+        return input -> {
+            try {
+                target.parse(input);
+            } catch (IOException | IllegalArgumentException e) {
+                String message = String.valueOf(e.getMessage());
+                for (String phrase : JACKSON_PHRASES) {
+                    if (message.contains(phrase)) {
+                        throw new AssertionError("a message quotes the input (\"" + phrase + "\"): " + message, e);
+                    }
+                }
+                throw e;
+            }
+        };
+    }
+
+    private static Fuzzer.Target parser(String name, Path dir) {
         Path file = dir.resolve(name.equals("idx-gzip") ? "input.gz" : "input");
         return switch (name) {
             case "safetensors" -> input -> {

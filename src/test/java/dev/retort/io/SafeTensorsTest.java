@@ -2,6 +2,7 @@ package dev.retort.io;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeFalse;
@@ -208,7 +209,12 @@ class SafeTensorsTest {
                 Arguments.of("hole", "{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[4,8]}}", 8,
                         "data bytes [0, 4) are not covered"),
                 Arguments.of("trailing bytes", "{\"w\":{" + ok + "}}", 12, "trailing bytes: 4 bytes"),
-                Arguments.of("duplicate names", "{\"w\":{" + ok + "},\"w\":{" + ok + "}}", 8, "duplicate name"),
+                Arguments.of("duplicate names", "{\"w\":{" + ok + "},\"w\":{" + ok + "}}", 8,
+                        "header: duplicate key \"w\" at line 1"),
+                Arguments.of("duplicate field of a tensor", "{\"w\":{" + ok + ",\"dtype\":\"F64\"}}", 8,
+                        "header: duplicate key \"dtype\""),
+                Arguments.of("text after the header's object", "{\"w\":{" + ok + "}} {}", 8,
+                        "header: more text after the JSON value at line 1"),
                 Arguments.of("non-string metadata", "{\"__metadata__\":{\"epoch\":3},\"w\":{" + ok + "}}", 8,
                         "__metadata__.epoch must be a string"),
                 Arguments.of("metadata not an object", "{\"__metadata__\":[],\"w\":{" + ok + "}}", 8,
@@ -246,9 +252,24 @@ class SafeTensorsTest {
             byte[] bytes = craft("{}", new byte[0]);
             ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN).putLong(0, length);
             Path p = file("absurd.safetensors", bytes);
-            assertMessage(assertThrows(FileFormatException.class, () -> SafeTensors.read(p)), "absurd.safetensors",
-                    "header length", "absurd");
+            FileFormatException e = assertThrows(FileFormatException.class, () -> SafeTensors.read(p));
+            assertMessage(e, "absurd.safetensors", "header length", "absurd");
+            assertFalse(e.getMessage().contains(Long.toUnsignedString(length)), "the file's first bytes are not shown: "
+                    + e.getMessage());
         }
+    }
+
+    @Test
+    void aFileThatIsNotSafetensorsIsRefusedWithoutShowingItsBytes() throws IOException {
+        // A text file: its first 8 bytes make an absurd header length, and are not shown as a number.
+        Path text = file("passwd", "root:x:0:0:root:/root:/bin/bash\n".getBytes(StandardCharsets.UTF_8));
+        FileFormatException e = assertThrows(FileFormatException.class, () -> SafeTensors.read(text));
+        assertMessage(e, "passwd", "header length is absurd");
+        // A plausible length before text that is not JSON: what and where, none of the text.
+        Path notJson = file("secret.safetensors", craft("secret-token here", new byte[0]));
+        e = assertThrows(FileFormatException.class, () -> SafeTensors.read(notJson));
+        assertMessage(e, "secret.safetensors", "header: not valid JSON", "line 1, column");
+        assertFalse(e.getMessage().contains("secret-token"), e.getMessage());
     }
 
     @Test

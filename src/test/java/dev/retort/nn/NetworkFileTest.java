@@ -2,6 +2,7 @@ package dev.retort.nn;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -110,6 +111,48 @@ class NetworkFileTest {
             assertArrayEquals(new int[] {2, 10}, m.forward(Tensor.of(new float[2 * 784], 2, 784)).shape());
             assertEquals(List.of("0.weight", "0.bias"), List.copyOf(m.stateDict().keySet()), "names unchanged");
         }
+    }
+
+    @Test
+    void aDuplicateKeyOrTextAfterTheObjectIsRefusedNamingTheKeyAndLine() {
+        rejects("{\"input\": [784],\n \"layers\": [{\"type\": \"linear\", \"out\": 10}],\n \"input\": [1, 28, 28]}",
+                "net.json: duplicate key \"input\" at line 3");
+        rejects("{\"input\": [784], \"layers\": [{\"type\": \"linear\", \"out\": 10, \"out\": 3}]}",
+                "duplicate key \"out\" at line 1");
+        rejects("{\"input\": [784], \"layers\": [{\"type\": \"linear\", \"out\": 10}]}\n{\"input\": [1]}",
+                "net.json: more text after the JSON value at line 2, column 1");
+        rejects("{\"input\": [784], \"layers\": [{\"type\": \"linear\", \"out\": 10}]} trailing-garbage",
+                "more text after the JSON value at line 1");
+    }
+
+    @Test
+    void textThatIsNotJsonIsRefusedWithoutQuotingIt() {
+        for (String text : List.of("root:x:0:0:root:/root:/bin/bash", "{\"input\": secret-token}", "[1, 2,",
+                "{\"input\": \"a\u0001b\"}", "")) {
+            String message = assertThrows(IllegalArgumentException.class, () -> NetworkFile.parse("net.json", text, 1))
+                    .getMessage();
+            assertTrue(message.startsWith("net.json: not valid JSON: ") || message.startsWith("net.json: no JSON value"),
+                    message);
+            for (String secret : List.of("root", "secret", "bash", "\u0001")) {
+                assertFalse(message.contains(secret), "quotes the file: " + message);
+            }
+        }
+    }
+
+    @Test
+    void onlyARegularFileNamedJsonIsRead(@TempDir Path dir) throws IOException {
+        String flat = "{\"input\": [784], \"layers\": [{\"type\": \"linear\", \"out\": 10}]}";
+        Path passwd = Files.writeString(dir.resolve("passwd"), flat);
+        String message = assertThrows(IllegalArgumentException.class, () -> NetworkFile.load(passwd, 1)).getMessage();
+        assertTrue(message.contains("passwd: not a network file (a network file's name ends in .json)"), message);
+        Path folder = Files.createDirectories(dir.resolve("folder.json"));
+        assertTrue(assertThrows(IOException.class, () -> NetworkFile.load(folder, 1)).getMessage()
+                .contains("folder.json: a folder, not a file"));
+        try (Module m = NetworkFile.load(Files.writeString(dir.resolve("Flat.JSON"), flat), 1).model()) {
+            assertEquals(2, m.stateDict().size(), "the suffix in any case");
+        }
+        assertFalse(NetworkFile.isFileName(".json"));
+        assertTrue(NetworkFile.isFileName("nets/a.json"));
     }
 
     @Test

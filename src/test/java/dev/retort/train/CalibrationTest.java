@@ -47,6 +47,19 @@ class CalibrationTest {
     }
 
     @Test
+    void logitsThatSayNothingOfTheLabelsEndAtTheRangesEdgeAndSaySo() {
+        Object[] data = overconfident(2000, 10, 3.0, 5);
+        int[] shuffled = new int[2000];
+        SplittableRandom rng = new SplittableRandom(11);
+        for (int r = 0; r < shuffled.length; r++) {
+            shuffled[r] = rng.nextInt(10); // labels drawn apart from the logits: the best T is infinite
+        }
+        Calibration.Result bound = Calibration.fit((float[]) data[0], shuffled, 10);
+        assertTrue(bound.atBound() && bound.temperature() > 99, bound.toString());
+        assertTrue(!Calibration.fit((float[]) data[0], (int[]) data[1], 10).atBound());
+    }
+
+    @Test
     void fittedTemperatureMinimisesTheNllOnAGrid() {
         Object[] data = overconfident(2000, 5, 0.6, 3);
         float[] logits = (float[]) data[0];

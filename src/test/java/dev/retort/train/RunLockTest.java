@@ -78,8 +78,38 @@ class RunLockTest {
     }
 
     @Test
+    void aLockFileThatIsASymbolicLinkIsRefusedAndItsTargetUnchanged() throws IOException {
+        Path run = Files.createDirectories(dir.resolve("run"));
+        Path outside = Files.writeString(dir.resolve("outside.txt"), "mine\n");
+        Files.createSymbolicLink(run.resolve(RunLock.FILE), outside);
+        IOException e = assertThrows(IOException.class, () -> RunLock.acquire(run, "train mlp-tiny"));
+        assertTrue(e.getMessage().contains(run.resolve(RunLock.FILE) + " is a symbolic link"), e.getMessage());
+        assertFalse(e.getMessage().contains("\n"), e.getMessage());
+        assertEquals("mine\n", Files.readString(outside));
+        Files.delete(run.resolve(RunLock.FILE));
+        Files.createSymbolicLink(run.resolve(RunLock.FILE), dir.resolve("nowhere")); // dangling: not created either
+        assertThrows(IOException.class, () -> RunLock.acquire(run, "train mlp-tiny"));
+        assertFalse(Files.exists(dir.resolve("nowhere")));
+    }
+
+    @Test
+    void aLockFileThatIsAHardLinkOrAFolderIsRefused() throws IOException {
+        Path run = Files.createDirectories(dir.resolve("run"));
+        Path outside = Files.writeString(dir.resolve("outside.txt"), "mine\n");
+        Files.createLink(run.resolve(RunLock.FILE), outside);
+        IOException e = assertThrows(IOException.class, () -> RunLock.acquire(run, "train mlp-tiny"));
+        assertTrue(e.getMessage().contains("hard link"), e.getMessage());
+        assertEquals("mine\n", Files.readString(outside));
+        Files.delete(run.resolve(RunLock.FILE));
+        Files.createDirectories(run.resolve(RunLock.FILE));
+        e = assertThrows(IOException.class, () -> RunLock.acquire(run, "train mlp-tiny"));
+        assertTrue(e.getMessage().contains("is a folder"), e.getMessage());
+    }
+
+    @Test
     void openingARunFolderRemovesWhatAKilledRunLeft() throws IOException {
         Path run = dir.resolve("run");
+        RetortFolder.claim(run, RetortFolder.Kind.RUN, "--out");
         Path checkpoints = Files.createDirectories(run.resolve("checkpoints"));
         Path complete = completeCheckpoint(checkpoints.resolve("epoch-0003"));
         Path older = completeCheckpoint(checkpoints.resolve("epoch-0002"));
@@ -102,6 +132,7 @@ class RunLockTest {
     @Test
     void anEpochFolderNumberBeyondIntIsOneClearLine() throws IOException {
         Path run = dir.resolve("run");
+        RetortFolder.claim(run, RetortFolder.Kind.RUN, "--out");
         completeCheckpoint(run.resolve("checkpoints").resolve("epoch-99999999999"));
         Files.writeString(run.resolve("config.json"), "{}");
         IOException e = assertThrows(IOException.class, () -> RunFolder.open(run, true));
