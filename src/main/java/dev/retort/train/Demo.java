@@ -163,7 +163,7 @@ public final class Demo {
     private static Result runLocked(Schedule schedule, Runs.Data data, Path out, PrintWriter log) throws IOException {
         long start = System.nanoTime();
         Path teacherFolder = out.resolve("teacher");
-        Runs.Outcome teacher = Runs.reuseOrRun("teacher", teacherFolder, schedule.teacher(), null, log,
+        Runs.Outcome teacher = Runs.reuseOrRun("teacher", teacherFolder, schedule.teacher(), null, data, log,
                 resume -> Runs.train("teacher", schedule.teacher(), data, teacherFolder, resume, log));
         List<Sweep.Result> students = Sweep.run(cells(schedule, teacher.model()), data, out, log);
         return new Result(teacher, students, (System.nanoTime() - start) / 1e9);

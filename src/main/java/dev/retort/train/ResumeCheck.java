@@ -71,17 +71,26 @@ final class ResumeCheck {
                         + "teacher or choose another --out");
             }
         }
+        String changed = dataChange(saved, data);
+        if (changed != null) {
+            throw new IllegalArgumentException("--resume: the data " + dir + " trained on has changed: " + changed
+                    + "; resume with the run's data or choose another --out");
+        }
+    }
+
+    /**
+     * Which file of {@code data} differs from the fingerprint {@code saved} records, in words; null when none does or
+     * either side has no fingerprint.
+     */
+    private static String dataChange(JsonNode saved, Runs.Data data) throws IOException {
         JsonNode before = saved.path("data").path(DataFingerprint.FIELD);
         Object now = data.origin().get(DataFingerprint.FIELD);
-        if (before.isObject() && now != null) {
-            String difference = DataFingerprint.difference(before, RunFolder.toTree(Map.of("f", now)).path("f"));
-            if (difference != null) {
-                Object folder = data.origin().get("folder");
-                throw new IllegalArgumentException("--resume: the data " + dir + " trained on has changed: "
-                        + (folder == null ? "" : folder + "/") + difference + "; resume with the run's data or "
-                        + "choose another --out");
-            }
+        if (!before.isObject() || now == null) {
+            return null;
         }
+        String difference = DataFingerprint.difference(before, RunFolder.toTree(Map.of("f", now)).path("f"));
+        Object folder = data.origin().get("folder");
+        return difference == null ? null : (folder == null ? "" : folder + "/") + difference;
     }
 
     /**
@@ -110,11 +119,12 @@ final class ResumeCheck {
     /**
      * Whether the finished run in {@code dir} (its {@code config.json} is {@code saved}) is the run of these options,
      * so that a demo or a sweep may reuse it instead of training it again; only {@code --device} and
-     * {@code --eval-batch-size} may differ, and a distillation's teacher weights must be the same file content.
+     * {@code --eval-batch-size} may differ, and a distillation's teacher weights and the data (by its fingerprint) must
+     * be the same file content.
      * Throws with one line naming the first difference.
      */
     static void requireSameFinishedRun(Path dir, JsonNode saved, TrainingConfig training,
-                                       DistillationConfig distillation) throws IOException {
+                                       DistillationConfig distillation, Runs.Data data) throws IOException {
         Map<String, Object> now = new LinkedHashMap<>();
         now.put("training", training);
         if (distillation != null) {
@@ -130,6 +140,11 @@ final class ResumeCheck {
         if (changed != null) {
             throw new IllegalArgumentException(dir + " holds a finished run that " + changed + "; a finished run is "
                     + "reused only when its teacher is the same: give another --out, or remove it");
+        }
+        String dataChanged = dataChange(saved, data);
+        if (dataChanged != null) {
+            throw new IllegalArgumentException(dir + " holds a finished run of other data (" + dataChanged
+                    + "); a finished run is reused only when its data is the same: give another --out, or remove it");
         }
     }
 

@@ -166,15 +166,15 @@ public final class Runs {
     }
 
     /**
-     * The run in {@code folder}: reused when it finished earlier with the same options (saying so in one line),
+     * The run in {@code folder}: reused when it finished earlier with the same options and inputs (saying so in one line),
      * resumed when it has a checkpoint, started otherwise. A finished run of other options is refused, naming the
      * first difference, rather than reused.
      *
      * @param distillation the run's distillation, or null for a run on the labels alone
      */
     public static Outcome reuseOrRun(String name, Path folder, TrainingConfig config, DistillationConfig distillation,
-                                     PrintWriter log, Start start) throws IOException {
-        Optional<Outcome> earlier = checkReusable(name, folder, config, distillation);
+                                     Data data, PrintWriter log, Start start) throws IOException {
+        Optional<Outcome> earlier = checkReusable(name, folder, config, distillation, data);
         if (earlier.isPresent()) {
             log.printf(Locale.ROOT, "%s: finished earlier (test accuracy %.2f %%)%n", name,
                     100 * earlier.get().test().accuracy());
@@ -189,10 +189,10 @@ public final class Runs {
      * cell's folder before any cell trains.
      */
     public static Optional<Outcome> checkReusable(String name, Path folder, TrainingConfig config,
-                                                  DistillationConfig distillation) throws IOException {
+                                                  DistillationConfig distillation, Data data) throws IOException {
         Optional<Outcome> earlier = finished(name, folder);
         if (earlier.isPresent()) {
-            ResumeCheck.requireSameFinishedRun(folder, RunFolder.at(folder).readConfig(), config, distillation);
+            ResumeCheck.requireSameFinishedRun(folder, RunFolder.at(folder).readConfig(), config, distillation, data);
         }
         return earlier;
     }

@@ -91,7 +91,7 @@ public final class Sweep {
      */
     public static List<Result> run(List<Cell> cells, Runs.Data data, Path out, PrintWriter log) throws IOException {
         Files.createDirectories(out);
-        checkFinished(cells, out);
+        checkFinished(cells, data, out);
         Map<String, TeacherOutputs> teacherOutputs = new HashMap<>();
         List<Result> results = new ArrayList<>();
         int index = 0;
@@ -99,7 +99,7 @@ public final class Sweep {
             index++;
             Path folder = out.resolve(cell.key());
             String name = String.format(Locale.ROOT, "[%d/%d] %s", index, cells.size(), cell.key());
-            Runs.Outcome outcome = Runs.reuseOrRun(name, folder, cell.training(), cell.distillation(), log,
+            Runs.Outcome outcome = Runs.reuseOrRun(name, folder, cell.training(), cell.distillation(), data, log,
                     resume -> runCell(name, cell, folder, resume, cells, teacherOutputs, data, log));
             results.add(new Result(cell, outcome));
         }
@@ -110,9 +110,9 @@ public final class Sweep {
      * Refuses the grid when a cell's folder under {@code out} holds a run that finished with other options, naming
      * the first difference, before any cell trains rather than when that cell's turn comes.
      */
-    public static void checkFinished(List<Cell> cells, Path out) throws IOException {
+    public static void checkFinished(List<Cell> cells, Runs.Data data, Path out) throws IOException {
         for (Cell cell : cells) {
-            Runs.checkReusable(cell.key(), out.resolve(cell.key()), cell.training(), cell.distillation());
+            Runs.checkReusable(cell.key(), out.resolve(cell.key()), cell.training(), cell.distillation(), data);
         }
     }
 

@@ -129,4 +129,22 @@ class ResumeInputsCommandTest {
         assertRefused(CliFixtures.run(args), study.resolve("mode-hinton").toString(), "teacher weights",
                 before.substring(0, 12), sha256(teacher).substring(0, 12));
     }
+
+    @Test
+    void aSweepDoesNotReuseARunOfChangedData() throws Exception {
+        Path data = CliFixtures.tinyFashionMnist(dir, 128, 32);
+        Path teacher = CliFixtures.saveWeights(dir, "mlp-tiny", 3);
+        Path study = dir.resolve("study");
+        String[] args = {"sweep", "--mode", "baseline,hinton", "--teacher-model", "mlp-tiny", "--teacher-weights",
+                teacher.toString(), "--model", "mlp-tiny", "--epochs", "1", "--batch-size", "64", "--device", "cpu",
+                "--data", data.toString(), "--out", study.toString()};
+        assertEquals(0, CliFixtures.run(args).exitCode());
+        Path labels = data.resolve(FashionMnist.TRAIN_LABELS);
+        byte[] relabelled = Files.readAllBytes(labels);
+        relabelled[relabelled.length - 1] = (byte) ((relabelled[relabelled.length - 1] + 1) % 10);
+        Files.write(labels, relabelled);
+
+        assertRefused(CliFixtures.run(args), study.resolve("mode-baseline").toString(), "finished run of other data",
+                FashionMnist.TRAIN_LABELS);
+    }
 }
