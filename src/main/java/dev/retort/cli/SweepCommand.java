@@ -99,6 +99,7 @@ final class SweepCommand extends ReportingCommand {
         }
         Path folder = out != null ? out : Path.of("runs", "sweep-"
                 + LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")));
+        RetortFolder.check(folder, RetortFolder.Kind.SWEEP, "--out"); // before the data is read, not after
         Runs.Data data = Commands.loadData(first.data, onDevice.get(0).training(), log);
         checkEveryCell(cells, combinations, options, data);
         log.println("sweep: " + onDevice.size() + " runs into " + folder);

@@ -147,6 +147,16 @@ class RunFolderCommandTest {
     }
 
     @Test
+    void aDemoWhoseStudentsCannotStartIsRefusedBeforeItsTeacherTrains() throws IOException {
+        Path out = dir.resolve("demo");
+        CliFixtures.Run r = CliFixtures.run("demo", "--teacher-epochs", "1", "--student-epochs", "1", "--train-size",
+                "64", "--labelled", "1000", "--device", "cpu", "--out", out.toString());
+        assertRefused(r, "--labelled 1000");
+        assertFalse(r.out().contains("teacher: "), "no run started: " + r.out());
+        assertFalse(Files.exists(out), "no folder made");
+    }
+
+    @Test
     void nothingIsWrittenInsideAnotherRunsFolder() throws IOException {
         Path data = data();
         Path run = dir.resolve("a-run");
