@@ -142,10 +142,8 @@ public final class ModelOption {
             checkWeightsExist();
             try {
                 metadata = Checkpoints.load(net, weights);
-            } catch (IllegalArgumentException e) {
-                String detail = e.getCause() != null ? e.getCause().getMessage() : e.getMessage();
-                throw error("--weights " + weights + ": holds the weights of a different model than --model " + model
-                        + " (" + detail + "); pass the --model the weights were trained as");
+            } catch (Checkpoints.Mismatch e) {
+                throw error(e.describe("--weights", "--model", model));
             }
             checkFinite(net);
             return net;

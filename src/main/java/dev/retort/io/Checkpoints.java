@@ -24,6 +24,34 @@ public final class Checkpoints {
 
     private Checkpoints() {}
 
+    /** A file whose tensors do not fit the module: other names or other shapes. */
+    public static final class Mismatch extends IllegalArgumentException {
+        private final transient Path file;
+        private final String savedModel;
+        private final String difference;
+
+        Mismatch(Path file, String savedModel, String difference, Throwable cause) {
+            super(file + ": " + (savedModel == null ? difference + "; was it saved from a different model?"
+                    : "holds the weights of model '" + savedModel + "' (its metadata says so), which do not fit this "
+                    + "network (" + difference + ")"), cause);
+            this.file = file;
+            this.savedModel = savedModel;
+            this.difference = difference;
+        }
+
+        /**
+         * One line for a command: {@code weightsOption} (e.g. {@code --weights}) names the file, {@code modelOption}
+         * the network it was loaded into, and the line says which model the file holds when its metadata records it.
+         */
+        public String describe(String weightsOption, String modelOption, String model) {
+            return weightsOption + " " + file + ": holds the weights of " + (savedModel == null
+                    ? "a different model than " + modelOption + " " + model + " (" + difference + "); pass the "
+                            + modelOption + " the weights were trained as"
+                    : "model '" + savedModel + "' (its metadata says so), not of " + modelOption + " " + model
+                            + "; pass " + modelOption + " " + savedModel + " (" + difference + ")");
+        }
+    }
+
     /** Writes {@code module.stateDict()} and {@code metadata} to {@code file} atomically: a failure keeps the old file. */
     public static void save(Module module, Path file, Map<String, String> metadata) throws IOException {
         SafeTensors.write(file, module.stateDict(), metadata == null ? Map.of() : metadata);
@@ -54,11 +82,8 @@ public final class Checkpoints {
                 module.loadStateDict(values);
             } catch (IllegalArgumentException ex) {
                 // Retort's checkpoints name their model in the metadata: say which, rather than only list keys.
-                String saved = contents.metadata().get(MODEL_METADATA);
-                throw new IllegalArgumentException("Checkpoints.load(" + file + "): " + (saved == null
-                        ? ex.getMessage() + "; was the checkpoint saved from a different model?"
-                        : "the file holds the weights of model '" + saved + "' (its metadata says so), which do not fit "
-                          + "this network; use that model (" + ex.getMessage() + ")"), ex);
+                throw new Mismatch(file, contents.metadata().get(MODEL_METADATA),
+                        ex.getMessage().replaceFirst("^loadStateDict: ", ""), ex);
             }
             return contents.metadata();
         }

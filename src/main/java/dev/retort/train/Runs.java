@@ -234,9 +234,8 @@ public final class Runs {
         requireTeacherFile(file);
         try {
             Checkpoints.load(teacher, file);
-        } catch (IllegalArgumentException e) {
-            throw new IllegalArgumentException("--teacher-model " + teacherModel + " and --teacher-weights do not match: "
-                    + e.getMessage(), e);
+        } catch (Checkpoints.Mismatch e) {
+            throw new IllegalArgumentException(e.describe("--teacher-weights", "--teacher-model", teacherModel), e);
         }
         String bad = Finite.describeNonFinite(teacher.stateDict());
         if (bad != null) {

@@ -49,7 +49,7 @@ class InspectCommandTest {
                 weights.toString(), "--device", "cpu", "--data", data.toString(), "--out",
                 dir.resolve("kd").toString());
         assertEquals(1, r.exitCode(), r.all());
-        assertTrue(r.err().contains("--teacher-model cnn-teacher and --teacher-weights do not match")
-                && r.err().contains("holds the weights of model 'cnn-student'"), r.err());
+        assertTrue(r.err().contains("--teacher-weights " + weights + ": holds the weights of model 'cnn-student' (its "
+                + "metadata says so), not of --teacher-model cnn-teacher; pass --teacher-model cnn-student"), r.err());
     }
 }

@@ -231,7 +231,7 @@ class RunFolderCommandTest {
         // Weights of another network than --teacher-model: refused before the folder is made.
         Path wrongTeacher = CliFixtures.saveWeights(dir, "mlp-student", 3);
         Path kd = dir.resolve("kd");
-        assertRefused(distill(data, wrongTeacher, kd.toString()), "do not match");
+        assertRefused(distill(data, wrongTeacher, kd.toString()), "holds the weights of");
         assertFalse(Files.exists(kd), "no folder for a refused distillation");
         // --resume of a folder that does not exist.
         Path none = dir.resolve("none");

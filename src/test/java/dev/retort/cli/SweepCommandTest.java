@@ -224,13 +224,14 @@ class SweepCommandTest {
         refusals.put(new String[] {"--mode", "temperature", "--teacher-model", "mlp-tiny,resnet8"},
                 new String[] {"cell --teacher-model resnet8", "--teacher-model resnet8 takes inputs"});
         refusals.put(new String[] {"--mode", "hinton", "--teacher-weights", teacher + "," + other},
-                new String[] {"cell --teacher-weights " + other, "do not match"});
+                new String[] {"--teacher-weights " + other + ": holds the weights of a different model than "
+                        + "--teacher-model mlp-tiny"});
         refusals.put(new String[] {"--mode", "hinton", "--teacher-weights", teacher + "," + dir.resolve("no")},
                 new String[] {"--teacher-weights " + dir.resolve("no") + ": no such file"});
         refusals.put(new String[] {"--mode", "hybrid", "--pairs", "3=3/9=3"},
                 new String[] {"cell --pairs 9=3", "the student has no layer '9'"});
         refusals.put(new String[] {"--mode", "hinton", "--crop-padding", "0,28"},
-                new String[] {"cell --crop-padding 28", "crop padding 28"});
+                new String[] {"retort sweep: --crop-padding 28: not smaller than the 28×28 images"});
         for (var r : refusals.entrySet()) {
             CliFixtures.Run run = CliFixtures.run(tiny(data, teacher, out, r.getKey()));
             CliFixtures.assertRefused(run);

@@ -159,7 +159,7 @@ class TrainDistillCommandTest {
         assertTrue(spatial.err().contains("26×26 and 28×28"), spatial.err());
         CliFixtures.Run crop = distill(common, "--mode", "hinton", "--crop-padding", "28", "--out", out.toString());
         CliFixtures.assertRefused(crop);
-        assertTrue(crop.err().contains("crop padding 28"), crop.err());
+        assertTrue(crop.err().contains("--crop-padding 28: not smaller than the 28×28 images"), crop.err());
         assertFalse(Files.exists(out), "no folder for a run refused at its start");
     }
 
