@@ -156,18 +156,19 @@ public final class Demo {
      * empty folder becomes one, and every run is a run folder inside it. Each run is checked before any trains.
      */
     public static Result run(Schedule schedule, Runs.Data data, Path out, PrintWriter log) throws IOException {
-        // Every run is checked against the data before the teacher trains: a student setting that cannot start
-        // (--labelled past the data, say) is refused now, not after the teacher's minutes.
-        RunChecks checks = new RunChecks(data);
-        checks.check(schedule.teacher(), null);
-        for (Setting setting : schedule.settings()) {
-            checks.check(setting.student(), null);
-        }
         return RetortFolder.write(out, RetortFolder.Kind.DEMO, "--out", "demo --out " + out,
                 () -> runLocked(schedule, data, out, log));
     }
 
     private static Result runLocked(Schedule schedule, Runs.Data data, Path out, PrintWriter log) throws IOException {
+        // Every run is checked against the data before the teacher trains: a student setting that cannot start
+        // (--labelled past the data, say) is refused now, not after the teacher's minutes, and the claim on a new
+        // folder is withdrawn.
+        RunChecks checks = new RunChecks(data);
+        checks.check(schedule.teacher(), null);
+        for (Setting setting : schedule.settings()) {
+            checks.check(setting.student(), null);
+        }
         long start = System.nanoTime();
         Path teacherFolder = out.resolve("teacher");
         Runs.Outcome teacher = Runs.reuseOrRun("teacher", teacherFolder, schedule.teacher(), null, data, log,

@@ -114,14 +114,19 @@ class ResumeInputsCommandTest {
         assertEquals(2, RunFolder.at(out).readMetrics().size());
     }
 
+    /** A baseline and a hinton run of mlp-tiny, one epoch each. */
+    private static String[] sweep(Path data, Path teacher, Path study) {
+        return new String[] {"sweep", "--mode", "baseline,hinton", "--teacher-model", "mlp-tiny", "--teacher-weights",
+            teacher.toString(), "--model", "mlp-tiny", "--epochs", "1", "--batch-size", "64", "--device", "cpu",
+            "--data", data.toString(), "--out", study.toString()};
+    }
+
     @Test
     void aSweepDoesNotReuseADistillationWhoseTeacherWeightsChanged() throws Exception {
         Path data = CliFixtures.tinyFashionMnist(dir, 128, 32);
         Path teacher = CliFixtures.saveWeights(dir, "mlp-tiny", 3);
         Path study = dir.resolve("study");
-        String[] args = {"sweep", "--mode", "baseline,hinton", "--teacher-model", "mlp-tiny", "--teacher-weights",
-                teacher.toString(), "--model", "mlp-tiny", "--epochs", "1", "--batch-size", "64", "--device", "cpu",
-                "--data", data.toString(), "--out", study.toString()};
+        String[] args = sweep(data, teacher, study);
         assertEquals(0, CliFixtures.run(args).exitCode());
         String before = sha256(teacher);
         Files.copy(CliFixtures.saveWeights(dir, "mlp-tiny", 4), teacher, StandardCopyOption.REPLACE_EXISTING);
@@ -135,9 +140,7 @@ class ResumeInputsCommandTest {
         Path data = CliFixtures.tinyFashionMnist(dir, 128, 32);
         Path teacher = CliFixtures.saveWeights(dir, "mlp-tiny", 3);
         Path study = dir.resolve("study");
-        String[] args = {"sweep", "--mode", "baseline,hinton", "--teacher-model", "mlp-tiny", "--teacher-weights",
-                teacher.toString(), "--model", "mlp-tiny", "--epochs", "1", "--batch-size", "64", "--device", "cpu",
-                "--data", data.toString(), "--out", study.toString()};
+        String[] args = sweep(data, teacher, study);
         assertEquals(0, CliFixtures.run(args).exitCode());
         Path labels = data.resolve(FashionMnist.TRAIN_LABELS);
         byte[] relabelled = Files.readAllBytes(labels);
