@@ -157,11 +157,11 @@ class SweepCommandTest {
 
     @Test
     void theGridIsCountedPerModeFromTheListSizesWithoutExpandingIt() {
-        Map<String, List<String>> options = SweepCommand.parse(List.of("--mode", "baseline,temperature,hinton,hybrid",
+        SweepGrid options = SweepGrid.parse(List.of("--mode", "baseline,temperature,hinton,hybrid",
                 "--teacher-weights", "t.safetensors", "--temperature", range(1, 100), "--seed", range(1, 100),
                 "--alpha", "0.1,0.2,0.3,0.4,0.5"));
         // baseline: seeds; temperature: T × seeds; hinton and hybrid: T × α × seeds.
-        assertEquals(100 + 100 * 100 + 2 * 100 * 5 * 100, SweepCommand.count(options));
+        assertEquals(100 + 100 * 100 + 2 * 100 * 5 * 100, options.count());
 
         // Far past a long: the count saturates instead of wrapping round to a small or negative number.
         List<String> huge = new ArrayList<>(List.of("--mode", "hinton", "--teacher-weights", "t.safetensors"));
@@ -169,13 +169,13 @@ class SweepCommandTest {
             huge.add(option);
             huge.add(range(1, 10_000));
         }
-        assertEquals(Long.MAX_VALUE, SweepCommand.count(SweepCommand.parse(huge)));
+        assertEquals(Long.MAX_VALUE, SweepGrid.parse(huge).count());
 
         // What is counted is what is made: each mode with its own options, in the order of the full grid.
-        Map<String, List<String>> small = SweepCommand.parse(List.of("--seed", "1,2", "--alpha", "0.1,0.5", "--mode",
+        SweepGrid small = SweepGrid.parse(List.of("--seed", "1,2", "--alpha", "0.1,0.5", "--mode",
                 "baseline,hinton", "--teacher-weights", "t.safetensors"));
-        List<Map<String, String>> cells = SweepCommand.expand(small);
-        assertEquals(SweepCommand.count(small), cells.size());
+        List<Map<String, String>> cells = small.expand();
+        assertEquals(small.count(), cells.size());
         assertEquals(List.of("1 baseline", "1 hinton 0.1", "1 hinton 0.5", "2 baseline", "2 hinton 0.1",
                 "2 hinton 0.5"), cells.stream().map(c -> c.get("--seed") + " " + c.get("--mode")
                 + (c.containsKey("--alpha") ? " " + c.get("--alpha") : "")).toList());
