@@ -56,15 +56,19 @@ class ParserFuzzTest {
     private static final List<String> JACKSON_PHRASES = List.of("Unrecognized token", "Unexpected character (",
             "[Source:", "Duplicate field", "Trailing token", "was expecting", "Illegal unquoted character");
 
-    /** {@code target}, failing where a refusal's message carries one of {@link #JACKSON_PHRASES}. */
+    /**
+     * {@code target}, failing where a refusal's message carries one of {@link #JACKSON_PHRASES} that the input itself
+     * does not hold (a layer type or a key of a valid file may be named in a message, and may be any text).
+     */
     private static Fuzzer.Target quotingNoJson(Fuzzer.Target target) {
         return input -> {
             try {
                 target.parse(input);
             } catch (IOException | IllegalArgumentException e) {
                 String message = String.valueOf(e.getMessage());
+                String text = new String(input, java.nio.charset.StandardCharsets.ISO_8859_1);
                 for (String phrase : JACKSON_PHRASES) {
-                    if (message.contains(phrase)) {
+                    if (message.contains(phrase) && !text.contains(phrase)) {
                         throw new AssertionError("a message quotes the input (\"" + phrase + "\"): " + message, e);
                     }
                 }
