@@ -1,11 +1,11 @@
 // Elementwise float32 kernels: every UnaryOp and BinaryOp of dev.retort.backend (same-shape and
 // broadcast), broadcastTo, affine, accumulate, fill, and the dtype conversions of Backend.copy.
 //
-// Kernels (n = element count; op codes are the Java enums' ordinals):
+// Kernels (n = element count; op is a code of op_codes.cuh, the Java enums' code()):
 //   unary_f32(const float* x, float* out, long long n, int op)
-//       op: 0 NEG, 1 EXP, 2 LOG, 3 RELU, 4 SQRT, 5 SQUARE
+//       op: a UnaryOpCode (UOP_NEG ... UOP_SQUARE)
 //   binary_f32(const float* a, const float* b, float* out, long long n, int op)
-//       same shapes; op: 0 ADD, 1 SUB, 2 MUL, 3 DIV, 4 RELU_BACKWARD (b > 0 ? a : 0)
+//       same shapes; op: a BinaryOpCode (BOP_ADD ... BOP_RELU_BACKWARD, which is b > 0 ? a : 0)
 //   binary_scalar_f32(const float* a, const float* b, float* out, long long n, int op)
 //       b has one element (read from device memory, so no host round trip)
 //   binary_broadcast_f32(const float* a, const float* b, float* out, long long n, int op, BroadcastIndex ix)
@@ -23,26 +23,30 @@
 // LOG and SQRT: the CPU rounds the double result (correctly rounded); expf/logf are within 2 ulp of it,
 // sqrtf is correctly rounded (nvcc's default -prec-sqrt=true), so SQRT matches bit for bit.
 #include "common.cuh"
+#include "op_codes.cuh"
 
+// A code without a case is a kernel older than its Java enum: NaN everywhere, never another op's result.
 __device__ __forceinline__ float unary_apply(int op, float v) {
     switch (op) {
-        case 0: return -v;
-        case 1: return expf(v);
-        case 2: return logf(v);
+        case UOP_NEG: return -v;
+        case UOP_EXP: return expf(v);
+        case UOP_LOG: return logf(v);
         // Java's Math.max(v, 0f): NaN stays NaN (fmaxf would return 0), -0 becomes +0.
-        case 3: return v != v ? v : (v > 0.0f ? v : 0.0f);
-        case 4: return __fsqrt_rn(v);
-        default: return __fmul_rn(v, v);
+        case UOP_RELU: return v != v ? v : (v > 0.0f ? v : 0.0f);
+        case UOP_SQRT: return __fsqrt_rn(v);
+        case UOP_SQUARE: return __fmul_rn(v, v);
+        default: return __int_as_float(0x7fffffff);
     }
 }
 
 __device__ __forceinline__ float binary_apply(int op, float a, float b) {
     switch (op) {
-        case 0: return __fadd_rn(a, b);
-        case 1: return __fsub_rn(a, b);
-        case 2: return __fmul_rn(a, b);
-        case 3: return __fdiv_rn(a, b);
-        default: return b > 0.0f ? a : 0.0f;
+        case BOP_ADD: return __fadd_rn(a, b);
+        case BOP_SUB: return __fsub_rn(a, b);
+        case BOP_MUL: return __fmul_rn(a, b);
+        case BOP_DIV: return __fdiv_rn(a, b);
+        case BOP_RELU_BACKWARD: return b > 0.0f ? a : 0.0f;
+        default: return __int_as_float(0x7fffffff);
     }
 }
 

@@ -48,7 +48,7 @@ public final class ElementwisePlans {
         count(k, "n", n);
         floats(k, "x", x, n);
         floats(k, "out", out, n);
-        return elementwise("unary_f32", n, new KernelArgs().pointer(x).pointer(out).i64(n).i32(op.ordinal()));
+        return elementwise("unary_f32", n, new KernelArgs().pointer(x).pointer(out).i64(n).i32(op.code()));
     }
 
     /**
@@ -64,7 +64,7 @@ public final class ElementwisePlans {
         floats(k, "a", a, n);
         floats(k, "b", b, n);
         floats(k, "out", out, n);
-        return elementwise("binary_f32", n, new KernelArgs().pointer(a).pointer(b).pointer(out).i64(n).i32(op.ordinal()));
+        return elementwise("binary_f32", n, new KernelArgs().pointer(a).pointer(b).pointer(out).i64(n).i32(op.code()));
     }
 
     /** {@code out = op(a, b[0])}: b is a one-element device array, read on the device. */
@@ -76,7 +76,7 @@ public final class ElementwisePlans {
         floats(k, "b", b, 1);
         floats(k, "out", out, n);
         return elementwise("binary_scalar_f32", n,
-                new KernelArgs().pointer(a).pointer(b).pointer(out).i64(n).i32(op.ordinal()));
+                new KernelArgs().pointer(a).pointer(b).pointer(out).i64(n).i32(op.code()));
     }
 
     /** {@code out = op(a, b)} with NumPy broadcasting of a and b to outShape. */
@@ -90,7 +90,7 @@ public final class ElementwisePlans {
         floats(k, "b", b, Shapes.size(bShape));
         floats(k, "out", out, n);
         return elementwise("binary_broadcast_f32", n,
-                new KernelArgs().pointer(a).pointer(b).pointer(out).i64(n).i32(op.ordinal()).struct(index));
+                new KernelArgs().pointer(a).pointer(b).pointer(out).i64(n).i32(op.code()).struct(index));
     }
 
     /**
