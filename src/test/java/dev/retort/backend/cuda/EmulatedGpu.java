@@ -81,18 +81,25 @@ final class EmulatedGpu implements KernelTestDevice, KernelLauncher {
             return;
         }
         Files.createDirectories(BINARY.getParent());
+        // The kernel list both emulators include, made from the sources by the one script that lists them.
+        run(List.of("bash", SOURCES.resolve("emulator/kernel-list.sh").toString(),
+                BINARY.getParent().resolve("kernels.inc").toString()), "listing the kernels for the emulator");
         List<String> command = new ArrayList<>(List.of("g++", "-std=c++17", "-O1", "-ffp-contract=off",
-                "-Wno-unknown-pragmas", "-I", SOURCES.toString()));
+                "-Wno-unknown-pragmas", "-I", SOURCES.toString(), "-I", BINARY.getParent().toString()));
         if (hasAddressSanitizer()) {
             command.add("-fsanitize=address");
         }
         command.addAll(List.of(SOURCES.resolve("emulator/kernel_runner.cpp").toString(), "-o", BINARY.toString()));
+        run(command, "building the kernel emulator");
+    }
+
+    /** Runs {@code command} to its end, failing with its output when it fails. */
+    private static void run(List<String> command, String what) throws IOException {
         Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
         String log = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         try {
             if (p.waitFor() != 0) {
-                throw new IllegalStateException("building the kernel emulator failed:\n" + String.join(" ", command)
-                        + "\n" + log);
+                throw new IllegalStateException(what + " failed:\n" + String.join(" ", command) + "\n" + log);
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
