@@ -258,9 +258,8 @@ public final class ParitySweep {
         List<Case> c = new ArrayList<>();
         double tol = FLOAT32_TOLERANCE;
         for (UnaryOp op : UnaryOp.values()) {
-            boolean positive = op == UnaryOp.LOG || op == UnaryOp.SQRT;
             c.add(new Case("unary " + op.name().toLowerCase(Locale.ROOT), "[37, 53]", tol, false, r -> {
-                NdArray x = positive ? r.array(r.uniform(37 * 53, 0.1, 4), 37, 53) : r.random(37, 53);
+                NdArray x = op.positiveOnly() ? r.array(r.uniform(37 * 53, 0.1, 4), 37, 53) : r.random(37, 53);
                 NdArray out = r.empty(37, 53);
                 r.backend().unary(op, x, out);
                 return r.read(out);
@@ -269,7 +268,7 @@ public final class ParitySweep {
         for (BinaryOp op : BinaryOp.values()) {
             c.add(new Case("binary " + op.name().toLowerCase(Locale.ROOT), "[7, 1, 13] ∘ [5, 13]", tol, false, r -> {
                 NdArray a = r.random(7, 1, 13);
-                double[] bv = op == BinaryOp.DIV ? r.uniform(65, 0.5, 3) : r.normal(65);
+                double[] bv = op.nonZeroRight() ? r.uniform(65, 0.5, 3) : r.normal(65);
                 NdArray b = r.array(bv, 5, 13);
                 NdArray out = r.empty(7, 5, 13);
                 r.backend().binary(op, a, b, out);

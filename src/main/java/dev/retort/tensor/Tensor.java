@@ -405,6 +405,21 @@ public final class Tensor implements AutoCloseable {
         return record(op.name().toLowerCase(), out, rule, this);
     }
 
+    /**
+     * {@code op} applied elementwise, with its gradient: the one place each {@link UnaryOp} meets its backward rule,
+     * so a new op does not compile until it has one.
+     */
+    public Tensor apply(UnaryOp op) {
+        return switch (op) {
+            case NEG -> neg();
+            case EXP -> exp();
+            case LOG -> log();
+            case RELU -> relu();
+            case SQRT -> sqrt();
+            case SQUARE -> square();
+        };
+    }
+
     /** The negation; differentiable. */
     public Tensor neg() {
         return unary(UnaryOp.NEG, g -> new Tensor[] {g.neg()});

@@ -5,14 +5,17 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.retort.backend.Backend;
+import dev.retort.backend.BinaryOp;
+import dev.retort.backend.UnaryOp;
 import dev.retort.backend.cpu.CpuBackend;
 import java.lang.reflect.InvocationTargetException;
 import java.lang.reflect.Proxy;
 import java.util.HashSet;
+import java.util.Locale;
 import java.util.Set;
 import org.junit.jupiter.api.Test;
 
-/** The parity sweep covers the whole Backend interface, passes the CPU's float32 kernels, and catches a wrong op. */
+/** The parity sweep covers the whole Backend interface and every elementwise op, passes the CPU's float32 kernels, and catches a wrong op. */
 class ParitySweepTest {
 
     @Test
@@ -27,6 +30,20 @@ class ParitySweepTest {
             if (!memory.contains(m.getName())) {
                 assertTrue(covered.contains(m.getName()), "no parity case for Backend." + m.getName());
             }
+        }
+    }
+
+    @Test
+    void everyElementwiseOpHasACase() {
+        Set<String> ops = new HashSet<>();
+        for (ParitySweep.Case c : ParitySweep.cases()) {
+            ops.add(c.op());
+        }
+        for (UnaryOp op : UnaryOp.values()) {
+            assertTrue(ops.contains("unary " + op.name().toLowerCase(Locale.ROOT)), "no parity case for " + op);
+        }
+        for (BinaryOp op : BinaryOp.values()) {
+            assertTrue(ops.contains("binary " + op.name().toLowerCase(Locale.ROOT)), "no parity case for " + op);
         }
     }
 

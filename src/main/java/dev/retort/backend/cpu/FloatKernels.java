@@ -125,6 +125,7 @@ final class FloatKernels {
                 case MUL -> { for (int i = 0; i < n; i++) out[oo + i] = a[ao + i] * bv; }
                 case DIV -> { for (int i = 0; i < n; i++) out[oo + i] = a[ao + i] / bv; }
                 case RELU_BACKWARD -> { for (int i = 0; i < n; i++) out[oo + i] = bv > 0 ? a[ao + i] : 0f; }
+                default -> { for (int i = 0; i < n; i++) out[oo + i] = reference(op, a[ao + i], bv); }
             }
             return;
         }
@@ -134,7 +135,16 @@ final class FloatKernels {
             case MUL -> { for (int i = 0; i < n; i++) out[oo + i] = a[ao + i] * b[bo + i]; }
             case DIV -> { for (int i = 0; i < n; i++) out[oo + i] = a[ao + i] / b[bo + i]; }
             case RELU_BACKWARD -> { for (int i = 0; i < n; i++) out[oo + i] = b[bo + i] > 0 ? a[ao + i] : 0f; }
+            default -> { for (int i = 0; i < n; i++) out[oo + i] = reference(op, a[ao + i], b[bo + i]); }
         }
+    }
+
+    /**
+     * An op without a float32 loop of its own (a new one): the float64 specification, rounded once. Exact for any
+     * op that IEEE rounds (float32 operands fit a double with room to spare), close for the rest.
+     */
+    private static float reference(BinaryOp op, float a, float b) {
+        return (float) ReferenceKernels.binary(op, a, b);
     }
 
     static void affine(float[] x, int xo, float alpha, float beta, float[] out, int oo, int n) {
