@@ -36,8 +36,6 @@ import picocli.CommandLine.ParseResult;
  * value is one line naming the file, the field as it sits in the file, the type expected and the option.
  */
 final class ConfigReplay {
-    /** Retort writes a config.json of a few kilobytes; a file far larger is not one. */
-    private static final long MAX_BYTES = 1L << 20;
     /** A value quoted in a message is cut after this many characters. */
     private static final int SHOWN = 60;
     private static final String WEIGHTS_SUFFIX = ".safetensors";
@@ -129,7 +127,7 @@ final class ConfigReplay {
     private static JsonNode read(Path file) throws IOException {
         JsonNode root;
         try {
-            root = StrictJson.parse(StrictJson.readFile(file, MAX_BYTES));
+            root = StrictJson.parse(StrictJson.readFile(file, RunFolder.MAX_CONFIG_BYTES));
         } catch (NoSuchFileException e) {
             throw new IOException("--config " + file + ": no such file", e);
         } catch (FileFormatException e) { // a folder, a device, too large: the message starts with the file

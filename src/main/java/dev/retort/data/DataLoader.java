@@ -114,11 +114,11 @@ public final class DataLoader {
          */
         public Builder randomCrop(int padding) {
             if (padding < 0) {
-                throw new IllegalArgumentException("data loader: crop padding must be at least 0, got " + padding);
+                throw new IllegalArgumentException("--crop-padding " + padding + ": must be at least 0");
             }
             if (padding >= Math.min(data.height(), data.width()) && padding > 0) {
-                throw new IllegalArgumentException("data loader: crop padding " + padding + " is not smaller than the "
-                        + data.height() + "×" + data.width() + " images of " + data.name());
+                throw new IllegalArgumentException("--crop-padding " + padding + ": not smaller than the "
+                        + data.height() + "×" + data.width() + " images of " + data.name() + "; pad by less than a side");
             }
             this.cropPadding = padding;
             return this;

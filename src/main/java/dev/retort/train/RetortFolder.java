@@ -45,6 +45,8 @@ public final class RetortFolder {
     }
 
     private static final ObjectMapper JSON = new ObjectMapper();
+    /** The marker is a line of JSON; a larger file of that name is not Retort's. */
+    private static final long MAX_MARKER_BYTES = 4096;
 
     /** What a claim and a lock put into a folder: an empty {@code checkpoints/} is a run's before its first epoch. */
     private static final Set<String> CLAIM_ONLY = Set.of(MARKER, RunLock.FILE, "checkpoints");
@@ -274,10 +276,7 @@ public final class RetortFolder {
 
     private static Optional<Kind> readKind(Path marker) {
         try {
-            if (Files.size(marker) > 4096) {
-                return Optional.empty();
-            }
-            JsonNode root = StrictJson.parse(Files.readAllBytes(marker));
+            JsonNode root = StrictJson.parse(StrictJson.readFile(marker, MAX_MARKER_BYTES));
             if (root == null || !root.path("kind").isTextual() || !root.path("retort").isTextual()) {
                 return Optional.empty();
             }
@@ -300,10 +299,7 @@ public final class RetortFolder {
             return false;
         }
         try {
-            if (Files.size(config) > (1 << 20)) {
-                return false;
-            }
-            JsonNode root = StrictJson.parse(Files.readAllBytes(config));
+            JsonNode root = StrictJson.parse(StrictJson.readFile(config, RunFolder.MAX_CONFIG_BYTES));
             return root != null && root.path("retort").isTextual() && root.path("training").isObject();
         } catch (IOException | StrictJson.Malformed | RuntimeException e) {
             return false;

@@ -51,7 +51,7 @@ public final class RunFolder {
             .enable(SerializationFeature.WRITE_ENUMS_USING_TO_STRING);
     private static final ObjectMapper JSON_LINE = new ObjectMapper();
     /** Retort writes a config.json of a few kilobytes; a file far larger is not one. */
-    static final long MAX_CONFIG_BYTES = 1L << 20;
+    public static final long MAX_CONFIG_BYTES = 1L << 20;
 
     /** A complete checkpoint on disk. */
     public record Checkpoint(Path folder, int epoch) {

@@ -100,8 +100,7 @@ public final class Runs {
             throws IOException {
         new RunChecks(data).check(config, distillation);
         RunFolder.check(out, resume);
-        Path teacherFile = Path.of(distillation.teacherWeights());
-        requireTeacherFile(teacherFile);
+        Path teacherFile = Path.of(distillation.teacherWeights()); // its file and fit checked by RunChecks above
         if (resume) {
             ResumeCheck.requireSameInputs(out, RunFolder.at(out).readConfig(), data, teacherFile);
         }

@@ -110,10 +110,6 @@ public final class Trainer implements AutoCloseable {
         int batch = Math.min(config.batchSize(), train.size());
         // Full batches only (PyTorch's drop_last), so batch statistics never come from a stub of a batch.
         DataLoader.Builder builder = DataLoader.builder(train, batch).seed(config.seed()).dropLast(true).prefetch(2);
-        if (config.cropPadding() >= Math.min(train.height(), train.width()) && config.cropPadding() > 0) {
-            throw new IllegalArgumentException("--crop-padding " + config.cropPadding() + ": not smaller than the "
-                    + train.height() + "×" + train.width() + " images of " + train.name() + "; pad by less than a side");
-        }
         if (config.cropPadding() > 0) {
             builder.randomCrop(config.cropPadding());
         }
